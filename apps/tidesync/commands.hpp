@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tidesync::app {
+
+/// Exit codes shared by every subcommand.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;  // the command ran and failed
+inline constexpr int exit_usage = 2;    // unknown subcommand or option, missing argument
+
+/// The arguments after the subcommand's name.
+using arguments = std::vector<std::string>;
+
+int run_version(const arguments& args);
+
+} // namespace tidesync::app

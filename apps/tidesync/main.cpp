@@ -1,0 +1,54 @@
+// tidesync: one binary, one subcommand per role (server, agent, admin, ...).
+#include "apps/tidesync/commands.hpp"
+
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+namespace {
+
+using namespace tidesync::app;
+
+struct command {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(const arguments&);
+};
+
+int run_version_command(const arguments& args) { return run_version(args); }
+
+constexpr command commands[] = {
+  {"version", "print the version and exit", run_version_command},
+};
+
+void print_help(std::ostream& out) {
+  out << "usage: tidesync <command> [options]\n\n"
+         "tidesync replicates on-premises databases into one multi-tenant PostgreSQL store.\n\n"
+         "commands:\n";
+  for (const auto& c : commands)
+    out << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary << "\n";
+  out << "\nRun 'tidesync <command> --help' for a command's options.\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(std::cerr);
+    return exit_usage;
+  }
+  std::string_view name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help(std::cout);
+    return exit_ok;
+  }
+  if (name == "--version")
+    name = "version";
+  arguments args(argv + 2, argv + argc);
+  for (const auto& c : commands)
+    if (c.name == name)
+      return c.run(args);
+  std::cerr << "tidesync: unknown command '" << name << "'\n"
+            << "Run 'tidesync --help' for the list of commands.\n";
+  return exit_usage;
+}

@@ -1,0 +1,47 @@
+# Finds CAF 0.17 (Debian's libcaf-dev ships neither a CMake package nor a
+# pkg-config file) and defines the imported targets CAF::core, CAF::io and
+# CAF::openssl.
+find_path(CAF_INCLUDE_DIR NAMES caf/all.hpp)
+find_library(CAF_CORE_LIBRARY NAMES caf_core)
+find_library(CAF_IO_LIBRARY NAMES caf_io)
+find_library(CAF_OPENSSL_LIBRARY NAMES caf_openssl)
+
+if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
+  file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" caf_version_line
+       REGEX "^#define CAF_VERSION [0-9]+")
+  string(REGEX REPLACE "^#define CAF_VERSION ([0-9]+).*" "\\1" caf_version_number
+         "${caf_version_line}")
+  if(caf_version_number)
+    math(EXPR caf_major "${caf_version_number} / 10000")
+    math(EXPR caf_minor "(${caf_version_number} / 100) % 100")
+    math(EXPR caf_patch "${caf_version_number} % 100")
+    set(CAF_VERSION "${caf_major}.${caf_minor}.${caf_patch}")
+  endif()
+endif()
+
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(CAF
+  REQUIRED_VARS CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY
+  VERSION_VAR CAF_VERSION)
+
+if(CAF_FOUND)
+  if(NOT TARGET CAF::core)
+    add_library(CAF::core SHARED IMPORTED)
+    set_target_properties(CAF::core PROPERTIES
+      IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
+      INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}")
+  endif()
+  if(NOT TARGET CAF::io)
+    add_library(CAF::io SHARED IMPORTED)
+    set_target_properties(CAF::io PROPERTIES
+      IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
+      INTERFACE_LINK_LIBRARIES CAF::core)
+  endif()
+  if(CAF_OPENSSL_LIBRARY AND NOT TARGET CAF::openssl)
+    add_library(CAF::openssl SHARED IMPORTED)
+    set_target_properties(CAF::openssl PROPERTIES
+      IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+      INTERFACE_LINK_LIBRARIES CAF::io)
+  endif()
+endif()
+mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_OPENSSL_LIBRARY)

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "config/common.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tidesync::config {
+
+inline constexpr const char* default_version_column = "tidesync_version";
+inline constexpr std::chrono::milliseconds default_interval{60'000};
+inline constexpr std::chrono::milliseconds default_request_timeout{30'000};
+inline constexpr std::int64_t default_batch_min = 1;
+inline constexpr std::int64_t default_batch_initial = 500;
+inline constexpr std::int64_t default_batch_max = 50'000;
+
+struct server_endpoint {
+  std::string url;  // http:// or https://
+  std::string client_id;
+  std::string token;
+  std::optional<std::string> ca_file;  // extra trust for https
+};
+
+struct batch_bounds {
+  std::int64_t min = default_batch_min;
+  std::int64_t initial = default_batch_initial;
+  std::int64_t max = default_batch_max;
+};
+
+struct table_config {
+  std::string name;
+  std::vector<std::string> key;  // empty: discovered from the primary key
+  std::string version_column = default_version_column;
+  std::optional<std::string> modified_column;
+};
+
+struct database_config {
+  std::string name;
+  std::string source;  // postgresql://… or sqlite:///path
+  std::vector<table_config> tables;
+};
+
+/// `tidesync agent` configuration (see deploy/agent.yaml).
+struct agent_config {
+  server_endpoint server;
+  std::string state_dir = "./state";
+  std::chrono::milliseconds interval = default_interval;
+  std::chrono::milliseconds request_timeout = default_request_timeout;
+  batch_bounds batch;
+  std::optional<host_port> metrics_listen;
+  std::vector<database_config> databases;
+  std::string log_level = "info";
+};
+
+agent_config load_agent_config(const std::string& path);
+agent_config parse_agent_config(const std::string& yaml, const std::string& source);
+
+} // namespace tidesync::config

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "config/common.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace tidesync::config {
+
+inline constexpr std::uint16_t default_server_port = 8080;
+inline constexpr const char* default_data_schema = "tidesync_data";
+inline constexpr int default_pool_size = 8;
+inline constexpr std::uint64_t default_max_body_bytes = 64ull << 20;
+inline constexpr int default_io_threads = 2;
+
+struct tls_files {
+  std::string cert;
+  std::string key;
+};
+
+/// `tidesync server` configuration (see deploy/server.yaml).
+struct server_config {
+  host_port listen{"127.0.0.1", default_server_port};
+  std::string database;  // PostgreSQL URL; required
+  std::string data_schema = default_data_schema;
+  int pool_size = default_pool_size;
+  /// Requests that may wait for a free connection before new ones get 503.
+  /// Defaults to 4 × pool_size.
+  int max_waiting = 0;
+  std::uint64_t max_body_bytes = default_max_body_bytes;
+  int io_threads = default_io_threads;
+  std::optional<tls_files> tls;
+  std::string log_level = "info";
+};
+
+/// Reads and validates a server config file. Throws config_error naming the
+/// file, line and key.
+server_config load_server_config(const std::string& path);
+
+/// Same, from YAML text; `source` names it in error messages.
+server_config parse_server_config(const std::string& yaml, const std::string& source);
+
+} // namespace tidesync::config

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "protocol/column_type.hpp"
+
+#include <boost/json/fwd.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tidesync::protocol {
+
+// How a cell travels. PostgreSQL's text form is the common ground of sources
+// and store; on the wire each type has one JSON form:
+//   smallint/integer/bigint   JSON integer (range-checked)
+//   numeric                   JSON string "12.50" (keeps its scale) or JSON integer
+//   real/double precision     JSON number, or "NaN" / "Infinity" / "-Infinity"
+//   boolean                   true / false
+//   text                      JSON string (no NUL)
+//   bytea                     JSON string in PostgreSQL hex form "\\x0aff"
+//   date/timestamp/timestamptz JSON string, ISO 8601 ("2024-02-29 13:45:01.123456+00")
+//   uuid                      JSON string "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+//   json/jsonb                JSON string holding the document's text
+//   NULL                      null
+
+/// Converts one wire cell to PostgreSQL's text form. Returns std::nullopt for
+/// JSON null. Throws api_error(bad_request) with a message that says what the
+/// cell should have been (the caller adds the row and column).
+std::optional<std::string> cell_to_pg_text(const boost::json::value& cell, column_type type);
+
+/// Converts PostgreSQL's text form of a value (as a source or the store
+/// returns it) to its wire cell.
+boost::json::value cell_from_pg_text(std::string_view text, column_type type);
+
+/// Appends `text` to `out` escaped for COPY's text format (`\\`, tab, newline, CR).
+void append_copy_escaped(std::string& out, std::string_view text);
+
+} // namespace tidesync::protocol

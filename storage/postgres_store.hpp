@@ -1,0 +1,158 @@
+#pragma once
+
+#include "protocol/table_schema.hpp"
+#include "protocol/table_version.hpp"
+
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tidesync::storage {
+
+/// Where the store lives.
+struct store_options {
+  std::string url;                            // libpq URL or key=value string
+  std::string data_schema = "tidesync_data";  // schema holding the replicated tables
+};
+
+/// A bearer token's identity once its secret has been checked.
+struct token_identity {
+  std::string token_id;
+  std::string client_id;
+  std::optional<std::string> database_id;  // set when narrowed to one database
+};
+
+/// A freshly created token: the secret is shown once and stored only hashed.
+struct new_token {
+  std::string token_id;
+  std::string secret;
+};
+
+struct client_summary {
+  std::string client_id;
+  std::string created_at;
+  std::int64_t databases = 0;
+  std::int64_t active_tokens = 0;
+};
+
+struct database_info {
+  std::string database_id;  // uuid text
+  std::string name;
+};
+
+struct upload_result {
+  std::int64_t rows = 0;
+  std::int64_t inserted = 0;
+  std::int64_t updated = 0;
+  protocol::table_version version;  // summary after the batch
+};
+
+struct delete_result {
+  std::int64_t deleted = 0;
+  protocol::table_version version;  // summary after the delete
+};
+
+struct manifest_query {
+  std::optional<std::int64_t> min_version;
+  std::optional<std::int64_t> max_version;
+  std::int64_t limit = 10000;
+  std::optional<std::string> after;  // continuation from the previous page
+};
+
+struct manifest_entry {
+  std::vector<boost::json::value> key;  // wire cells, key-column order
+  std::int64_t version = 0;
+};
+
+struct manifest_page {
+  std::vector<std::string> key_columns;
+  std::vector<manifest_entry> entries;
+  std::optional<std::string> next;
+};
+
+/// The cloud store: tidesync's metadata (schema `tidesync`) and every tenant's
+/// replicated rows (the data schema) in one PostgreSQL database.
+///
+/// One instance owns one connection and is not thread-safe; the server gives
+/// each database worker its own. Every method that writes runs in one
+/// transaction. Errors the API reports come out as protocol::api_error
+/// (bad_request, not_found, conflict, ...); a lost or unreachable database as
+/// api_error(unavailable). No libpqxx exception leaves this class.
+class postgres_store {
+public:
+  /// Connects (session TimeZone UTC, DateStyle ISO). Throws api_error(unavailable).
+  explicit postgres_store(store_options options);
+  ~postgres_store();
+  postgres_store(const postgres_store&) = delete;
+  postgres_store& operator=(const postgres_store&) = delete;
+
+  /// Applies the versioned metadata migrations that are missing. Idempotent;
+  /// concurrent callers serialise on an advisory lock.
+  void migrate();
+
+  /// True when the database answers `SELECT 1` (reconnecting if needed).
+  bool ping();
+
+  // --- administration -------------------------------------------------------
+
+  /// Creates the client (conflict if it exists) and its first token.
+  new_token create_client(const std::string& client_id);
+  /// A new token for an existing client, optionally narrowed to one database
+  /// (given by id or by name). not_found for an unknown client or database.
+  new_token create_token(const std::string& client_id,
+                         const std::optional<std::string>& database);
+  /// Revokes a token by id; false when no such active token exists.
+  bool revoke_token(const std::string& token_id);
+  std::vector<client_summary> list_clients();
+
+  // --- API ------------------------------------------------------------------
+
+  /// The identity of an active token, or nullopt for an unknown or revoked one.
+  std::optional<token_identity> authenticate(const std::string& secret);
+
+  /// Registers a database by name; the same name again gives the same id.
+  database_info register_database(const std::string& client_id, const std::string& name);
+
+  /// Throws api_error(not_found) unless the database belongs to the client.
+  void require_database(const std::string& client_id, const std::string& database_id);
+
+  /// Creates or evolves the shared remote table and records that this database
+  /// declared it. Returns the stored (merged) schema. api_error(conflict) on an
+  /// incompatible change, naming the column or key.
+  protocol::table_schema declare_table(const std::string& client_id,
+                                       const std::string& database_id,
+                                       const std::string& table,
+                                       const protocol::table_schema& schema);
+
+  /// This database's summary of a table; api_error(not_found) if undeclared.
+  protocol::table_version table_version(const std::string& client_id,
+                                        const std::string& database_id,
+                                        const std::string& table);
+
+  /// Summaries of every table this database declared, by table name.
+  std::map<std::string, protocol::table_version>
+  table_versions(const std::string& client_id, const std::string& database_id);
+
+  /// Validates the body `{"columns":[…],"rows":[[…],…]}` completely, then
+  /// upserts it through COPY into a staging table, in one transaction.
+  upload_result upload(const std::string& client_id, const std::string& database_id,
+                       const std::string& table, const boost::json::value& body);
+
+  /// Body `{"keys":[…]}` | `{"above_version":V}` | `{"all":true}`.
+  delete_result delete_rows(const std::string& client_id, const std::string& database_id,
+                            const std::string& table, const boost::json::value& body);
+
+  manifest_page manifest(const std::string& client_id, const std::string& database_id,
+                         const std::string& table, const manifest_query& query);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace tidesync::storage
