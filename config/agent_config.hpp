@@ -18,10 +18,10 @@ inline constexpr std::int64_t default_batch_initial = 500;
 inline constexpr std::int64_t default_batch_max = 50'000;
 
 struct server_endpoint {
-  std::string url;  // http:// or https://
+  std::string url; // http:// or https://
   std::string client_id;
   std::string token;
-  std::optional<std::string> ca_file;  // extra trust for https
+  std::optional<std::string> ca_file; // extra trust for https
 };
 
 struct batch_bounds {
@@ -32,14 +32,14 @@ struct batch_bounds {
 
 struct table_config {
   std::string name;
-  std::vector<std::string> key;  // empty: discovered from the primary key
+  std::vector<std::string> key; // empty: discovered from the primary key
   std::string version_column = default_version_column;
   std::optional<std::string> modified_column;
 };
 
 struct database_config {
   std::string name;
-  std::string source;  // postgresql://… or sqlite:///path
+  std::string source; // postgresql://… or sqlite:///path
   std::vector<table_config> tables;
 };
 
@@ -55,7 +55,11 @@ struct agent_config {
   std::string log_level = "info";
 };
 
+/// Reads and validates an agent config file. Throws config_error naming the
+/// file, line and key.
 agent_config load_agent_config(const std::string& path);
+
+/// Same, from YAML text; `source` names it in error messages.
 agent_config parse_agent_config(const std::string& yaml, const std::string& source);
 
 } // namespace tidesync::config

@@ -22,7 +22,7 @@ struct tls_files {
 /// `tidesync server` configuration (see deploy/server.yaml).
 struct server_config {
   host_port listen{"127.0.0.1", default_server_port};
-  std::string database;  // PostgreSQL URL; required
+  std::string database; // PostgreSQL URL; required
   std::string data_schema = default_data_schema;
   int pool_size = default_pool_size;
   /// Requests that may wait for a free connection before new ones get 503.

@@ -3,21 +3,22 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace tidesync::protocol {
 
 /// What went wrong, as the API reports it. Each code maps to one HTTP status.
 enum class error_code {
-  bad_request,       // 400: malformed JSON, wrong type, bad name, ...
-  unauthorized,      // 401: no or unknown bearer token
-  forbidden,         // 403: token of another client or outside its database scope
-  not_found,         // 404: unknown client, database, table or route
-  method_not_allowed,// 405
-  conflict,          // 409: incompatible schema change
-  payload_too_large, // 413: body over max_body_bytes (also after gunzip)
-  unsupported_media, // 415: unknown Content-Encoding
-  unavailable,       // 503: pool saturated or database unreachable
-  internal,          // 500
+  bad_request,        // 400: malformed JSON, wrong type, bad name, ...
+  unauthorized,       // 401: no or unknown bearer token
+  forbidden,          // 403: token of another client or outside its database scope
+  not_found,          // 404: unknown client, database, table or route
+  method_not_allowed, // 405
+  conflict,           // 409: incompatible schema change
+  payload_too_large,  // 413: body over max_body_bytes (also after gunzip)
+  unsupported_media,  // 415: unknown Content-Encoding
+  unavailable,        // 503: pool saturated or database unreachable
+  internal,           // 500
 };
 
 /// HTTP status code of `code`.
@@ -34,7 +35,7 @@ error_code code_from_name(std::string_view name);
 class api_error : public std::runtime_error {
 public:
   api_error(error_code code, std::string message)
-    : std::runtime_error(std::move(message)), code_(code) {}
+      : std::runtime_error(std::move(message)), code_(code) {}
 
   error_code code() const noexcept { return code_; }
 

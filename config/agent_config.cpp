@@ -1,0 +1,185 @@
+#include "config/agent_config.hpp"
+
+#include "config/config_error.hpp"
+#include "config/yaml_reader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+namespace tidesync::config {
+
+namespace {
+
+constexpr std::int64_t max_batch_rows = std::numeric_limits<std::int32_t>::max();
+constexpr std::array<std::string_view, 2> server_schemes{"http://", "https://"};
+constexpr std::array<std::string_view, 3> source_schemes{"postgresql://", "postgres://",
+                                                         "sqlite://"};
+
+/// True when `text` starts with one of `schemes` and has something after it.
+template <std::size_t N>
+bool has_scheme(const std::string& text, const std::array<std::string_view, N>& schemes) {
+  return std::any_of(schemes.begin(), schemes.end(), [&](std::string_view scheme) {
+    return text.size() > scheme.size() && text.starts_with(scheme);
+  });
+}
+
+/// Names that appear in URL paths: letters, digits, `-`, `_`, `.`.
+std::string read_url_safe_name(const yaml_value& value) {
+  auto name = value.as_nonempty_string();
+  const bool safe = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+  if (!safe)
+    value.fail("expected letters, digits, '-', '_' or '.', got \"" + name + "\"");
+  return name;
+}
+
+server_endpoint read_server(const yaml_value& value) {
+  const yaml_mapping server(value, {"url", "client_id", "token", "ca_file"});
+  server_endpoint endpoint;
+  const auto url = server.require("url");
+  endpoint.url = url.as_nonempty_string();
+  if (!has_scheme(endpoint.url, server_schemes))
+    url.fail("expected an http:// or https:// URL, got \"" + endpoint.url + "\"");
+  endpoint.client_id = read_url_safe_name(server.require("client_id"));
+  endpoint.token = server.require("token").as_nonempty_string();
+  if (auto v = server.find("ca_file"))
+    endpoint.ca_file = v->as_existing_file();
+  return endpoint;
+}
+
+batch_bounds read_batch(const yaml_value& value) {
+  const yaml_mapping batch(value, {"min", "initial", "max"});
+  const auto min = batch.find("min");
+  const auto initial = batch.find("initial");
+  const auto max = batch.find("max");
+  batch_bounds bounds;
+  if (min)
+    bounds.min = min->as_integer(1, max_batch_rows);
+  if (initial)
+    bounds.initial = initial->as_integer(1, max_batch_rows);
+  if (max)
+    bounds.max = max->as_integer(1, max_batch_rows);
+  // Report at whichever key was written; a default cannot be the one at fault.
+  if (bounds.min > bounds.max)
+    (max ? *max : *min)
+        .fail("batch.min (" + std::to_string(bounds.min) + ") must not exceed batch.max (" +
+              std::to_string(bounds.max) + ")");
+  if (bounds.initial < bounds.min || bounds.initial > bounds.max) {
+    const auto& where = initial ? *initial : (min ? *min : *max);
+    where.fail("batch.initial must be between batch.min (" + std::to_string(bounds.min) +
+               ") and batch.max (" + std::to_string(bounds.max) + "), got " +
+               std::to_string(bounds.initial));
+  }
+  return bounds;
+}
+
+host_port read_metrics(const yaml_value& value) {
+  const yaml_mapping metrics(value, {"listen"});
+  return metrics.require("listen").as_host_port();
+}
+
+table_config read_table(const yaml_value& value) {
+  table_config table;
+  if (value.is_scalar()) {
+    table.name = value.as_identifier();
+    return table;
+  }
+  if (!value.is_map())
+    value.fail("expected a table name or a mapping with a name");
+  const yaml_mapping fields(value, {"name", "key", "version_column", "modified_column"});
+  table.name = fields.require("name").as_identifier();
+  if (auto v = fields.find("key"))
+    table.key = v->as_identifier_list("expected a list of column names");
+  if (auto v = fields.find("version_column"))
+    table.version_column = v->as_identifier();
+  if (auto v = fields.find("modified_column"))
+    table.modified_column = v->as_identifier();
+  return table;
+}
+
+std::vector<table_config> read_tables(const yaml_value& value) {
+  std::vector<table_config> tables;
+  const auto items = value.as_list("expected a list of tables");
+  for (const auto& item : items) {
+    auto table = read_table(item);
+    const bool seen = std::any_of(tables.begin(), tables.end(),
+                                  [&](const table_config& t) { return t.name == table.name; });
+    if (seen)
+      item.fail("duplicate table \"" + table.name + "\" in this database");
+    tables.push_back(std::move(table));
+  }
+  if (tables.empty())
+    value.fail("expected at least one table");
+  return tables;
+}
+
+database_config read_database(const yaml_value& value) {
+  const yaml_mapping fields(value, {"name", "source", "tables"});
+  database_config database;
+  database.name = read_url_safe_name(fields.require("name"));
+  const auto source = fields.require("source");
+  database.source = source.as_nonempty_string();
+  if (!has_scheme(database.source, source_schemes))
+    source.fail("expected a postgresql://, postgres:// or sqlite:// URL, got \"" + database.source +
+                "\"");
+  database.tables = read_tables(fields.require("tables"));
+  return database;
+}
+
+std::vector<database_config> read_databases(const yaml_value& value) {
+  std::vector<database_config> databases;
+  const auto items = value.as_list("expected a list of databases");
+  for (const auto& item : items) {
+    auto database = read_database(item);
+    const bool seen =
+        std::any_of(databases.begin(), databases.end(),
+                    [&](const database_config& d) { return d.name == database.name; });
+    if (seen)
+      item.fail("duplicate database name \"" + database.name + "\"");
+    databases.push_back(std::move(database));
+  }
+  if (databases.empty())
+    value.fail("expected at least one database");
+  return databases;
+}
+
+agent_config read_agent_config(const yaml_value& document) {
+  const yaml_mapping root(document, {"server", "state_dir", "interval", "request_timeout", "batch",
+                                     "metrics", "log_level", "databases"});
+  agent_config config;
+  config.server = read_server(root.require("server"));
+  if (auto v = root.find("state_dir"))
+    config.state_dir = v->as_nonempty_string();
+  if (auto v = root.find("interval"))
+    config.interval = v->as_duration();
+  if (auto v = root.find("request_timeout"))
+    config.request_timeout = v->as_duration();
+  if (auto v = root.find("batch"))
+    config.batch = read_batch(*v);
+  if (auto v = root.find("metrics"))
+    config.metrics_listen = read_metrics(*v);
+  if (auto v = root.find("log_level"))
+    config.log_level = v->as_one_of(log_levels);
+  config.databases = read_databases(root.require("databases"));
+  return config;
+}
+
+} // namespace
+
+agent_config parse_agent_config(const std::string& yaml, const std::string& source) {
+  try {
+    return read_agent_config(parse_yaml_document(yaml, source));
+  } catch (const YAML::Exception& e) {
+    // The reader checks node kinds first; this is the net that keeps yaml-cpp inside config/.
+    throw config_error(source + ": " + e.what());
+  }
+}
+
+agent_config load_agent_config(const std::string& path) {
+  return parse_agent_config(read_config_file(path), path);
+}
+
+} // namespace tidesync::config

@@ -1,0 +1,69 @@
+#include "config/server_config.hpp"
+
+#include "config/config_error.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace tidesync::config {
+
+namespace {
+
+constexpr std::int64_t min_pool_size = 1;
+constexpr std::int64_t max_pool_size = 1'000;
+constexpr std::int64_t max_waiting_limit = 1'000'000;
+constexpr std::int64_t waiting_per_connection = 4;
+constexpr std::int64_t min_io_threads = 1;
+constexpr std::int64_t max_io_threads = 256;
+
+tls_files read_tls(const yaml_value& value) {
+  const yaml_mapping tls(value, {"cert", "key"});
+  return {tls.require("cert").as_existing_file(), tls.require("key").as_existing_file()};
+}
+
+void read_limits(const yaml_mapping& root, server_config& config) {
+  if (auto v = root.find("pool_size"))
+    config.pool_size = static_cast<int>(v->as_integer(min_pool_size, max_pool_size));
+  if (auto v = root.find("max_waiting"))
+    config.max_waiting = static_cast<int>(v->as_integer(0, max_waiting_limit));
+  // 0 means "not chosen": enough queue to absorb a burst without unbounded waits.
+  if (config.max_waiting == 0)
+    config.max_waiting = static_cast<int>(waiting_per_connection * config.pool_size);
+  if (auto v = root.find("max_body_bytes"))
+    config.max_body_bytes = v->as_byte_size();
+  if (auto v = root.find("io_threads"))
+    config.io_threads = static_cast<int>(v->as_integer(min_io_threads, max_io_threads));
+}
+
+server_config read_server_config(const yaml_value& document) {
+  const yaml_mapping root(document,
+                          {"listen", "database", "data_schema", "pool_size", "max_waiting",
+                           "max_body_bytes", "io_threads", "tls", "log_level"});
+  server_config config;
+  if (auto v = root.find("listen"))
+    config.listen = v->as_host_port();
+  config.database = root.require("database").as_nonempty_string();
+  if (auto v = root.find("data_schema"))
+    config.data_schema = v->as_identifier();
+  read_limits(root, config);
+  if (auto v = root.find("tls"))
+    config.tls = read_tls(*v);
+  if (auto v = root.find("log_level"))
+    config.log_level = v->as_one_of(log_levels);
+  return config;
+}
+
+} // namespace
+
+server_config parse_server_config(const std::string& yaml, const std::string& source) {
+  try {
+    return read_server_config(parse_yaml_document(yaml, source));
+  } catch (const YAML::Exception& e) {
+    // The reader checks node kinds first; this is the net that keeps yaml-cpp inside config/.
+    throw config_error(source + ": " + e.what());
+  }
+}
+
+server_config load_server_config(const std::string& path) {
+  return parse_server_config(read_config_file(path), path);
+}
+
+} // namespace tidesync::config

@@ -1,0 +1,129 @@
+#include "protocol/gzip.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <climits>
+#include <new>
+
+namespace tidesync::protocol {
+
+namespace {
+
+constexpr int gzip_window_bits = 15 + 16; // 32 KiB window, gzip header and trailer
+constexpr int memory_level = 8;           // zlib's default
+constexpr std::size_t output_chunk = 64 * 1024;
+// zlib counts in uInt; feed larger buffers in pieces.
+constexpr std::size_t max_zlib_span = UINT_MAX / 2;
+
+unsigned int span(std::size_t size) {
+  return static_cast<unsigned int>(std::min(size, max_zlib_span));
+}
+
+/// Owns an inflate stream so every return path ends it.
+class inflater {
+public:
+  inflater() { ok_ = inflateInit2(&stream_, gzip_window_bits) == Z_OK; }
+  ~inflater() {
+    if (ok_)
+      inflateEnd(&stream_);
+  }
+  inflater(const inflater&) = delete;
+  inflater& operator=(const inflater&) = delete;
+
+  bool ok() const { return ok_; }
+  z_stream& stream() { return stream_; }
+
+private:
+  z_stream stream_{};
+  bool ok_ = false;
+};
+
+gunzip_result failure(gunzip_status status, std::string error) {
+  return {status, {}, std::move(error)};
+}
+
+gunzip_result too_large(std::size_t max_output) {
+  return failure(gunzip_status::too_large,
+                 "decompressed body is larger than " + std::to_string(max_output) + " bytes");
+}
+
+// Runs inflate once over what input remains and the free part of `out`.
+int inflate_step(z_stream& stream, std::size_t& remaining_in, std::string& out,
+                 std::size_t& produced) {
+  stream.avail_in = span(remaining_in);
+  auto fed = stream.avail_in;
+  stream.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+  stream.avail_out = span(out.size() - produced);
+  auto room = stream.avail_out;
+  auto result = inflate(&stream, Z_NO_FLUSH);
+  remaining_in -= fed - stream.avail_in;
+  produced += room - stream.avail_out;
+  return result;
+}
+
+} // namespace
+
+std::string gzip_compress(std::string_view data, int level) {
+  z_stream stream{};
+  if (deflateInit2(&stream, level, Z_DEFLATED, gzip_window_bits, memory_level,
+                   Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::bad_alloc();
+  std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  auto remaining_in = data.size();
+  int result = Z_OK;
+  while (result != Z_STREAM_END) {
+    if (stream.total_out == out.size())
+      out.resize(out.size() * 2);
+    stream.avail_in = span(remaining_in);
+    auto fed = stream.avail_in;
+    stream.next_out = reinterpret_cast<Bytef*>(out.data() + stream.total_out);
+    stream.avail_out = span(out.size() - stream.total_out);
+    result = deflate(&stream, remaining_in == fed ? Z_FINISH : Z_NO_FLUSH);
+    remaining_in -= fed - stream.avail_in;
+    if (result == Z_STREAM_ERROR) {
+      deflateEnd(&stream);
+      throw std::bad_alloc();
+    }
+  }
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+gunzip_result gzip_decompress(std::string_view data, std::size_t max_output) {
+  inflater inflate_stream;
+  if (!inflate_stream.ok())
+    throw std::bad_alloc();
+  auto& stream = inflate_stream.stream();
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  std::size_t remaining_in = data.size();
+  std::string out;
+  std::size_t produced = 0;
+  int result = Z_OK;
+  while (result != Z_STREAM_END || remaining_in != 0) {
+    if (result == Z_STREAM_END)
+      inflateReset(&stream); // another member follows (RFC 1952 allows concatenation)
+    // Room for one byte past the limit tells "too large" apart from "exactly full".
+    if (produced == out.size()) {
+      if (produced > max_output)
+        return too_large(max_output);
+      out.resize(std::min(produced + output_chunk, max_output + 1));
+    }
+    result = inflate_step(stream, remaining_in, out, produced);
+    if (result == Z_BUF_ERROR && remaining_in == 0 && produced != out.size())
+      return failure(gunzip_status::corrupt, "gzip body is truncated");
+    if (result == Z_MEM_ERROR)
+      throw std::bad_alloc();
+    if (result != Z_OK && result != Z_STREAM_END && result != Z_BUF_ERROR)
+      return failure(gunzip_status::corrupt, std::string("gzip body is corrupt: ") +
+                                                 (stream.msg != nullptr ? stream.msg : "bad data"));
+  }
+  if (produced > max_output)
+    return too_large(max_output);
+  out.resize(produced);
+  return {gunzip_status::ok, std::move(out), {}};
+}
+
+} // namespace tidesync::protocol

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace tidesync::protocol {
+
+/// zlib's default trade of speed for size.
+inline constexpr int default_gzip_level = 6;
+
+/// Compresses `data` into one gzip member (RFC 1952), as sent with
+/// `Content-Encoding: gzip`. `level` runs from 1 (fastest) to 9 (smallest).
+/// Throws std::bad_alloc when zlib runs out of memory.
+std::string gzip_compress(std::string_view data, int level = default_gzip_level);
+
+/// How an un-gzip ended.
+enum class gunzip_status {
+  ok,        // `data` holds the whole decompressed body
+  too_large, // the output would pass max_output: answer 413
+  corrupt,   // not gzip, truncated, bad checksum or trailing bytes: answer 400
+};
+
+/// The outcome of gzip_decompress.
+struct gunzip_result {
+  gunzip_status status = gunzip_status::ok;
+  std::string data;  // the decompressed bytes when status is ok, else empty
+  std::string error; // why it failed, for humans; empty when ok
+
+  bool ok() const noexcept { return status == gunzip_status::ok; }
+};
+
+/// Decompresses a gzip body (one or more concatenated members) without ever
+/// holding more than `max_output` + 1 bytes of output, so a small hostile
+/// body cannot expand into gigabytes. Never throws on bad input.
+gunzip_result gzip_decompress(std::string_view data, std::size_t max_output);
+
+} // namespace tidesync::protocol

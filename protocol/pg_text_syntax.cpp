@@ -1,0 +1,254 @@
+#include "protocol/pg_text_syntax.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace tidesync::protocol::pg_text_syntax {
+
+namespace {
+
+constexpr std::size_t max_fraction_digits = 6; // PostgreSQL keeps microseconds
+constexpr int max_offset_hours = 15;           // PostgreSQL's limit for UTC offsets
+// PostgreSQL's calendar starts at 4714-11-24 BC and ends in these years.
+constexpr std::int64_t first_bc_year = 4714;
+constexpr std::int64_t last_date_year = 5874897;
+constexpr std::int64_t last_timestamp_year = 294276;
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+/// Reads a text left to right; every reader consumes only on success.
+class cursor {
+public:
+  explicit cursor(std::string_view text) : text_(text) {}
+
+  bool done() const { return pos_ == text_.size(); }
+
+  bool peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+
+  bool eat(char c) {
+    if (!peek(c))
+      return false;
+    ++pos_;
+    return true;
+  }
+
+  bool eat(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word)
+      return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  /// Reads min..max digits into `value`; returns how many were read (0 on failure).
+  std::size_t digits(std::size_t min, std::size_t max, std::int64_t& value) {
+    std::size_t count = 0;
+    std::int64_t result = 0;
+    while (count < max && pos_ + count < text_.size() && is_digit(text_[pos_ + count])) {
+      result = result * 10 + (text_[pos_ + count] - '0');
+      ++count;
+    }
+    if (count < min)
+      return 0;
+    pos_ += count;
+    value = result;
+    return count;
+  }
+
+  /// Reads exactly two digits no greater than `max`.
+  bool two_digits(std::int64_t max, std::int64_t& value) {
+    return digits(2, 2, value) == 2 && value <= max;
+  }
+
+private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+struct calendar_date {
+  std::int64_t year = 0;
+  std::int64_t month = 0;
+  std::int64_t day = 0;
+};
+
+bool read_date(cursor& in, calendar_date& date) {
+  return in.digits(4, 7, date.year) != 0 && in.eat('-') && in.two_digits(12, date.month) &&
+         in.eat('-') && in.two_digits(31, date.day);
+}
+
+bool is_leap(std::int64_t astronomical_year) {
+  auto y = astronomical_year;
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+bool is_in_range(const calendar_date& date, bool bc, std::int64_t last_year) {
+  if (!bc)
+    return date.year <= last_year;
+  if (date.year != first_bc_year)
+    return date.year < first_bc_year;
+  return date.month > 11 || (date.month == 11 && date.day >= 24);
+}
+
+// Checks the day against its month; BC years count astronomically (1 BC is year 0).
+bool is_calendar_day(const calendar_date& date, bool bc, std::int64_t last_year) {
+  constexpr std::int64_t days_in_month[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (date.year == 0 || date.month == 0 || date.day == 0)
+    return false;
+  if (!is_in_range(date, bc, last_year))
+    return false;
+  auto year = bc ? 1 - date.year : date.year;
+  auto days = days_in_month[date.month - 1] + (date.month == 2 && is_leap(year) ? 1 : 0);
+  return date.day <= days;
+}
+
+bool read_time(cursor& in) {
+  std::int64_t hour = 0, minute = 0, second = 0, fraction = 0;
+  if (!in.two_digits(23, hour) || !in.eat(':') || !in.two_digits(59, minute) || !in.eat(':') ||
+      !in.two_digits(59, second))
+    return false;
+  return !in.eat('.') || in.digits(1, max_fraction_digits, fraction) != 0;
+}
+
+bool read_offset(cursor& in) {
+  if (in.eat('Z'))
+    return true;
+  if (!in.eat('+') && !in.eat('-'))
+    return true; // the offset is optional
+  std::int64_t hours = 0, minutes = 0, seconds = 0;
+  if (!in.two_digits(max_offset_hours, hours))
+    return false;
+  if (!in.eat(':'))
+    return true;
+  if (!in.two_digits(59, minutes))
+    return false;
+  return !in.eat(':') || in.two_digits(59, seconds);
+}
+
+// How many continuation bytes follow a UTF-8 lead byte; -1 if it cannot lead.
+int utf8_continuation_bytes(unsigned char byte) {
+  if (byte < 0x80)
+    return 0;
+  if (byte >= 0xC2 && byte <= 0xDF)
+    return 1;
+  if (byte >= 0xE0 && byte <= 0xEF)
+    return 2;
+  if (byte >= 0xF0 && byte <= 0xF4)
+    return 3;
+  return -1;
+}
+
+bool is_infinity(std::string_view text) {
+  return text == "infinity" || text == "-infinity";
+}
+
+} // namespace
+
+bool is_valid_text(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == 0)
+      return false;
+    auto extra = utf8_continuation_bytes(byte);
+    if (extra < 0 || text.size() - i <= static_cast<std::size_t>(extra))
+      return false;
+    std::uint32_t code = extra == 0 ? byte : byte & (0x3F >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80)
+        return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8.
+    if ((extra == 2 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) ||
+        (extra == 3 && (code < 0x10000 || code > 0x10FFFF)))
+      return false;
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  return true;
+}
+
+bool is_numeric(std::string_view text) {
+  if (equals_ignoring_case(text, "nan") || equals_ignoring_case(text, "infinity") ||
+      equals_ignoring_case(text, "-infinity") || equals_ignoring_case(text, "+infinity"))
+    return true;
+  cursor in(text);
+  if (!in.eat('-'))
+    in.eat('+');
+  std::int64_t ignored = 0;
+  // Digit runs are unbounded in numeric; read them in chunks that fit int64.
+  auto run = [&] {
+    std::size_t total = 0, got = 0;
+    while ((got = in.digits(1, 18, ignored)) != 0)
+      total += got;
+    return total;
+  };
+  auto integer_digits = run();
+  auto fraction_digits = in.eat('.') ? run() : 0;
+  if (integer_digits + fraction_digits == 0)
+    return false;
+  if (in.eat('e') || in.eat('E')) {
+    if (!in.eat('-'))
+      in.eat('+');
+    if (in.digits(1, 9, ignored) == 0)
+      return false;
+  }
+  return in.done();
+}
+
+bool is_bytea_hex(std::string_view text) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0)
+    return false;
+  return std::all_of(text.begin() + 2, text.end(), is_hex);
+}
+
+bool is_uuid(std::string_view text) {
+  constexpr std::size_t uuid_length = 36;
+  if (text.size() != uuid_length)
+    return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash_position ? text[i] != '-' : !is_hex(text[i]))
+      return false;
+  }
+  return true;
+}
+
+bool is_date(std::string_view text) {
+  if (is_infinity(text))
+    return true;
+  cursor in(text);
+  calendar_date date;
+  if (!read_date(in, date))
+    return false;
+  bool bc = in.eat(" BC");
+  return in.done() && is_calendar_day(date, bc, last_date_year);
+}
+
+bool is_timestamp(std::string_view text, bool offset_allowed) {
+  if (is_infinity(text))
+    return true;
+  cursor in(text);
+  calendar_date date;
+  if (!read_date(in, date) || !(in.eat('T') || in.eat(' ')) || !read_time(in))
+    return false;
+  if (offset_allowed && !read_offset(in))
+    return false;
+  bool bc = in.eat(" BC");
+  return in.done() && is_calendar_day(date, bc, last_timestamp_year);
+}
+
+} // namespace tidesync::protocol::pg_text_syntax

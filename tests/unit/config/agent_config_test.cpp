@@ -1,0 +1,257 @@
+#include "config/agent_config.hpp"
+
+#include "config/config_error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using namespace tidesync::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The message of the config_error the text raises, or "" (and a failure) if none.
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_agent_config(yaml, "agent.yaml");
+  } catch (const config_error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a config_error: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "accepted:\n" << yaml;
+  return {};
+}
+
+/// Line 1: the server; line 2: `databases:`; one database from line 3.
+const std::string server_line = "server: {url: http://127.0.0.1:8080, client_id: acme, token: t}\n";
+
+std::string with_databases(const std::string& databases) {
+  return server_line + "databases:\n" + databases;
+}
+
+std::string with_top(const std::string& top) {
+  return server_line + top +
+         "databases:\n  - {name: store, source: \"sqlite:///s.db\", tables: [orders]}\n";
+}
+
+} // namespace
+
+#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+TEST(AgentConfig, DocumentedExampleParsesCompletely) {
+  ::setenv("TIDESYNC_TEST_AGENT_TOKEN", "s3cret", 1);
+  const auto c = parse_agent_config(R"(
+server: {url: http://127.0.0.1:8080, client_id: acme, token: "${TIDESYNC_TEST_AGENT_TOKEN}"}
+state_dir: ./state
+interval: 60s
+request_timeout: 30s
+batch: {min: 1, initial: 500, max: 50000}
+metrics: {listen: 127.0.0.1:9464}
+log_level: info
+databases:
+  - name: store-01
+    source: postgresql://user@localhost/store01
+    tables:
+      - orders
+      - {name: order_lines, key: [order_id, line_no], version_column: tidesync_version, modified_column: updated_at}
+)",
+                                    "agent.yaml");
+  EXPECT_EQ(c.server.url, "http://127.0.0.1:8080");
+  EXPECT_EQ(c.server.client_id, "acme");
+  EXPECT_EQ(c.server.token, "s3cret");
+  EXPECT_FALSE(c.server.ca_file.has_value());
+  EXPECT_EQ(c.interval, 60s);
+  EXPECT_EQ(c.request_timeout, 30s);
+  EXPECT_EQ(c.batch.initial, 500);
+  ASSERT_TRUE(c.metrics_listen.has_value());
+  EXPECT_EQ(c.metrics_listen->port, 9464);
+  ASSERT_EQ(c.databases.size(), 1u);
+  const auto& db = c.databases[0];
+  EXPECT_EQ(db.name, "store-01");
+  ASSERT_EQ(db.tables.size(), 2u);
+  EXPECT_EQ(db.tables[0].name, "orders");
+  EXPECT_TRUE(db.tables[0].key.empty());
+  EXPECT_EQ(db.tables[1].key, (std::vector<std::string>{"order_id", "line_no"}));
+  EXPECT_EQ(db.tables[1].modified_column, "updated_at");
+}
+
+TEST(AgentConfig, MinimalConfigGetsEveryDefault) {
+  const auto c = parse_agent_config(with_top(""), "agent.yaml");
+  EXPECT_EQ(c.state_dir, "./state");
+  EXPECT_EQ(c.interval, default_interval);
+  EXPECT_EQ(c.request_timeout, default_request_timeout);
+  EXPECT_EQ(c.batch.min, default_batch_min);
+  EXPECT_EQ(c.batch.initial, default_batch_initial);
+  EXPECT_EQ(c.batch.max, default_batch_max);
+  EXPECT_FALSE(c.metrics_listen.has_value());
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.databases[0].tables[0].version_column, default_version_column);
+  EXPECT_FALSE(c.databases[0].tables[0].modified_column.has_value());
+}
+
+TEST(AgentConfig, SqliteAndPostgresSchemesAreAccepted) {
+  const auto c = parse_agent_config(
+      with_databases("  - {name: a, source: \"sqlite:///var/a.db\", tables: [t]}\n"
+                     "  - {name: b, source: \"postgres://h/b\", tables: [t]}\n"),
+      "agent.yaml");
+  EXPECT_EQ(c.databases[0].source, "sqlite:///var/a.db");
+  EXPECT_EQ(c.databases[1].source, "postgres://h/b");
+}
+
+TEST(AgentConfig, ScalarTableKeyIsReportedWithItsFullPath) {
+  const auto e = error_of(with_databases("  - {name: a, source: \"sqlite:///a.db\", tables: [t]}\n"
+                                         "  - name: b\n"
+                                         "    source: sqlite:///b.db\n"
+                                         "    tables:\n"
+                                         "      - {name: x, key: order_id}\n"));
+  EXPECT_CONTAINS(e, "agent.yaml:7: databases[1].tables[0].key: expected a list of column names");
+}
+
+TEST(AgentConfig, UnsetTokenVariableNamesTheVariableKeyAndLine) {
+  ::unsetenv("TIDESYNC_TEST_UNSET");
+  const auto e = error_of("server:\n  url: https://h\n  client_id: acme\n"
+                          "  token: ${TIDESYNC_TEST_UNSET}\n");
+  EXPECT_CONTAINS(
+      e, "agent.yaml:4: server.token: environment variable TIDESYNC_TEST_UNSET is not set");
+}
+
+TEST(AgentConfig, MissingTokenNamesTheKeyAndTheServerLine) {
+  EXPECT_CONTAINS(error_of("server: {url: http://h:1, client_id: acme}\n"),
+                  "agent.yaml:1: server.token: required key is missing");
+}
+
+TEST(AgentConfig, MissingServerIsReported) {
+  EXPECT_CONTAINS(error_of("state_dir: x\n"), "agent.yaml:1: server: required key is missing");
+}
+
+TEST(AgentConfig, MissingDatabasesIsReported) {
+  EXPECT_CONTAINS(error_of(server_line), "agent.yaml:1: databases: required key is missing");
+}
+
+TEST(AgentConfig, ServerUrlMustBeHttpOrHttps) {
+  EXPECT_CONTAINS(error_of("server: {url: ftp://h, client_id: a, token: t}\n"),
+                  "agent.yaml:1: server.url: expected an http:// or https:// URL");
+  EXPECT_CONTAINS(error_of("server: {url: \"http://\", client_id: a, token: t}\n"),
+                  "agent.yaml:1: server.url:");
+}
+
+TEST(AgentConfig, ClientIdWithSlashIsRejected) {
+  EXPECT_CONTAINS(error_of("server: {url: http://h, client_id: a/b, token: t}\n"),
+                  "agent.yaml:1: server.client_id: expected letters, digits");
+}
+
+TEST(AgentConfig, CaFileThatDoesNotExistIsRejected) {
+  EXPECT_CONTAINS(
+      error_of("server: {url: https://h, client_id: a, token: t, ca_file: /nonexistent/ca.pem}\n"),
+      "agent.yaml:1: server.ca_file: file \"/nonexistent/ca.pem\" does not exist");
+}
+
+TEST(AgentConfig, UnsupportedSourceSchemeIsRejected) {
+  EXPECT_CONTAINS(
+      error_of(with_databases("  - name: a\n    source: mysql://h/a\n    tables: [t]\n")),
+      "agent.yaml:4: databases[0].source: expected a postgresql://, postgres:// or "
+      "sqlite:// URL, got \"mysql://h/a\"");
+}
+
+TEST(AgentConfig, DuplicateDatabaseNameIsReportedAtTheSecond) {
+  const auto e =
+      error_of(with_databases("  - {name: a, source: \"sqlite:///a.db\", tables: [t]}\n"
+                              "  - {name: a, source: \"sqlite:///b.db\", tables: [t]}\n"));
+  EXPECT_CONTAINS(e, "agent.yaml:4: databases[1]: duplicate database name \"a\"");
+}
+
+TEST(AgentConfig, DuplicateTableNameIsReportedAtTheSecond) {
+  const auto e = error_of(with_databases("  - name: a\n    source: sqlite:///a.db\n    tables:\n"
+                                         "      - orders\n      - {name: orders}\n"));
+  EXPECT_CONTAINS(e, "agent.yaml:7: databases[0].tables[1]: duplicate table \"orders\"");
+}
+
+TEST(AgentConfig, TableNameMustBeAnIdentifier) {
+  const auto e = error_of(with_databases(
+      "  - name: a\n    source: sqlite:///a.db\n    tables:\n      - order-lines\n"));
+  EXPECT_CONTAINS(e, "agent.yaml:6: databases[0].tables[0]: expected an identifier");
+}
+
+TEST(AgentConfig, TableMappingWithoutNameIsReported) {
+  const auto e = error_of(with_databases(
+      "  - name: a\n    source: sqlite:///a.db\n    tables:\n      - {key: [id]}\n"));
+  EXPECT_CONTAINS(e, "agent.yaml:6: databases[0].tables[0].name: required key is missing");
+}
+
+TEST(AgentConfig, MisspelledTableKeyIsAnUnknownKey) {
+  const auto e = error_of(
+      with_databases("  - name: a\n    source: sqlite:///a.db\n    tables:\n      - name: t\n"
+                     "        versoin_column: v\n"));
+  EXPECT_CONTAINS(e, "agent.yaml:7: databases[0].tables[0].versoin_column: unknown key (did you "
+                     "mean version_column?)");
+}
+
+TEST(AgentConfig, KeyColumnsMustBeDistinctIdentifiers) {
+  EXPECT_CONTAINS(error_of(with_databases("  - {name: a, source: \"sqlite:///a\", tables: "
+                                          "[{name: t, key: [id, id]}]}\n")),
+                  "agent.yaml:3: databases[0].tables[0].key[1]: duplicate name \"id\"");
+  EXPECT_CONTAINS(error_of(with_databases("  - {name: a, source: \"sqlite:///a\", tables: "
+                                          "[{name: t, key: []}]}\n")),
+                  "agent.yaml:3: databases[0].tables[0].key: expected a list of column names, got "
+                  "an empty list");
+}
+
+TEST(AgentConfig, TableThatIsAListIsRejected) {
+  EXPECT_CONTAINS(
+      error_of(with_databases("  - {name: a, source: \"sqlite:///a\", tables: [[t]]}\n")),
+      "agent.yaml:3: databases[0].tables[0]: expected a table name or a mapping");
+}
+
+TEST(AgentConfig, EmptyListsAreRejected) {
+  EXPECT_CONTAINS(error_of(with_databases("  - {name: a, source: \"sqlite:///a\", tables: []}\n")),
+                  "agent.yaml:3: databases[0].tables: expected at least one table");
+  EXPECT_CONTAINS(error_of(server_line + "databases: []\n"),
+                  "agent.yaml:2: databases: expected at least one database");
+  EXPECT_CONTAINS(error_of(server_line + "databases: store\n"),
+                  "agent.yaml:2: databases: expected a list of databases, got \"store\"");
+}
+
+TEST(AgentConfig, BadDurationIsRejected) {
+  EXPECT_CONTAINS(error_of(with_top("interval: 10x\n")),
+                  "agent.yaml:2: interval: expected a duration such as 250ms, 30s, 5m or 1h, got "
+                  "\"10x\"");
+  EXPECT_CONTAINS(error_of(with_top("request_timeout: 0s\n")),
+                  "agent.yaml:2: request_timeout: must be longer than zero");
+}
+
+TEST(AgentConfig, BatchBoundsMustBeOrdered) {
+  EXPECT_CONTAINS(error_of(with_top("batch:\n  min: 10\n  initial: 5\n")),
+                  "agent.yaml:4: batch.initial: batch.initial must be between batch.min (10) and "
+                  "batch.max (50000), got 5");
+  EXPECT_CONTAINS(error_of(with_top("batch: {min: 10, initial: 10, max: 5}\n")),
+                  "agent.yaml:2: batch.max: batch.min (10) must not exceed batch.max (5)");
+  EXPECT_CONTAINS(error_of(with_top("batch: {max: 100}\n")),
+                  "agent.yaml:2: batch.max: batch.initial must be between");
+}
+
+TEST(AgentConfig, BatchBoundsMustBePositive) {
+  EXPECT_CONTAINS(error_of(with_top("batch: {min: 0}\n")),
+                  "agent.yaml:2: batch.min: must be between 1");
+  EXPECT_CONTAINS(error_of(with_top("batch: {initial: many}\n")),
+                  "agent.yaml:2: batch.initial: expected an integer, got \"many\"");
+}
+
+TEST(AgentConfig, MetricsNeedAValidListenAddress) {
+  EXPECT_CONTAINS(error_of(with_top("metrics:\n  listen: 127.0.0.1:99999\n")),
+                  "agent.yaml:3: metrics.listen: expected host:port");
+  EXPECT_CONTAINS(error_of(with_top("metrics: {port: 9464}\n")),
+                  "agent.yaml:2: metrics.port: unknown key");
+}
+
+TEST(AgentConfig, UnknownTopLevelKeyIsReported) {
+  EXPECT_CONTAINS(error_of(with_top("intervall: 60s\n")),
+                  "agent.yaml:2: intervall: unknown key (did you mean interval?)");
+}
+
+TEST(AgentConfig, MalformedYamlReportsTheParserLine) {
+  EXPECT_CONTAINS(error_of(server_line + "databases:\n  - {name: a\n"), "agent.yaml:");
+  EXPECT_CONTAINS(error_of(server_line + "databases:\n  - {name: a\n"), "invalid YAML");
+}

@@ -1,0 +1,26 @@
+#include "config/agent_config.hpp"
+#include "config/server_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using namespace tidesync::config;
+
+// The shipped examples are documentation; they must keep loading as the schema changes.
+
+TEST(DeployExamples, ServerExampleLoadsCleanly) {
+  const auto c = load_server_config(TIDESYNC_DEPLOY_DIR "/server.yaml");
+  EXPECT_EQ(c.listen.to_string(), "127.0.0.1:8080");
+  EXPECT_EQ(c.max_waiting, 4 * c.pool_size);
+  EXPECT_FALSE(c.tls.has_value());
+}
+
+TEST(DeployExamples, AgentExampleLoadsCleanlyWithTheTokenFromTheEnvironment) {
+  ::setenv("TIDESYNC_TOKEN", "example-token", 1);
+  const auto c = load_agent_config(TIDESYNC_DEPLOY_DIR "/agent.yaml");
+  EXPECT_EQ(c.server.token, "example-token");
+  ASSERT_EQ(c.databases.size(), 2u);
+  EXPECT_EQ(c.databases[0].tables.size(), 2u);
+  EXPECT_EQ(c.databases[1].source, "sqlite:///var/lib/store02/store.db");
+}
