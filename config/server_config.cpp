@@ -22,11 +22,11 @@ tls_files read_tls(const yaml_value& value) {
 void read_limits(const yaml_mapping& root, server_config& config) {
   if (auto v = root.find("pool_size"))
     config.pool_size = static_cast<int>(v->as_integer(min_pool_size, max_pool_size));
+  // Unset: enough queue to absorb a burst without unbounded waits. An explicit
+  // 0 is kept: every request beyond the pool's connections gets 503 at once.
+  config.max_waiting = static_cast<int>(waiting_per_connection * config.pool_size);
   if (auto v = root.find("max_waiting"))
     config.max_waiting = static_cast<int>(v->as_integer(0, max_waiting_limit));
-  // 0 means "not chosen": enough queue to absorb a burst without unbounded waits.
-  if (config.max_waiting == 0)
-    config.max_waiting = static_cast<int>(waiting_per_connection * config.pool_size);
   if (auto v = root.find("max_body_bytes"))
     config.max_body_bytes = v->as_byte_size();
   if (auto v = root.find("io_threads"))

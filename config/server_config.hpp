@@ -26,8 +26,8 @@ struct server_config {
   std::string data_schema = default_data_schema;
   int pool_size = default_pool_size;
   /// Requests that may wait for a free connection before new ones get 503.
-  /// Defaults to 4 × pool_size.
-  int max_waiting = 0;
+  /// The loader fills in 4 × pool_size when the key is absent; 0 means none wait.
+  int max_waiting = 4 * default_pool_size;
   std::uint64_t max_body_bytes = default_max_body_bytes;
   int io_threads = default_io_threads;
   std::optional<tls_files> tls;

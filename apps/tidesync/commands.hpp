@@ -14,5 +14,8 @@ inline constexpr int exit_usage = 2;    // unknown subcommand or option, missing
 using arguments = std::vector<std::string>;
 
 int run_version(const arguments& args);
+int run_server(const arguments& args);
+int run_admin(const arguments& args);
+int run_prepare(const arguments& args);
 
 } // namespace tidesync::app

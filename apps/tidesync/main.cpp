@@ -15,10 +15,11 @@ struct command {
   int (*run)(const arguments&);
 };
 
-int run_version_command(const arguments& args) { return run_version(args); }
-
 constexpr command commands[] = {
-  {"version", "print the version and exit", run_version_command},
+  {"server", "serve the HTTP API in front of the PostgreSQL store", run_server},
+  {"prepare", "install version tracking on the configured local tables", run_prepare},
+  {"admin", "manage clients and their tokens", run_admin},
+  {"version", "print the version and exit", run_version},
 };
 
 void print_help(std::ostream& out) {

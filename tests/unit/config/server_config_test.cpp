@@ -59,6 +59,19 @@ TEST(ServerConfig, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.log_level, "info");
 }
 
+TEST(ServerConfig, ExplicitZeroMaxWaitingMeansNoRequestWaits) {
+  const auto c = parse_server_config("database: postgresql://db/x\n"
+                                     "pool_size: 3\n"
+                                     "max_waiting: 0\n",
+                                     "server.yaml");
+  EXPECT_EQ(c.max_waiting, 0);
+}
+
+TEST(ServerConfig, MaxWaitingFollowsPoolSizeWhenLeftOut) {
+  const auto c = parse_server_config("database: postgresql://db/x\npool_size: 3\n", "server.yaml");
+  EXPECT_EQ(c.max_waiting, 12);
+}
+
 TEST(ServerConfig, EveryKeyIsRead) {
   const temp_file cert("cert.pem"), key("key.pem");
   const auto c = parse_server_config("listen: 0.0.0.0:9000\n"
@@ -83,11 +96,6 @@ TEST(ServerConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.tls->cert, cert.path());
   EXPECT_EQ(c.tls->key, key.path());
   EXPECT_EQ(c.log_level, "debug");
-}
-
-TEST(ServerConfig, MaxWaitingOfZeroMeansFourPerConnection) {
-  const auto c = parse_server_config("database: x\npool_size: 5\nmax_waiting: 0\n", "s.yaml");
-  EXPECT_EQ(c.max_waiting, 20);
 }
 
 TEST(ServerConfig, PlainIntegerBodyLimitIsBytes) {

@@ -1,0 +1,160 @@
+// tidesync admin: clients and their bearer tokens, straight on the store.
+#include "apps/tidesync/commands.hpp"
+
+#include "config/config_error.hpp"
+#include "config/server_config.hpp"
+#include "protocol/error.hpp"
+#include "storage/postgres_store.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+
+namespace tidesync::app {
+
+namespace {
+
+constexpr const char* admin_usage =
+    "usage: tidesync admin --config FILE <command> [--json]\n\n"
+    "commands:\n"
+    "  create-client ID                     create a client; prints its first token\n"
+    "  create-token CLIENT [--database DB]  a new token, optionally narrowed to one database\n"
+    "  revoke-token TOKEN_ID                revoke a token\n"
+    "  list-clients                         clients with their databases and active tokens\n\n"
+    "A token is printed once and stored only hashed. --json prints JSON instead.\n";
+
+struct admin_request {
+  std::string config_path;
+  std::string command;
+  std::vector<std::string> operands;
+  std::optional<std::string> database;
+  bool json = false;
+};
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::size_t operand_count(const std::string& command) {
+  if (command == "create-client" || command == "create-token" || command == "revoke-token")
+    return 1;
+  if (command == "list-clients")
+    return 0;
+  throw usage_error("unknown admin command '" + command + "'");
+}
+
+admin_request parse_admin_args(const arguments& args) {
+  admin_request request;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if ((arg == "--config" || arg == "--database") && i + 1 >= args.size())
+      throw usage_error(arg + " needs a value");
+    if (arg == "--config")
+      request.config_path = args[++i];
+    else if (arg == "--database")
+      request.database = args[++i];
+    else if (arg == "--json")
+      request.json = true;
+    else if (arg.starts_with("-"))
+      throw usage_error("unknown option '" + arg + "'");
+    else if (request.command.empty())
+      request.command = arg;
+    else
+      request.operands.push_back(arg);
+  }
+  if (request.config_path.empty())
+    throw usage_error("--config FILE is required");
+  if (request.command.empty())
+    throw usage_error("a command is required");
+  if (request.operands.size() != operand_count(request.command))
+    throw usage_error(request.command + ": wrong number of arguments");
+  if (request.database && request.command != "create-token")
+    throw usage_error("--database only applies to create-token");
+  return request;
+}
+
+void print_token(const admin_request& request, const std::string& client_id,
+                 const storage::new_token& token) {
+  if (request.json)
+    std::cout << boost::json::serialize(boost::json::object{{"client_id", client_id},
+                                                            {"token_id", token.token_id},
+                                                            {"token", token.secret}})
+              << "\n";
+  else
+    std::cout << token.secret << "\n";
+}
+
+void print_clients(const admin_request& request,
+                   const std::vector<storage::client_summary>& clients) {
+  if (request.json) {
+    boost::json::array out;
+    for (const auto& c : clients)
+      out.push_back(boost::json::object{{"client_id", c.client_id},
+                                        {"created_at", c.created_at},
+                                        {"databases", c.databases},
+                                        {"active_tokens", c.active_tokens}});
+    std::cout << boost::json::serialize(out) << "\n";
+    return;
+  }
+  std::size_t width = 9; // "CLIENT_ID"
+  for (const auto& c : clients)
+    width = std::max(width, c.client_id.size());
+  std::cout << std::left << std::setw(static_cast<int>(width + 2)) << "CLIENT_ID" << std::setw(11)
+            << "DATABASES" << std::setw(15) << "ACTIVE_TOKENS"
+            << "CREATED_AT\n";
+  for (const auto& c : clients)
+    std::cout << std::setw(static_cast<int>(width + 2)) << c.client_id << std::setw(11)
+              << c.databases << std::setw(15) << c.active_tokens << c.created_at << "\n";
+}
+
+int run_admin_request(const admin_request& request, storage::postgres_store& store) {
+  const auto& command = request.command;
+  if (command == "create-client") {
+    print_token(request, request.operands[0], store.create_client(request.operands[0]));
+  } else if (command == "create-token") {
+    print_token(request, request.operands[0],
+                store.create_token(request.operands[0], request.database));
+  } else if (command == "revoke-token") {
+    if (!store.revoke_token(request.operands[0])) {
+      std::cerr << "tidesync admin: no active token with id '" << request.operands[0] << "'\n";
+      return exit_failure;
+    }
+    if (request.json)
+      std::cout << boost::json::serialize(
+                       boost::json::object{{"token_id", request.operands[0]}, {"revoked", true}})
+                << "\n";
+  } else {
+    print_clients(request, store.list_clients());
+  }
+  return exit_ok;
+}
+
+} // namespace
+
+int run_admin(const arguments& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end()) {
+    std::cout << admin_usage;
+    return exit_ok;
+  }
+  admin_request request;
+  try {
+    request = parse_admin_args(args);
+  } catch (const usage_error& e) {
+    std::cerr << "tidesync admin: " << e.what() << "\n" << admin_usage;
+    return exit_usage;
+  }
+  try {
+    auto config = config::load_server_config(request.config_path);
+    storage::postgres_store store{{config.database, config.data_schema}};
+    store.migrate();
+    return run_admin_request(request, store);
+  } catch (const std::exception& e) {
+    std::cerr << "tidesync admin: " << e.what() << "\n";
+    return exit_failure;
+  }
+}
+
+} // namespace tidesync::app

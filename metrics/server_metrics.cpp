@@ -1,0 +1,72 @@
+#include "metrics/server_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace tidesync::metrics {
+
+namespace {
+
+// Seconds; from a cached version GET (~1 ms) to a large upload (tens of seconds).
+const prometheus::Histogram::BucketBoundaries duration_buckets{
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+prometheus::Counter& single_counter(prometheus::Registry& registry, const std::string& name,
+                                    const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+prometheus::Gauge& single_gauge(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+} // namespace
+
+server_metrics::server_metrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("tidesync_server_requests_total")
+                    .Help("HTTP requests answered, by route and status")
+                    .Register(registry)),
+      durations_(prometheus::BuildHistogram()
+                     .Name("tidesync_server_request_duration_seconds")
+                     .Help("Time from a complete request to its response, by route")
+                     .Register(registry)),
+      rows_uploaded_(single_counter(registry, "tidesync_server_rows_uploaded_total",
+                                    "Rows received in accepted upload batches")),
+      rows_deleted_(single_counter(registry, "tidesync_server_rows_deleted_total",
+                                   "Rows removed by delete requests")),
+      rejections_(single_counter(registry, "tidesync_server_rejected_requests_total",
+                                 "Requests refused with 503 because the wait queue was full")),
+      pool_busy_(single_gauge(registry, "tidesync_server_pool_busy",
+                              "Database workers running a request")),
+      pool_waiting_(single_gauge(registry, "tidesync_server_pool_waiting",
+                                 "Requests waiting for a database worker")) {}
+
+void server_metrics::record_request(const std::string& route, int status, double seconds) {
+  // Family::Add returns the existing child for known labels; it locks internally.
+  requests_.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
+  durations_.Add({{"route", route}}, duration_buckets).Observe(seconds);
+}
+
+void server_metrics::add_rows_uploaded(std::int64_t rows) {
+  rows_uploaded_.Increment(static_cast<double>(rows));
+}
+
+void server_metrics::add_rows_deleted(std::int64_t rows) {
+  rows_deleted_.Increment(static_cast<double>(rows));
+}
+
+void server_metrics::add_rejection() {
+  rejections_.Increment();
+}
+
+void server_metrics::set_pool(std::size_t busy, std::size_t waiting) {
+  pool_busy_.Set(static_cast<double>(busy));
+  pool_waiting_.Set(static_cast<double>(waiting));
+}
+
+} // namespace tidesync::metrics

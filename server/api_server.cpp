@@ -1,0 +1,90 @@
+#include "server/api_server.hpp"
+
+#include "metrics/registry.hpp"
+#include "metrics/server_metrics.hpp"
+#include "server/db_pool.hpp"
+#include "server/http_server.hpp"
+#include "server/request_dispatcher.hpp"
+#include "storage/postgres_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+namespace tidesync::server {
+
+namespace {
+
+// docs: max_waiting defaults to 4 × pool_size when the config leaves it out.
+constexpr int waiting_per_worker = 4;
+
+storage::store_options store_options_of(const config::server_config& config) {
+  return storage::store_options{config.database, config.data_schema};
+}
+
+} // namespace
+
+struct api_server::impl {
+  config::server_config config;
+  metrics::registry registry;
+  metrics::server_metrics metrics{registry.get()};
+  std::unique_ptr<db_pool> pool;
+  std::unique_ptr<request_dispatcher> dispatcher;
+  std::unique_ptr<http_server> http;
+  std::mutex stop_mutex; // serialises start() and stop()
+  bool running = false;
+
+  explicit impl(config::server_config c) : config(std::move(c)) {}
+};
+
+api_server::api_server(config::server_config config)
+    : impl_(std::make_unique<impl>(std::move(config))) {}
+
+api_server::~api_server() {
+  stop();
+}
+
+std::uint16_t api_server::start() {
+  std::lock_guard lock{impl_->stop_mutex};
+  auto& c = impl_->config;
+  auto options = store_options_of(c);
+  storage::postgres_store{options}.migrate();
+  auto pool_size = static_cast<std::size_t>(std::max(c.pool_size, 1));
+  auto max_waiting =
+      c.max_waiting >= 0 ? static_cast<std::size_t>(c.max_waiting) : pool_size * waiting_per_worker;
+  impl_->pool = std::make_unique<db_pool>(pool_size, max_waiting, [options] {
+    return std::make_unique<storage::postgres_store>(options);
+  });
+  impl_->dispatcher = std::make_unique<request_dispatcher>(*impl_->pool, impl_->metrics,
+                                                           impl_->registry.get(), c.max_body_bytes);
+  impl_->http = std::make_unique<http_server>(
+      *impl_->dispatcher, http_server::settings{c.listen, c.io_threads, c.max_body_bytes, c.tls});
+  auto port = impl_->http->start();
+  impl_->running = true;
+  spdlog::info("server: listening on {}:{}{} (pool {} workers, {} may wait)", c.listen.host, port,
+               c.tls ? " (TLS)" : "", pool_size, max_waiting);
+  return port;
+}
+
+void api_server::stop() {
+  std::lock_guard lock{impl_->stop_mutex};
+  if (!impl_->running)
+    return;
+  impl_->running = false;
+  // Reverse order of start: no new connections, then the work in flight
+  // finishes (its responses still go out), then the I/O threads end.
+  impl_->http->begin_shutdown();
+  impl_->pool->stop();
+  impl_->http->join();
+  spdlog::info("server: stopped");
+}
+
+std::size_t api_server::busy_workers() const {
+  return impl_->pool ? impl_->pool->busy() : 0;
+}
+
+std::size_t api_server::waiting_requests() const {
+  return impl_->pool ? impl_->pool->waiting() : 0;
+}
+
+} // namespace tidesync::server

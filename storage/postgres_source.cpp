@@ -1,0 +1,257 @@
+#include "storage/postgres_source.hpp"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <utility>
+
+namespace tidesync::storage {
+
+namespace {
+
+// Parameters beyond this many keys go in another query (PostgreSQL's limit is 65535).
+constexpr std::size_t keys_per_query = 1000;
+
+// The database's name from a libpq URL, for error messages (never the password).
+std::string database_label(const std::string& url) {
+  auto scheme = url.find("://");
+  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  std::string name = slash == std::string::npos ? "" : url.substr(slash + 1);
+  name = name.substr(0, name.find('?'));
+  return "PostgreSQL database " + (name.empty() ? std::string{"(default)"} : name);
+}
+
+storage_errc code_for_sqlstate(const std::string& state) {
+  if (state == "42P01" || state == "42703")
+    return storage_errc::not_found;
+  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
+    return storage_errc::unavailable;
+  if (state.rfind("22", 0) == 0)
+    return storage_errc::invalid;
+  return storage_errc::failed;
+}
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
+
+std::vector<std::string> param_texts(const detail::sql_query& query) {
+  std::vector<std::string> out;
+  out.reserve(query.params.size());
+  for (const auto& param : query.params)
+    out.push_back(param.text);
+  return out;
+}
+
+text_cell cell_of(const pqxx::field& field) {
+  if (field.is_null())
+    return std::nullopt;
+  return std::string{field.c_str(), field.size()};
+}
+
+std::vector<text_row> rows_of(const pqxx::result& result) {
+  std::vector<text_row> rows;
+  rows.reserve(result.size());
+  for (const auto& row : result) {
+    text_row out;
+    out.reserve(row.size());
+    for (const auto& field : row)
+      out.push_back(cell_of(field));
+    rows.push_back(std::move(out));
+  }
+  return rows;
+}
+
+// Version first, then the key cells.
+std::vector<key_version> keys_of(const pqxx::result& result) {
+  std::vector<key_version> out;
+  out.reserve(result.size());
+  for (const auto& row : result) {
+    key_version entry;
+    entry.version = row[0].as<std::int64_t>();
+    for (pqxx::row::size_type i = 1; i < row.size(); ++i)
+      entry.key.emplace_back(row[i].c_str(), row[i].size());
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::optional<std::int64_t> optional_int(const pqxx::field& field) {
+  if (field.is_null())
+    return std::nullopt;
+  return field.as<std::int64_t>();
+}
+
+} // namespace
+
+struct postgres_source::impl {
+  std::string url;
+  std::string label;
+  std::unique_ptr<pqxx::connection> conn;
+
+  pqxx::connection& connection() {
+    if (!conn) {
+      auto fresh = std::make_unique<pqxx::connection>(url);
+      // pqxx restores these variables if it ever reconnects on its own.
+      fresh->set_variable("TimeZone", "'UTC'");
+      fresh->set_variable("DateStyle", "'ISO, YMD'");
+      fresh->set_variable("bytea_output", "'hex'");
+      fresh->set_variable("extra_float_digits", "1");
+      fresh->set_variable("application_name", "'tidesync agent'");
+      conn = std::move(fresh);
+    }
+    return *conn;
+  }
+
+  /// Runs `work` on the connection; every libpqxx failure becomes a storage_error.
+  template <class Work>
+  auto guarded(const std::string& context, Work&& work) -> decltype(work(connection())) {
+    try {
+      return work(connection());
+    } catch (const storage_error&) {
+      throw;
+    } catch (const pqxx::broken_connection& e) {
+      conn.reset();
+      throw storage_error(storage_errc::unavailable,
+                          label + ": " + context + ": connection failed: " + trimmed(e.what()));
+    } catch (const pqxx::sql_error& e) {
+      auto code = code_for_sqlstate(e.sqlstate());
+      if (code == storage_errc::unavailable)
+        conn.reset();
+      throw storage_error(code, label + ": " + context + ": " + trimmed(e.what()));
+    } catch (const std::exception& e) {
+      throw storage_error(storage_errc::failed, label + ": " + context + ": " + trimmed(e.what()));
+    }
+  }
+
+  /// Runs `query` and hands the result to `convert`, both inside the guard.
+  template <class Convert>
+  auto run(const std::string& context, const detail::sql_query& query, Convert&& convert) {
+    return guarded(context, [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto params = param_texts(query);
+      return convert(tx.exec_params(query.sql, pqxx::prepare::make_dynamic_params(params)));
+    });
+  }
+};
+
+postgres_source::postgres_source(std::string url) : impl_(std::make_unique<impl>()) {
+  impl_->label = database_label(url);
+  impl_->url = std::move(url);
+}
+
+postgres_source::~postgres_source() = default;
+
+std::optional<detail::catalog_table> read_pg_catalog(pqxx::transaction_base& tx,
+                                                     const std::string& table) {
+  auto oid = tx.exec_params("SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass($1) "
+                            "AND c.relkind IN ('r', 'p')",
+                            detail::quote_identifier(table, "table"));
+  if (oid.empty())
+    return std::nullopt;
+  auto columns = tx.exec_params(
+    "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+    "  (SELECT k.n FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(att, n) "
+    "   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum) "
+    "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+    "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+    oid[0][0].as<std::string>());
+  detail::catalog_table catalog;
+  std::vector<std::pair<std::int64_t, std::string>> key;
+  for (const auto& row : columns) {
+    detail::catalog_column column;
+    column.name = row[0].as<std::string>();
+    column.type = protocol::parse_column_type(row[1].as<std::string>());
+    column.declared_type = row[2].as<std::string>();
+    column.not_null = row[3].as<bool>();
+    if (!row[4].is_null())
+      key.emplace_back(row[4].as<std::int64_t>(), column.name);
+    catalog.columns.push_back(std::move(column));
+  }
+  std::sort(key.begin(), key.end());
+  for (auto& [position, name] : key)
+    catalog.primary_key.push_back(std::move(name));
+  return catalog;
+}
+
+protocol::table_schema postgres_source::describe(const std::string& table,
+                                                 const std::vector<std::string>& key,
+                                                 const std::string& version_column,
+                                                 const std::optional<std::string>& modified_column) {
+  auto catalog = impl_->guarded("describe table " + table, [&](pqxx::connection& c) {
+    pqxx::read_transaction tx{c};
+    return read_pg_catalog(tx, table);
+  });
+  if (!catalog)
+    throw storage_error(storage_errc::not_found,
+                        "table " + table + " not found in " + impl_->label +
+                          " (looked up through the connection's search_path)");
+  return detail::build_schema(impl_->label, table, *catalog, key, version_column,
+                              modified_column);
+}
+
+protocol::table_version postgres_source::summary(const std::string& table,
+                                                 const protocol::table_schema& schema) {
+  detail::check_schema_names(table, schema);
+  detail::sql_query query{detail::summary_query(table, schema, "::text"), {}};
+  return impl_->run("summary of table " + table, query, [](const pqxx::result& result) {
+    protocol::table_version version;
+    version.count = result[0][0].as<std::int64_t>();
+    version.max_version = optional_int(result[0][1]);
+    if (!result[0][2].is_null())
+      version.max_modified = result[0][2].as<std::string>();
+    return version;
+  });
+}
+
+std::int64_t postgres_source::safe_version() {
+  return impl_->guarded("safe version", [](pqxx::connection& c) {
+    pqxx::nontransaction tx{c};
+    return tx.exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")[0][0]
+      .as<std::int64_t>();
+  });
+}
+
+std::vector<text_row> postgres_source::read_rows(const std::string& table,
+                                                 const protocol::table_schema& schema,
+                                                 const std::optional<row_position>& after,
+                                                 std::optional<std::int64_t> min_version,
+                                                 std::int64_t limit) {
+  auto query = detail::page_query('$', table, schema, detail::page_select::rows,
+                                  {after, min_version, std::nullopt, limit});
+  return impl_->run("read rows of table " + table, query, rows_of);
+}
+
+std::vector<key_version> postgres_source::read_keys(const std::string& table,
+                                                    const protocol::table_schema& schema,
+                                                    std::optional<std::int64_t> min_version,
+                                                    std::optional<std::int64_t> max_version,
+                                                    std::int64_t limit,
+                                                    const std::optional<row_position>& after) {
+  auto query = detail::page_query('$', table, schema, detail::page_select::keys,
+                                  {after, min_version, max_version, limit});
+  return impl_->run("read keys of table " + table, query, keys_of);
+}
+
+std::vector<text_row> postgres_source::read_rows_by_keys(const std::string& table,
+                                                         const protocol::table_schema& schema,
+                                                         const std::vector<key_cells>& keys) {
+  std::vector<text_row> out;
+  for (std::size_t first = 0; first < keys.size(); first += keys_per_query) {
+    auto last = std::min(keys.size(), first + keys_per_query);
+    auto query = detail::keys_query('$', table, schema, keys, first, last);
+    auto rows = impl_->run("read rows by key of table " + table, query, rows_of);
+    std::move(rows.begin(), rows.end(), std::back_inserter(out));
+  }
+  if (keys.size() > keys_per_query) {
+    // Each chunk is ordered; the whole answer must at least be ordered by version.
+    std::stable_sort(out.begin(), out.end(), [&](const text_row& a, const text_row& b) {
+      return position_of(schema, a).version < position_of(schema, b).version;
+    });
+  }
+  return out;
+}
+
+} // namespace tidesync::storage

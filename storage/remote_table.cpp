@@ -1,0 +1,119 @@
+#include "storage/remote_table.hpp"
+
+#include "protocol/error.hpp"
+#include "protocol/json_fields.hpp"
+#include "storage/sql_names.hpp"
+
+#include <algorithm>
+
+namespace tidesync::storage::remote_table {
+
+namespace {
+
+using protocol::api_error;
+using protocol::error_code;
+namespace jf = protocol::json_fields;
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names)
+    out += (out.empty() ? "" : ", ") + name;
+  return "(" + out + ")";
+}
+
+[[noreturn]] void conflict(std::string message) {
+  throw api_error(error_code::conflict, std::move(message));
+}
+
+void check_same_shape(const protocol::table_schema& stored,
+                      const protocol::table_schema& declared) {
+  if (stored.key != declared.key)
+    conflict("key " + joined(declared.key) + " differs from the stored key " + joined(stored.key));
+  if (stored.version_column != declared.version_column)
+    conflict("version column " + jf::quoted(declared.version_column)
+             + " differs from the stored version column " + jf::quoted(stored.version_column));
+}
+
+std::string column_sql(const pqxx::transaction_base& tx, const protocol::column_def& column,
+                       bool not_null) {
+  // Text sorts bytewise ("C") so manifest pages come in the order the agent's
+  // sync/ compares keys in, whatever the database's default collation.
+  auto collation = column.type == protocol::column_type::text ? " COLLATE \"C\"" : "";
+  return tx.quote_name(column.name) + " " + std::string(protocol::type_name(column.type))
+         + collation + (not_null ? " NOT NULL" : "");
+}
+
+} // namespace
+
+schema_merge merge(const protocol::table_schema& stored, const protocol::table_schema& declared) {
+  check_same_shape(stored, declared);
+  schema_merge result{stored, {}};
+  for (auto& column : result.merged.columns)
+    if (declared.find(column.name) == nullptr)
+      column.nullable = true;
+  for (const auto& column : declared.columns) {
+    auto existing = std::find_if(result.merged.columns.begin(), result.merged.columns.end(),
+                                 [&](const auto& c) { return c.name == column.name; });
+    if (existing == result.merged.columns.end()) {
+      auto added = column;
+      added.nullable = true;
+      result.merged.columns.push_back(added);
+      result.added.push_back(added);
+    } else if (existing->type != column.type) {
+      conflict("column " + jf::quoted(column.name) + " is declared as "
+               + std::string(protocol::type_name(column.type)) + " but stored as "
+               + std::string(protocol::type_name(existing->type)));
+    } else {
+      existing->nullable = existing->nullable || column.nullable;
+    }
+  }
+  if (!result.merged.modified_column)
+    result.merged.modified_column = declared.modified_column;
+  return result;
+}
+
+void create(pqxx::transaction_base& tx, const std::string& data_schema,
+            const std::string& table, const protocol::table_schema& schema) {
+  auto target = sql_names::qualified(tx, data_schema, table);
+  auto keys = sql_names::column_list(tx, schema.key);
+  std::string sql = "CREATE TABLE " + target + " (client_id text NOT NULL, database_id uuid NOT NULL";
+  for (const auto& column : schema.columns) {
+    // Only key and version columns are NOT NULL in the shared table: another
+    // tenant may not have a column this one declared NOT NULL.
+    bool required = column.name == schema.version_column
+                    || std::find(schema.key.begin(), schema.key.end(), column.name)
+                           != schema.key.end();
+    sql += ", " + column_sql(tx, column, required);
+  }
+  sql += ", CONSTRAINT " + tx.quote_name(sql_names::object_name(table, "pkey"))
+         + " PRIMARY KEY (client_id, database_id, " + keys + "))";
+  tx.exec(sql);
+  tx.exec("CREATE INDEX " + tx.quote_name(sql_names::object_name(table, "version")) + " ON "
+          + target + " (client_id, database_id, " + tx.quote_name(schema.version_column) + ", "
+          + keys + ")");
+}
+
+void add_columns(pqxx::transaction_base& tx, const std::string& data_schema,
+                 const std::string& table, const std::vector<protocol::column_def>& columns) {
+  if (columns.empty())
+    return;
+  std::string sql = "ALTER TABLE " + sql_names::qualified(tx, data_schema, table);
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    sql += (i == 0 ? " ADD COLUMN " : ", ADD COLUMN ") + column_sql(tx, columns[i], false);
+  tx.exec(sql);
+}
+
+void ensure_modified_index(pqxx::transaction_base& tx, const std::string& data_schema,
+                           const std::string& table, const std::string& column) {
+  auto name = sql_names::object_name(table, "modified_" + column);
+  // Looked up first: CREATE INDEX IF NOT EXISTS would wait for running uploads.
+  auto exists = tx.exec_params("SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
+                               data_schema, name);
+  if (!exists.empty())
+    return;
+  tx.exec("CREATE INDEX " + tx.quote_name(name) + " ON "
+          + sql_names::qualified(tx, data_schema, table) + " (client_id, database_id, "
+          + tx.quote_name(column) + ")");
+}
+
+} // namespace tidesync::storage::remote_table

@@ -1,0 +1,343 @@
+#include "storage/sqlite_source.hpp"
+
+#include "storage/sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace tidesync::storage {
+
+namespace {
+
+// SQLite's default limit is 32766 parameters; stay well below it.
+constexpr std::size_t keys_per_query = 1000;
+// PostgreSQL prints a double in exponent form below 1e-4 and from 1e15 (DBL_DIG).
+constexpr int pg_min_fixed_exponent = -4;
+constexpr int pg_max_fixed_exponent = 15;
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string upper(std::string_view text) {
+  std::string out{text};
+  for (auto& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string hex_text(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    out.push_back(digits[byte >> 4]);
+    out.push_back(digits[byte & 0x0f]);
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+std::string bytes_of_hex(std::string_view text) {
+  if (text.size() < 2 || text.substr(0, 2) != "\\x" || text.size() % 2 != 0)
+    throw storage_error(storage_errc::invalid, "bytea key \"" + std::string{text} +
+                                                 "\" is not in \\x hex form");
+  std::string out;
+  for (std::size_t i = 2; i < text.size(); i += 2) {
+    int high = hex_value(text[i]);
+    int low = hex_value(text[i + 1]);
+    if (high < 0 || low < 0)
+      throw storage_error(storage_errc::invalid, "bytea key has a bad hex digit");
+    out.push_back(static_cast<char>(high * 16 + low));
+  }
+  return out;
+}
+
+double double_of_text(const std::string& text) {
+  if (text == "NaN")
+    return std::numeric_limits<double>::quiet_NaN();
+  if (text == "Infinity")
+    return std::numeric_limits<double>::infinity();
+  if (text == "-Infinity")
+    return -std::numeric_limits<double>::infinity();
+  return std::strtod(text.c_str(), nullptr);
+}
+
+std::string boolean_text(std::string text) {
+  auto value = upper(text);
+  if (value == "1" || value == "T" || value == "TRUE" || value == "Y" || value == "YES")
+    return "t";
+  if (value == "0" || value == "F" || value == "FALSE" || value == "N" || value == "NO")
+    return "f";
+  return text;  // the cell codec refuses it, naming the row
+}
+
+// SQLite stores values by storage class, not declared type: convert each to
+// the text PostgreSQL would print for the column's type.
+text_cell cell_text(const sqlite_statement& st, int column, protocol::column_type type) {
+  using protocol::column_type;
+  bool floating = type == column_type::double_precision || type == column_type::real;
+  switch (st.column_type(column)) {
+    case SQLITE_NULL:
+      return std::nullopt;
+    case SQLITE_INTEGER: {
+      auto value = st.column_int(column);
+      if (type == column_type::boolean)
+        return value != 0 ? "t" : "f";
+      return floating ? pg_double_text(static_cast<double>(value)) : std::to_string(value);
+    }
+    case SQLITE_FLOAT: {
+      auto value = st.column_double(column);
+      if (type == column_type::boolean)
+        return value != 0 ? "t" : "f";
+      return pg_double_text(value);
+    }
+    case SQLITE_BLOB: {
+      auto bytes = st.column_blob(column);
+      if (type == column_type::text || type == column_type::json)
+        return bytes;
+      return hex_text(bytes);
+    }
+    default: {
+      auto text = st.column_text(column);
+      if (type == column_type::bytea)
+        return hex_text(text);
+      return type == column_type::boolean ? boolean_text(std::move(text)) : text;
+    }
+  }
+}
+
+// Binds a parameter as the storage class its column holds, so comparisons
+// with stored values follow the column's order.
+void bind_param(sqlite_statement& st, int index, const detail::sql_param& param) {
+  using protocol::column_type;
+  try {
+    switch (param.type) {
+      case column_type::smallint:
+      case column_type::integer:
+      case column_type::bigint:
+        return st.bind_int(index, std::stoll(param.text));
+      case column_type::real:
+      case column_type::double_precision:
+        return st.bind_double(index, double_of_text(param.text));
+      case column_type::boolean:
+        return st.bind_int(index, boolean_text(param.text) == "t" ? 1 : 0);
+      case column_type::bytea:
+        return st.bind_blob(index, bytes_of_hex(param.text));
+      default:
+        return st.bind_text(index, param.text);
+    }
+  } catch (const std::logic_error&) {
+    throw storage_error(storage_errc::invalid, "key value \"" + param.text + "\" is not a " +
+                                                 std::string{protocol::type_name(param.type)});
+  }
+}
+
+void bind_all(sqlite_statement& st, const detail::sql_query& query) {
+  for (std::size_t i = 0; i < query.params.size(); ++i)
+    bind_param(st, static_cast<int>(i + 1), query.params[i]);
+}
+
+std::vector<text_row> collect_rows(sqlite_statement& st, const protocol::table_schema& schema) {
+  std::vector<text_row> rows;
+  while (st.step()) {
+    text_row row;
+    row.reserve(schema.columns.size());
+    for (std::size_t i = 0; i < schema.columns.size(); ++i)
+      row.push_back(cell_text(st, static_cast<int>(i), schema.columns[i].type));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+protocol::column_type column_type_of(const protocol::table_schema& schema,
+                                     const std::string& name) {
+  const auto* def = schema.find(name);
+  return def == nullptr ? protocol::column_type::text : def->type;
+}
+
+} // namespace
+
+std::optional<protocol::column_type> sqlite_column_type(std::string_view declared) {
+  using protocol::column_type;
+  auto name = upper(declared);
+  if (contains(name, "BOOL"))
+    return column_type::boolean;
+  if (contains(name, "DATETIME") || contains(name, "TIMESTAMP"))
+    return column_type::timestamp;
+  if (contains(name, "DATE"))
+    return column_type::date;
+  if (contains(name, "UUID"))
+    return column_type::uuid;
+  if (contains(name, "JSON"))
+    return column_type::json;
+  if (contains(name, "INT"))
+    return column_type::bigint;
+  if (contains(name, "CHAR") || contains(name, "CLOB") || contains(name, "TEXT"))
+    return column_type::text;
+  if (contains(name, "BLOB"))
+    return column_type::bytea;
+  if (contains(name, "REAL") || contains(name, "FLOA") || contains(name, "DOUB"))
+    return column_type::double_precision;
+  if (contains(name, "NUMERIC") || contains(name, "DECIMAL"))
+    return column_type::numeric;
+  return std::nullopt;
+}
+
+std::string pg_double_text(double value) {
+  if (std::isnan(value))
+    return "NaN";
+  if (std::isinf(value))
+    return value > 0 ? "Infinity" : "-Infinity";
+  if (value == 0)
+    return std::signbit(value) ? "-0" : "0";
+  char buffer[64];
+  auto sci = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  std::string scientific{buffer, sci.ptr};
+  int exponent = std::atoi(scientific.c_str() + scientific.find('e') + 1);
+  if (exponent < pg_min_fixed_exponent || exponent >= pg_max_fixed_exponent)
+    return scientific;
+  auto fixed = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
+  return std::string{buffer, fixed.ptr};
+}
+
+std::optional<detail::catalog_table> read_sqlite_catalog(sqlite_db& db, const std::string& table) {
+  sqlite_statement exists{db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                          "look up table " + table};
+  exists.bind_text(1, table);
+  if (!exists.step())
+    return std::nullopt;
+  sqlite_statement info{db, "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) "
+                            "ORDER BY cid",
+                        "describe table " + table};
+  info.bind_text(1, table);
+  detail::catalog_table catalog;
+  std::vector<std::pair<std::int64_t, std::string>> key;
+  while (info.step()) {
+    detail::catalog_column column;
+    column.name = info.column_text(0);
+    column.declared_type = info.column_text(1);
+    column.type = sqlite_column_type(column.declared_type);
+    column.not_null = info.column_int(2) != 0;
+    if (info.column_int(3) > 0)
+      key.emplace_back(info.column_int(3), column.name);
+    catalog.columns.push_back(std::move(column));
+  }
+  std::sort(key.begin(), key.end());
+  for (auto& [position, name] : key)
+    catalog.primary_key.push_back(std::move(name));
+  return catalog;
+}
+
+sqlite_source::sqlite_source(const std::string& path)
+  : db_(std::make_unique<sqlite_db>(path, SQLITE_OPEN_READONLY)) {}
+
+sqlite_source::~sqlite_source() = default;
+
+protocol::table_schema sqlite_source::describe(const std::string& table,
+                                               const std::vector<std::string>& key,
+                                               const std::string& version_column,
+                                               const std::optional<std::string>& modified_column) {
+  auto catalog = read_sqlite_catalog(*db_, table);
+  if (!catalog)
+    throw storage_error(storage_errc::not_found, "table " + table + " not found in " +
+                                                   db_->label());
+  return detail::build_schema(db_->label(), table, *catalog, key, version_column,
+                              modified_column);
+}
+
+protocol::table_version sqlite_source::summary(const std::string& table,
+                                               const protocol::table_schema& schema) {
+  detail::check_schema_names(table, schema);
+  sqlite_statement st{*db_, detail::summary_query(table, schema, ""), "summary of table " + table};
+  st.step();
+  protocol::table_version version;
+  version.count = st.column_int(0);
+  if (st.column_type(1) != SQLITE_NULL)
+    version.max_version = st.column_int(1);
+  auto modified_type = schema.modified_column
+                         ? column_type_of(schema, *schema.modified_column)
+                         : protocol::column_type::text;
+  version.max_modified = cell_text(st, 2, modified_type);
+  return version;
+}
+
+std::int64_t sqlite_source::safe_version() {
+  sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_counter'",
+                          "safe version"};
+  if (!exists.step())
+    throw storage_error(storage_errc::not_found,
+                        db_->label() + " has no tidesync_counter table: run `tidesync prepare` "
+                                       "to install version tracking");
+  sqlite_statement st{*db_, "SELECT coalesce(max(value), 0) FROM tidesync_counter",
+                      "safe version"};
+  st.step();
+  return st.column_int(0) + 1;
+}
+
+std::vector<text_row> sqlite_source::read_rows(const std::string& table,
+                                               const protocol::table_schema& schema,
+                                               const std::optional<row_position>& after,
+                                               std::optional<std::int64_t> min_version,
+                                               std::int64_t limit) {
+  auto query = detail::page_query('?', table, schema, detail::page_select::rows,
+                                  {after, min_version, std::nullopt, limit});
+  sqlite_statement st{*db_, query.sql, "read rows of table " + table};
+  bind_all(st, query);
+  return collect_rows(st, schema);
+}
+
+std::vector<key_version> sqlite_source::read_keys(const std::string& table,
+                                                  const protocol::table_schema& schema,
+                                                  std::optional<std::int64_t> min_version,
+                                                  std::optional<std::int64_t> max_version,
+                                                  std::int64_t limit,
+                                                  const std::optional<row_position>& after) {
+  auto query = detail::page_query('?', table, schema, detail::page_select::keys,
+                                  {after, min_version, max_version, limit});
+  sqlite_statement st{*db_, query.sql, "read keys of table " + table};
+  bind_all(st, query);
+  std::vector<key_version> out;
+  while (st.step()) {
+    key_version entry;
+    entry.version = st.column_int(0);
+    for (std::size_t i = 0; i < schema.key.size(); ++i)
+      entry.key.push_back(
+        cell_text(st, static_cast<int>(i + 1), column_type_of(schema, schema.key[i])).value_or(""));
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::vector<text_row> sqlite_source::read_rows_by_keys(const std::string& table,
+                                                       const protocol::table_schema& schema,
+                                                       const std::vector<key_cells>& keys) {
+  std::vector<text_row> out;
+  for (std::size_t first = 0; first < keys.size(); first += keys_per_query) {
+    auto last = std::min(keys.size(), first + keys_per_query);
+    auto query = detail::keys_query('?', table, schema, keys, first, last);
+    sqlite_statement st{*db_, query.sql, "read rows by key of table " + table};
+    bind_all(st, query);
+    auto rows = collect_rows(st, schema);
+    std::move(rows.begin(), rows.end(), std::back_inserter(out));
+  }
+  if (keys.size() > keys_per_query)
+    std::stable_sort(out.begin(), out.end(), [&](const text_row& a, const text_row& b) {
+      return position_of(schema, a).version < position_of(schema, b).version;
+    });
+  return out;
+}
+
+} // namespace tidesync::storage

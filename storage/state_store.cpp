@@ -1,0 +1,235 @@
+#include "storage/state_store.hpp"
+
+#include "storage/source.hpp"
+#include "storage/sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <system_error>
+
+namespace tidesync::storage {
+
+namespace {
+
+constexpr int schema_version = 1;
+
+// WAL with synchronous=FULL makes each commit durable before it returns.
+constexpr std::string_view schema_sql = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE IF NOT EXISTS database_ids (
+  database TEXT PRIMARY KEY,
+  database_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS table_state (
+  database TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  scan_cursor TEXT,
+  safe_version_mark INTEGER,
+  batch_history TEXT,
+  schema_hash TEXT,
+  PRIMARY KEY (database, table_name)
+);
+CREATE TABLE IF NOT EXISTS skipped_rows (
+  database TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  key_json TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  PRIMARY KEY (database, table_name, key_json)
+);
+)sql";
+
+std::string prepared_directory(const std::string& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec)
+    throw storage_error(storage_errc::invalid, "state directory " + state_dir +
+                                                 " can't be created: " + ec.message());
+  return (std::filesystem::path{state_dir} / state_store::file_name).string();
+}
+
+std::optional<std::string> optional_text(const sqlite_statement& st, int column) {
+  if (st.column_type(column) == SQLITE_NULL)
+    return std::nullopt;
+  return st.column_text(column);
+}
+
+} // namespace
+
+state_store::state_store(const std::string& state_dir) : path_(prepared_directory(state_dir)) {
+  try {
+    db_ = std::make_unique<sqlite_db>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    db_->exec(std::string{schema_sql}, "create the agent state");
+    db_->exec("PRAGMA user_version = " + std::to_string(schema_version), "create the agent state");
+  } catch (const storage_error& e) {
+    throw storage_error(e.code(), std::string{e.what()} + " (the state directory " + state_dir +
+                                    " must be writable by the agent)");
+  }
+}
+
+state_store::~state_store() = default;
+
+std::optional<std::string> state_store::database_id(const std::string& database) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_, "SELECT database_id FROM database_ids WHERE database = ?1",
+                      "read database id of " + database};
+  st.bind_text(1, database);
+  return st.step() ? optional_text(st, 0) : std::nullopt;
+}
+
+void state_store::set_database_id(const std::string& database, const std::string& database_id) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_,
+                      "INSERT INTO database_ids (database, database_id) VALUES (?1, ?2) "
+                      "ON CONFLICT (database) DO UPDATE SET database_id = excluded.database_id",
+                      "store database id of " + database};
+  st.bind_text(1, database);
+  st.bind_text(2, database_id);
+  st.step();
+}
+
+std::optional<std::string> state_store::table_text(const std::string& database,
+                                                   const std::string& table,
+                                                   std::string_view column) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_,
+                      "SELECT " + std::string{column} +
+                        " FROM table_state WHERE database = ?1 AND table_name = ?2",
+                      "read " + std::string{column} + " of " + database + "." + table};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  return st.step() ? optional_text(st, 0) : std::nullopt;
+}
+
+void state_store::set_table_value(const std::string& database, const std::string& table,
+                                  std::string_view column, const std::optional<std::string>& text,
+                                  std::optional<std::int64_t> number) {
+  std::lock_guard lock{mutex_};
+  std::string name{column};
+  sqlite_statement st{*db_,
+                      "INSERT INTO table_state (database, table_name, " + name +
+                        ") VALUES (?1, ?2, ?3) ON CONFLICT (database, table_name) DO UPDATE SET " +
+                        name + " = excluded." + name,
+                      "store " + name + " of " + database + "." + table};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  if (number)
+    st.bind_int(3, *number);
+  else if (text)
+    st.bind_text(3, *text);
+  else
+    st.bind_null(3);
+  st.step();
+}
+
+std::optional<std::string> state_store::scan_cursor(const std::string& database,
+                                                    const std::string& table) {
+  return table_text(database, table, "scan_cursor");
+}
+
+void state_store::set_scan_cursor(const std::string& database, const std::string& table,
+                                  const std::optional<std::string>& cursor) {
+  set_table_value(database, table, "scan_cursor", cursor, std::nullopt);
+}
+
+std::optional<std::int64_t> state_store::safe_version_mark(const std::string& database,
+                                                           const std::string& table) {
+  auto text = table_text(database, table, "safe_version_mark");
+  if (!text)
+    return std::nullopt;
+  return std::stoll(*text);
+}
+
+void state_store::set_safe_version_mark(const std::string& database, const std::string& table,
+                                        std::int64_t mark) {
+  set_table_value(database, table, "safe_version_mark", std::nullopt, mark);
+}
+
+std::optional<std::string> state_store::batch_history(const std::string& database,
+                                                      const std::string& table) {
+  return table_text(database, table, "batch_history");
+}
+
+void state_store::set_batch_history(const std::string& database, const std::string& table,
+                                    const std::string& history) {
+  set_table_value(database, table, "batch_history", history, std::nullopt);
+}
+
+std::optional<std::string> state_store::schema_hash(const std::string& database,
+                                                    const std::string& table) {
+  return table_text(database, table, "schema_hash");
+}
+
+void state_store::set_schema_hash(const std::string& database, const std::string& table,
+                                  const std::string& hash) {
+  set_table_value(database, table, "schema_hash", hash, std::nullopt);
+}
+
+void state_store::add_skipped_row(const std::string& database, const std::string& table,
+                                  const std::string& key_json, std::int64_t version,
+                                  const std::string& reason) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{
+    *db_,
+    "INSERT INTO skipped_rows (database, table_name, key_json, version, reason, first_seen, "
+    "attempts) VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 1) "
+    "ON CONFLICT (database, table_name, key_json) DO UPDATE SET version = excluded.version, "
+    "reason = excluded.reason, attempts = attempts + 1",
+    "remember skipped row of " + database + "." + table};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  st.bind_text(3, key_json);
+  st.bind_int(4, version);
+  st.bind_text(5, reason);
+  st.step();
+}
+
+std::vector<skipped_row> state_store::skipped_rows(const std::string& database,
+                                                   const std::string& table) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_,
+                      "SELECT database, table_name, key_json, version, reason, first_seen, "
+                      "attempts FROM skipped_rows WHERE database = ?1 AND (?2 = '' OR "
+                      "table_name = ?2) ORDER BY first_seen, table_name, key_json",
+                      "list skipped rows of " + database};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  std::vector<skipped_row> out;
+  while (st.step())
+    out.push_back({st.column_text(0), st.column_text(1), st.column_text(2), st.column_int(3),
+                   st.column_text(4), st.column_text(5), st.column_int(6)});
+  return out;
+}
+
+bool state_store::remove_skipped_row(const std::string& database, const std::string& table,
+                                     const std::string& key_json) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_,
+                      "DELETE FROM skipped_rows WHERE database = ?1 AND table_name = ?2 "
+                      "AND key_json = ?3",
+                      "forget skipped row of " + database + "." + table};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  st.bind_text(3, key_json);
+  st.step();
+  return sqlite3_changes(db_->handle()) > 0;
+}
+
+std::int64_t state_store::clear_skipped_rows(const std::string& database,
+                                             const std::string& table) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_,
+                      "DELETE FROM skipped_rows WHERE database = ?1 AND (?2 = '' OR "
+                      "table_name = ?2)",
+                      "clear skipped rows of " + database};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  st.step();
+  return sqlite3_changes(db_->handle());
+}
+
+} // namespace tidesync::storage

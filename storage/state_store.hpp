@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tidesync::storage {
+
+class sqlite_db;
+
+/// A row the server refused, remembered so it is counted and retried later.
+struct skipped_row {
+  std::string database;
+  std::string table;
+  std::string key_json;  // the key's wire cells as a JSON array
+  std::int64_t version = 0;
+  std::string reason;
+  std::string first_seen;  // ISO 8601 UTC, set when first added
+  std::int64_t attempts = 1;
+
+  friend bool operator==(const skipped_row&, const skipped_row&) = default;
+};
+
+/// The agent's durable state: `<state_dir>/agent-state.db`, a SQLite file in
+/// WAL mode with synchronous=FULL where every write is its own transaction,
+/// so a `kill -9` at any moment loses nothing that was acknowledged.
+///
+/// Holds the remote id of each database (by configured name), per table the
+/// scan cursor, the safe-version mark, the batch-size history and the hash of
+/// the declared schema, and the skipped rows. Thread-safe (one lock).
+/// Failures are storage_error.
+class state_store {
+public:
+  /// File name inside the state directory.
+  static constexpr std::string_view file_name = "agent-state.db";
+
+  /// Creates `state_dir` if missing and opens (or creates) the file.
+  /// storage_error naming the path when it can't be created or written.
+  explicit state_store(const std::string& state_dir);
+  ~state_store();
+  state_store(const state_store&) = delete;
+  state_store& operator=(const state_store&) = delete;
+
+  /// Path of the state file.
+  const std::string& path() const { return path_; }
+
+  std::optional<std::string> database_id(const std::string& database);
+  void set_database_id(const std::string& database, const std::string& database_id);
+
+  /// Where the differencing scan continues (opaque to the store).
+  std::optional<std::string> scan_cursor(const std::string& database, const std::string& table);
+  void set_scan_cursor(const std::string& database, const std::string& table,
+                       const std::optional<std::string>& cursor);
+
+  /// The safe version below which this table is known to be in the cloud.
+  std::optional<std::int64_t> safe_version_mark(const std::string& database,
+                                                const std::string& table);
+  void set_safe_version_mark(const std::string& database, const std::string& table,
+                             std::int64_t mark);
+
+  /// The batch-size policy's history (opaque to the store).
+  std::optional<std::string> batch_history(const std::string& database, const std::string& table);
+  void set_batch_history(const std::string& database, const std::string& table,
+                         const std::string& history);
+
+  /// Hash of the schema last declared to the server.
+  std::optional<std::string> schema_hash(const std::string& database, const std::string& table);
+  void set_schema_hash(const std::string& database, const std::string& table,
+                       const std::string& hash);
+
+  /// Adds a skipped row; adding the same (database, table, key) again counts
+  /// one more attempt and updates version and reason, keeping first_seen.
+  void add_skipped_row(const std::string& database, const std::string& table,
+                       const std::string& key_json, std::int64_t version,
+                       const std::string& reason);
+
+  /// Skipped rows of a table (of every table when `table` is empty), oldest first.
+  std::vector<skipped_row> skipped_rows(const std::string& database,
+                                        const std::string& table = "");
+
+  /// Removes one skipped row; false when it wasn't there.
+  bool remove_skipped_row(const std::string& database, const std::string& table,
+                          const std::string& key_json);
+
+  /// Removes a table's skipped rows (every table's when `table` is empty);
+  /// returns how many.
+  std::int64_t clear_skipped_rows(const std::string& database, const std::string& table = "");
+
+private:
+  std::optional<std::string> table_text(const std::string& database, const std::string& table,
+                                        std::string_view column);
+  void set_table_value(const std::string& database, const std::string& table,
+                       std::string_view column, const std::optional<std::string>& text,
+                       std::optional<std::int64_t> number);
+
+  std::string path_;
+  std::mutex mutex_;
+  std::unique_ptr<sqlite_db> db_;
+};
+
+} // namespace tidesync::storage

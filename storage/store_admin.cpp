@@ -1,0 +1,181 @@
+// Clients, tokens and databases: the metadata side of postgres_store.
+#include "storage/postgres_store.hpp"
+
+#include "protocol/error.hpp"
+#include "protocol/json_fields.hpp"
+#include "storage/sql_names.hpp"
+#include "storage/store_connection.hpp"
+#include "storage/token_hash.hpp"
+
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+
+namespace tidesync::storage {
+
+using protocol::api_error;
+using protocol::error_code;
+
+namespace {
+
+constexpr std::size_t max_client_id_bytes = 63;
+constexpr std::size_t max_database_name_bytes = 255;
+// Longer than any secret we issue; anything longer is not worth hashing.
+constexpr std::size_t max_secret_bytes = 256;
+
+void require_client_id(const std::string& client_id) {
+  bool ok = !client_id.empty() && client_id.size() <= max_client_id_bytes;
+  for (char c : client_id)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                || c == '_' || c == '-' || c == '.');
+  if (!ok)
+    throw api_error(error_code::bad_request,
+                    "invalid client id " + protocol::json_fields::quoted(client_id)
+                        + "; use 1-63 ASCII letters, digits, _, - and .");
+}
+
+void require_database_name(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= max_database_name_bytes;
+  for (unsigned char c : name)
+    ok = ok && c >= 0x20 && c != 0x7f;
+  if (!ok)
+    throw api_error(error_code::bad_request,
+                    "invalid database name " + protocol::json_fields::quoted(name)
+                        + "; use 1-255 bytes without control characters");
+}
+
+void require_client(pqxx::transaction_base& tx, const std::string& client_id) {
+  if (tx.exec_params("SELECT 1 FROM tidesync.clients WHERE client_id = $1", client_id).empty())
+    throw api_error(error_code::not_found, "unknown client " + protocol::json_fields::quoted(client_id));
+}
+
+std::string database_id_by_name(pqxx::transaction_base& tx, const std::string& client_id,
+                                const std::string& name) {
+  auto found = tx.exec_params("SELECT database_id::text FROM tidesync.databases"
+                              " WHERE client_id = $1 AND name = $2",
+                              client_id, name);
+  if (found.empty())
+    throw api_error(error_code::not_found,
+                    "unknown database " + protocol::json_fields::quoted(name));
+  return found[0][0].as<std::string>();
+}
+
+// A database named by id or by name, as an id; not_found when the client has none such.
+std::string resolve_database(pqxx::transaction_base& tx, const std::string& client_id,
+                             const std::string& database) {
+  if (!sql_names::is_uuid_text(database))
+    return database_id_by_name(tx, client_id, database);
+  auto found = tx.exec_params("SELECT database_id::text FROM tidesync.databases"
+                              " WHERE client_id = $1 AND database_id = $2::uuid",
+                              client_id, database);
+  return found.empty() ? database_id_by_name(tx, client_id, database)
+                       : found[0][0].as<std::string>();
+}
+
+new_token insert_token(pqxx::transaction_base& tx, const std::string& client_id,
+                       const std::optional<std::string>& database_id) {
+  auto secret = token_hash::generate_secret();
+  auto row = tx.exec_params1("INSERT INTO tidesync.tokens (client_id, database_id, secret_hash)"
+                             " VALUES ($1, $2::uuid, $3) RETURNING token_id",
+                             client_id, database_id ? database_id->c_str() : nullptr,
+                             token_hash::hash_secret(secret));
+  return {row[0].as<std::string>(), std::move(secret)};
+}
+
+} // namespace
+
+new_token postgres_store::create_client(const std::string& client_id) {
+  require_client_id(client_id);
+  return impl_->connection.run([&](pqxx::connection& c) {
+    pqxx::work tx{c};
+    auto inserted = tx.exec_params("INSERT INTO tidesync.clients (client_id) VALUES ($1)"
+                                   " ON CONFLICT DO NOTHING",
+                                   client_id);
+    if (inserted.affected_rows() == 0)
+      throw api_error(error_code::conflict,
+                      "client " + protocol::json_fields::quoted(client_id) + " already exists");
+    auto token = insert_token(tx, client_id, std::nullopt);
+    tx.commit();
+    return token;
+  });
+}
+
+new_token postgres_store::create_token(const std::string& client_id,
+                                       const std::optional<std::string>& database) {
+  return impl_->connection.run([&](pqxx::connection& c) {
+    pqxx::work tx{c};
+    require_client(tx, client_id);
+    std::optional<std::string> database_id;
+    if (database)
+      database_id = resolve_database(tx, client_id, *database);
+    auto token = insert_token(tx, client_id, database_id);
+    tx.commit();
+    return token;
+  });
+}
+
+bool postgres_store::revoke_token(const std::string& token_id) {
+  return impl_->connection.run([&](pqxx::connection& c) {
+    pqxx::work tx{c};
+    auto revoked = tx.exec_params("UPDATE tidesync.tokens SET revoked_at = now()"
+                                  " WHERE token_id = $1 AND revoked_at IS NULL",
+                                  token_id);
+    tx.commit();
+    return revoked.affected_rows() == 1;
+  });
+}
+
+std::vector<client_summary> postgres_store::list_clients() {
+  return impl_->connection.run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx{c};
+    std::vector<client_summary> clients;
+    for (const auto& row : tx.exec(
+             "SELECT c.client_id, c.created_at::text,"
+             " (SELECT count(*) FROM tidesync.databases d WHERE d.client_id = c.client_id),"
+             " (SELECT count(*) FROM tidesync.tokens t"
+             "   WHERE t.client_id = c.client_id AND t.revoked_at IS NULL)"
+             " FROM tidesync.clients c ORDER BY c.client_id"))
+      clients.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                         row[2].as<std::int64_t>(), row[3].as<std::int64_t>()});
+    return clients;
+  });
+}
+
+std::optional<token_identity> postgres_store::authenticate(const std::string& secret) {
+  if (secret.empty() || secret.size() > max_secret_bytes)
+    return std::nullopt;
+  auto hash = token_hash::hash_secret(secret);
+  return impl_->connection.run([&](pqxx::connection& c) -> std::optional<token_identity> {
+    pqxx::nontransaction tx{c};
+    auto found = tx.exec_params("SELECT token_id, client_id, database_id::text"
+                                " FROM tidesync.tokens"
+                                " WHERE secret_hash = $1 AND revoked_at IS NULL",
+                                hash);
+    if (found.empty())
+      return std::nullopt;
+    token_identity identity{found[0][0].as<std::string>(), found[0][1].as<std::string>(), {}};
+    if (!found[0][2].is_null())
+      identity.database_id = found[0][2].as<std::string>();
+    return identity;
+  });
+}
+
+database_info postgres_store::register_database(const std::string& client_id,
+                                                const std::string& name) {
+  require_database_name(name);
+  return impl_->connection.run([&](pqxx::connection& c) {
+    pqxx::work tx{c};
+    require_client(tx, client_id);
+    // A concurrent registration of the same name makes the INSERT wait and do
+    // nothing; the SELECT then sees the committed row.
+    auto inserted = tx.exec_params("INSERT INTO tidesync.databases (client_id, name)"
+                                   " VALUES ($1, $2) ON CONFLICT (client_id, name) DO NOTHING"
+                                   " RETURNING database_id::text",
+                                   client_id, name);
+    auto id = inserted.empty() ? database_id_by_name(tx, client_id, name)
+                               : inserted[0][0].as<std::string>();
+    tx.commit();
+    return database_info{id, name};
+  });
+}
+
+} // namespace tidesync::storage

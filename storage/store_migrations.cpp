@@ -1,0 +1,92 @@
+#include "storage/store_migrations.hpp"
+
+#include <pqxx/transaction>
+
+#include <cstdint>
+#include <set>
+
+namespace tidesync::storage {
+
+namespace {
+
+// "tidesync" in ASCII: the advisory lock every migrating server waits on.
+constexpr std::int64_t migration_lock_key = 0x7469646573796e63;
+
+struct migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a released migration never changes, a new one gets the next number.
+constexpr migration migrations[] = {
+    {1, R"sql(
+CREATE TABLE tidesync.clients (
+  client_id  text PRIMARY KEY,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE tidesync.databases (
+  database_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  client_id   text NOT NULL REFERENCES tidesync.clients,
+  name        text NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (client_id, name)
+);
+CREATE TABLE tidesync.tokens (
+  token_id    text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+  client_id   text NOT NULL REFERENCES tidesync.clients,
+  database_id uuid REFERENCES tidesync.databases,
+  secret_hash text NOT NULL UNIQUE,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  revoked_at  timestamptz
+);
+CREATE INDEX tokens_client ON tidesync.tokens (client_id);
+CREATE TABLE tidesync.remote_tables (
+  table_name text PRIMARY KEY,
+  schema     jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE tidesync.tenant_tables (
+  client_id       text NOT NULL REFERENCES tidesync.clients,
+  database_id     uuid NOT NULL REFERENCES tidesync.databases,
+  table_name      text NOT NULL REFERENCES tidesync.remote_tables,
+  modified_column text,
+  modified_type   text,
+  row_count       bigint NOT NULL DEFAULT 0,
+  max_version     bigint,
+  max_modified    timestamptz,
+  declared_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (client_id, database_id, table_name)
+);
+)sql"},
+};
+
+std::set<int> applied_versions(pqxx::work& tx) {
+  std::set<int> versions;
+  for (const auto& row : tx.exec("SELECT version FROM tidesync.schema_migrations"))
+    versions.insert(row[0].as<int>());
+  return versions;
+}
+
+} // namespace
+
+void apply_migrations(pqxx::connection& connection, const std::string& data_schema) {
+  pqxx::work tx{connection};
+  // The lock comes first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide.
+  tx.exec_params("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
+  tx.exec("CREATE SCHEMA IF NOT EXISTS tidesync");
+  tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(data_schema));
+  tx.exec("CREATE TABLE IF NOT EXISTS tidesync.schema_migrations ("
+          " version integer PRIMARY KEY,"
+          " applied_at timestamptz NOT NULL DEFAULT now())");
+  auto applied = applied_versions(tx);
+  for (const auto& step : migrations) {
+    if (applied.count(step.version) != 0)
+      continue;
+    tx.exec(step.sql);
+    tx.exec_params("INSERT INTO tidesync.schema_migrations (version) VALUES ($1)", step.version);
+  }
+  tx.commit();
+}
+
+} // namespace tidesync::storage

@@ -1,0 +1,215 @@
+// The built `tidesync prepare` as an operator runs it, on a real SQLite file
+// and a real PostgreSQL database.
+#include "storage/sqlite_db.hpp"
+#include "tests/integration/sources/source_fixtures.hpp"
+#include "tests/support/test_database.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+#include <sqlite3.h>
+
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace tidesync::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in{path};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Runs the tidesync binary to completion, stdout and stderr captured in `dir`.
+run_result run_tidesync(const std::vector<std::string>& args, const fs::path& dir) {
+  auto out = dir / "prepare.out";
+  auto err = dir / "prepare.err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
+    ::dup2(::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
+    std::vector<char*> argv{const_cast<char*>(TIDESYNC_BINARY)};
+    for (const auto& arg : args)
+      argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(TIDESYNC_BINARY, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(out),
+          read_file(err)};
+}
+
+bool sqlite_has_column(const fs::path& file, const std::string& table, const std::string& column) {
+  storage::sqlite_db db{file.string(), SQLITE_OPEN_READONLY};
+  storage::sqlite_statement st{db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+                               "inspect columns"};
+  st.bind_text(1, table);
+  st.bind_text(2, column);
+  return st.step();
+}
+
+bool pg_has_column(const std::string& url, const std::string& table, const std::string& column) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  return !tx.exec_params("SELECT 1 FROM information_schema.columns WHERE table_name = $1 "
+                         "AND column_name = $2",
+                         table, column)
+            .empty();
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class PrepareCli : public ::testing::Test {
+protected:
+  void SetUp() override {
+    sqlite_exec(sqlite_file_, "CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT);"
+                              "INSERT INTO orders (id, note) VALUES (1, 'one'), (2, 'two')");
+    pg_exec(pg_.url(), "CREATE TABLE orders (id bigint PRIMARY KEY, note text);"
+                       "CREATE TABLE order_lines (order_id bigint, line_no int, qty int, "
+                       "PRIMARY KEY (order_id, line_no));"
+                       "INSERT INTO orders VALUES (1, 'one'), (2, 'two')");
+  }
+
+  /// An agent configuration with store-01 on the SQLite file and store-02 on PostgreSQL.
+  std::string write_config(const std::string& sqlite_tables = "[orders]") {
+    auto path = dir_.path() / "agent.yaml";
+    std::ofstream{path} << "server: {url: http://127.0.0.1:8080, client_id: acme, token: t0k}\n"
+                           "databases:\n"
+                           "  - name: store-01\n"
+                           "    source: " << sqlite_url_ << "\n"
+                           "    tables: " << sqlite_tables << "\n"
+                           "  - name: store-02\n"
+                           "    source: " << pg_.url() << "\n"
+                           "    tables:\n"
+                           "      - orders\n"
+                           "      - {name: order_lines, version_column: row_version}\n";
+    return path.string();
+  }
+
+  run_result prepare(std::vector<std::string> args) {
+    args.insert(args.begin(), "prepare");
+    return run_tidesync(args, dir_.path());
+  }
+
+  temp_directory dir_;
+  fs::path sqlite_file_ = dir_.path() / "store01.db";
+  std::string sqlite_url_ = dir_.sqlite_url("store01.db");
+  test_database pg_;
+};
+
+TEST_F(PrepareCli, DryRunPrintsEveryStatementAndChangesNothing) {
+  auto result = prepare({"--config", write_config(), "--dry-run"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "-- store-01: ")) << result.out;
+  EXPECT_TRUE(contains(result.out, "ALTER TABLE \"orders\" ADD COLUMN \"tidesync_version\" "
+                                   "INTEGER;\n"))
+    << result.out;
+  EXPECT_TRUE(contains(result.out, "ALTER TABLE \"order_lines\" ADD COLUMN \"row_version\" "
+                                   "bigint;\n"))
+    << result.out;
+  // The trigger function spans lines; it too ends with a semicolon.
+  EXPECT_TRUE(contains(result.out, "$$;\n")) << result.out;
+  EXPECT_FALSE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version"));
+  EXPECT_FALSE(pg_has_column(pg_.url(), "orders", "tidesync_version"));
+  EXPECT_FALSE(pg_has_column(pg_.url(), "order_lines", "row_version"));
+  EXPECT_EQ(prepare({"--config", write_config(), "--dry-run"}).out, result.out);
+}
+
+TEST_F(PrepareCli, PrepareInstallsVersionTrackingAndASecondRunSaysAlreadyPrepared) {
+  auto first = prepare({"--config", write_config()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(contains(first.out, "store-01: orders: installed version tracking (")) << first.out;
+  EXPECT_TRUE(contains(first.out, "store-02: orders: installed version tracking (")) << first.out;
+  EXPECT_TRUE(contains(first.out, "store-02: order_lines: installed version tracking ("))
+    << first.out;
+  EXPECT_TRUE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version"));
+  EXPECT_TRUE(pg_has_column(pg_.url(), "orders", "tidesync_version"));
+  EXPECT_TRUE(pg_has_column(pg_.url(), "order_lines", "row_version"));
+
+  auto second = prepare({"--config", write_config()});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, "store-01: orders: already prepared\n"
+                        "store-02: orders: already prepared\n"
+                        "store-02: order_lines: already prepared\n");
+  auto dry_run = prepare({"--config", write_config(), "--dry-run"});
+  EXPECT_EQ(dry_run.out, "-- store-01: already prepared\n-- store-02: already prepared\n");
+}
+
+TEST_F(PrepareCli, SourceAndTablesOnTheCommandLinePrepareThoseTablesOnly) {
+  auto result = prepare({"--source", pg_.url(), "--table", "order_lines", "--version-column",
+                         "row_version"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, ": order_lines: installed version tracking (")) << result.out;
+  EXPECT_FALSE(contains(result.out, "postgres@")) << "credentials in the output: " << result.out;
+  EXPECT_TRUE(pg_has_column(pg_.url(), "order_lines", "row_version"));
+  EXPECT_FALSE(pg_has_column(pg_.url(), "orders", "row_version"));
+}
+
+TEST_F(PrepareCli, AMissingTableExitsOneNamesItAndChangesNothing) {
+  auto result = prepare({"--source", sqlite_url_, "--table", "orders", "--table", "no_such_table"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "no_such_table")) << result.err;
+  EXPECT_FALSE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version"));
+
+  auto from_pg = prepare({"--source", pg_.url(), "--table", "no_such_table", "--dry-run"});
+  EXPECT_EQ(from_pg.exit_code, 1);
+  EXPECT_TRUE(contains(from_pg.err, "no_such_table")) << from_pg.err;
+}
+
+TEST_F(PrepareCli, ADatabaseThatFailsDoesNotStopTheOthers) {
+  auto result = prepare({"--config", write_config("[orders, no_such_table]")});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "store-01")) << result.err;
+  EXPECT_TRUE(contains(result.err, "no_such_table")) << result.err;
+  EXPECT_FALSE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version"));
+  EXPECT_TRUE(contains(result.out, "store-02: orders: installed version tracking (")) << result.out;
+}
+
+TEST_F(PrepareCli, AnUnreadableConfigurationExitsOneNamingTheFile) {
+  auto missing = (dir_.path() / "absent.yaml").string();
+  auto result = prepare({"--config", missing});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, "absent.yaml")) << result.err;
+}
+
+TEST_F(PrepareCli, UsageErrorsExitTwoAndHelpExitsZero) {
+  auto config = write_config();
+  const std::vector<std::vector<std::string>> misuses{
+    {"--bogus"},
+    {},
+    {"--source", sqlite_url_},
+    {"--config", config, "--source", sqlite_url_, "--table", "orders"},
+    {"--config", config, "--table", "orders"},
+    {"--source"},
+    {"--source", sqlite_url_, "--table", "orders", "extra"}};
+  for (const auto& args : misuses) {
+    auto result = prepare(args);
+    EXPECT_EQ(result.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_TRUE(contains(result.err, "usage: tidesync prepare")) << result.err;
+  }
+  EXPECT_TRUE(contains(prepare({"--bogus"}).err, "unknown option '--bogus'"));
+  auto help = prepare({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(contains(help.out, "usage: tidesync prepare")) << help.out;
+  EXPECT_FALSE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version"));
+}
+
+} // namespace
+} // namespace tidesync::testing

@@ -1,0 +1,182 @@
+// The built `tidesync` binary: `server` and `admin` as an operator runs them.
+#include "storage/postgres_store.hpp"
+#include "tests/integration/server/server_fixture.hpp"
+#include "tests/integration/server/test_http_client.hpp"
+#include "tests/support/test_database.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace tidesync::testing {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in{path};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// A child running the tidesync binary with stdout and stderr in files.
+class child_process {
+public:
+  child_process(const std::vector<std::string>& args, const fs::path& dir)
+      : out_(dir / "stdout"), err_(dir / "stderr") {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
+      ::dup2(::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
+      std::vector<char*> argv{const_cast<char*>(TIDESYNC_BINARY)};
+      for (const auto& arg : args)
+        argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      ::execv(TIDESYNC_BINARY, argv.data());
+      ::_exit(127);
+    }
+  }
+
+  ~child_process() {
+    if (pid_ > 0 && !waited_) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+
+  void signal(int number) { ::kill(pid_, number); }
+
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    waited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  std::string out() const { return read_file(out_); }
+  std::string err() const { return read_file(err_); }
+
+private:
+  fs::path out_;
+  fs::path err_;
+  pid_t pid_ = -1;
+  bool waited_ = false;
+};
+
+class TidesyncCli : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tidesync-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    config_ = dir_ / "server.yaml";
+    std::ofstream{config_} << "listen: 127.0.0.1:0\n"
+                           << "database: " << db_.url() << "\n"
+                           << "pool_size: 2\n"
+                           << "log_level: info\n";
+  }
+
+  void TearDown() override { fs::remove_all(dir_); }
+
+  run_result run(const std::vector<std::string>& args) {
+    child_process child{args, dir_};
+    run_result result;
+    result.exit_code = child.wait();
+    result.out = child.out();
+    result.err = child.err();
+    return result;
+  }
+
+  test_database db_;
+  fs::path dir_;
+  fs::path config_;
+};
+
+TEST_F(TidesyncCli, AnUnknownSubcommandExitsWith2AndSaysSo) {
+  auto result = run({"frobnicate"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("unknown command 'frobnicate'"), std::string::npos) << result.err;
+}
+
+TEST_F(TidesyncCli, AdminCreateClientPrintsOnlyAWorkingToken) {
+  auto result = run({"admin", "--config", config_.string(), "create-client", "cli-co"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_FALSE(result.out.empty());
+  EXPECT_EQ(result.out.find('\n'), result.out.size() - 1) << result.out;
+  auto token = result.out.substr(0, result.out.size() - 1);
+  EXPECT_EQ(token.find(' '), std::string::npos);
+  storage::postgres_store store{{db_.url()}};
+  auto identity = store.authenticate(token);
+  ASSERT_TRUE(identity.has_value());
+  EXPECT_EQ(identity->client_id, "cli-co");
+}
+
+TEST_F(TidesyncCli, AdminCreateTokenWithJsonPrintsClientTokenIdAndToken) {
+  ASSERT_EQ(run({"admin", "--config", config_.string(), "create-client", "cli-co"}).exit_code, 0);
+  auto result = run({"admin", "--config", config_.string(), "create-token", "cli-co", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("\"client_id\":\"cli-co\""), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\"token_id\""), std::string::npos);
+  EXPECT_NE(result.out.find("\"token\""), std::string::npos);
+  auto listed = run({"admin", "--config", config_.string(), "list-clients"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("cli-co"), std::string::npos) << listed.out;
+}
+
+TEST_F(TidesyncCli, AdminFailuresAndUsageErrorsExitWithDistinctCodes) {
+  auto unknown_client = run({"admin", "--config", config_.string(), "create-token", "nobody"});
+  EXPECT_EQ(unknown_client.exit_code, 1);
+  EXPECT_FALSE(unknown_client.err.empty());
+  EXPECT_EQ(run({"admin", "--config", config_.string(), "explode"}).exit_code, 2);
+  EXPECT_EQ(run({"admin", "create-client", "x"}).exit_code, 2);
+  EXPECT_EQ(run({"admin", "--config", config_.string(), "revoke-token", "no-such-id"}).exit_code,
+            1);
+}
+
+TEST_F(TidesyncCli, ServerRejectsUnknownOptionsAndBadConfigs) {
+  EXPECT_EQ(run({"server", "--bogus"}).exit_code, 2);
+  auto missing = run({"server", "--config", (dir_ / "missing.yaml").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_FALSE(missing.err.empty());
+}
+
+TEST_F(TidesyncCli, ServerStartsFromYamlAnswersHealthzAndExits0OnSigterm) {
+  child_process server{{"server", "--config", config_.string()}, dir_};
+  std::uint16_t port = 0;
+  const std::regex listening{R"(listening on 127\.0\.0\.1:(\d+))"};
+  ASSERT_TRUE(eventually([&] {
+    std::smatch match;
+    auto log = server.out() + server.err();
+    if (!std::regex_search(log, match, listening))
+      return false;
+    port = static_cast<std::uint16_t>(std::stoi(match[1]));
+    return true;
+  })) << server.out()
+      << server.err();
+  test_http_client client{port};
+  auto reply = client.send("GET", "/healthz");
+  EXPECT_EQ(reply.status, 200);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0) << server.out() << server.err();
+}
+
+} // namespace
+
+} // namespace tidesync::testing

@@ -1,0 +1,119 @@
+#include "storage/state_store.hpp"
+
+#include "storage/source.hpp"
+#include "tests/integration/sources/source_fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace tidesync::storage {
+namespace {
+
+TEST(StateStore, ValuesSurviveReopening) {
+  testing::temp_directory dir;
+  auto state_dir = (dir.path() / "nested" / "state").string();
+  {
+    state_store store{state_dir};
+    store.set_database_id("store-01", "8a6e0804-2bd0-4672-b79d-d97027f9071a");
+    store.set_scan_cursor("store-01", "orders", std::string{"{\"v\":7}"});
+    store.set_safe_version_mark("store-01", "orders", 9'000'000'000);
+    store.set_batch_history("store-01", "orders", "500,1000");
+    store.set_schema_hash("store-01", "orders", "abc");
+    store.set_scan_cursor("store-01", "orders", std::string{"{\"v\":8}"});
+  }
+  state_store store{state_dir};
+  EXPECT_EQ(store.path(), state_dir + "/agent-state.db");
+  EXPECT_EQ(store.database_id("store-01"), "8a6e0804-2bd0-4672-b79d-d97027f9071a");
+  EXPECT_EQ(store.database_id("store-02"), std::nullopt);
+  EXPECT_EQ(store.scan_cursor("store-01", "orders"), "{\"v\":8}");
+  EXPECT_EQ(store.safe_version_mark("store-01", "orders"), 9'000'000'000);
+  EXPECT_EQ(store.batch_history("store-01", "orders"), "500,1000");
+  EXPECT_EQ(store.schema_hash("store-01", "orders"), "abc");
+  EXPECT_EQ(store.schema_hash("store-01", "items"), std::nullopt);
+  store.set_scan_cursor("store-01", "orders", std::nullopt);
+  EXPECT_EQ(store.scan_cursor("store-01", "orders"), std::nullopt);
+  EXPECT_EQ(store.batch_history("store-01", "orders"), "500,1000");
+}
+
+TEST(StateStore, SkippedRowsCanBeAddedListedRemovedAndCleared) {
+  testing::temp_directory dir;
+  state_store store{dir.path().string()};
+  store.add_skipped_row("db", "orders", "[1]", 10, "bad date");
+  store.add_skipped_row("db", "orders", "[2]", 11, "bad text");
+  store.add_skipped_row("db", "items", "[\"a\",1]", 12, "too long");
+  store.add_skipped_row("db", "orders", "[1]", 13, "still bad");
+
+  auto orders = store.skipped_rows("db", "orders");
+  ASSERT_EQ(orders.size(), 2u);
+  auto first = orders[0].key_json == "[1]" ? orders[0] : orders[1];
+  EXPECT_EQ(first.attempts, 2);
+  EXPECT_EQ(first.version, 13);
+  EXPECT_EQ(first.reason, "still bad");
+  EXPECT_FALSE(first.first_seen.empty());
+  EXPECT_EQ(store.skipped_rows("db").size(), 3u);
+
+  EXPECT_TRUE(store.remove_skipped_row("db", "orders", "[2]"));
+  EXPECT_FALSE(store.remove_skipped_row("db", "orders", "[2]"));
+  EXPECT_EQ(store.skipped_rows("db", "orders").size(), 1u);
+  EXPECT_EQ(store.clear_skipped_rows("db", "orders"), 1);
+  EXPECT_EQ(store.skipped_rows("db").size(), 1u);
+  EXPECT_EQ(store.clear_skipped_rows("db"), 1);
+  EXPECT_TRUE(store.skipped_rows("db").empty());
+}
+
+TEST(StateStore, AStateDirectoryThatCannotBeCreatedGivesAClearError) {
+  testing::temp_directory dir;
+  auto blocker = dir.path() / "file";
+  std::ofstream{blocker} << "not a directory";
+  try {
+    state_store store{(blocker / "state").string()};
+    FAIL() << "expected an error";
+  } catch (const storage_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("state directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StateStore, AKillNineLosesNoAcknowledgedWrite) {
+  testing::temp_directory dir;
+  state_store{dir.path().string()};  // create the file before the child writes
+  int acks[2];
+  ASSERT_EQ(::pipe(acks), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(acks[0]);
+    state_store store{dir.path().string()};
+    for (std::int64_t i = 1;; ++i) {
+      store.set_safe_version_mark("db", "orders", i);
+      store.add_skipped_row("db", "orders", "[" + std::to_string(i) + "]", i, "bad");
+      if (::write(acks[1], &i, sizeof i) != sizeof i)
+        ::_exit(1);
+    }
+  }
+  ::close(acks[1]);
+  std::int64_t acknowledged = 0;
+  for (int n = 0; n < 200; ++n)
+    ASSERT_EQ(::read(acks[0], &acknowledged, sizeof acknowledged),
+              static_cast<ssize_t>(sizeof acknowledged));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(acks[0]);
+
+  state_store store{dir.path().string()};
+  EXPECT_GE(store.safe_version_mark("db", "orders").value_or(0), acknowledged);
+  EXPECT_GE(static_cast<std::int64_t>(store.skipped_rows("db", "orders").size()), acknowledged);
+}
+
+TEST(StateStore, TheStateFileIsInWalModeWithFullSync) {
+  testing::temp_directory dir;
+  state_store store{dir.path().string()};
+  store.set_database_id("db", "id");
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "agent-state.db-wal"));
+}
+
+} // namespace
+} // namespace tidesync::storage

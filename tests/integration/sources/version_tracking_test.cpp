@@ -1,0 +1,124 @@
+#include "storage/version_tracking.hpp"
+
+#include "storage/sqlite_db.hpp"
+#include "tests/integration/sources/source_fixtures.hpp"
+#include "tests/support/test_database.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+#include <sqlite3.h>
+
+namespace tidesync::storage {
+namespace {
+
+using testing::pg_exec;
+using testing::sqlite_exec;
+
+std::vector<std::int64_t> pg_versions(const std::string& url, const std::string& where = "") {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  std::vector<std::int64_t> out;
+  for (const auto& row : tx.exec("SELECT tidesync_version FROM orders " + where + " ORDER BY id"))
+    out.push_back(row[0].is_null() ? -1 : row[0].as<std::int64_t>());
+  return out;
+}
+
+std::vector<std::int64_t> sqlite_versions(const std::filesystem::path& file,
+                                          const std::string& table = "orders") {
+  sqlite_db db{file.string(), SQLITE_OPEN_READONLY};
+  sqlite_statement st{db, "SELECT tidesync_version FROM " + table + " ORDER BY 1", "test"};
+  std::vector<std::int64_t> out;
+  while (st.step())
+    out.push_back(st.column_type(0) == SQLITE_NULL ? -1 : st.column_int(0));
+  return out;
+}
+
+TEST(PostgresVersionTracking, PrepareInstallsBackfillsAndIsIdempotent) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                    "INSERT INTO orders SELECT g, 'old' FROM generate_series(1, 50) g");
+  std::vector<table_ref> tables{testing::tracked("orders")};
+  auto plan = plan_version_tracking(db.url(), tables);
+  EXPECT_GE(plan.size(), 5u);
+  EXPECT_EQ(plan_version_tracking(db.url(), tables), plan);  // planning changes nothing
+  EXPECT_EQ(apply_version_tracking(db.url(), tables), plan);
+  EXPECT_TRUE(plan_version_tracking(db.url(), tables).empty());
+  EXPECT_TRUE(apply_version_tracking(db.url(), tables).empty());
+
+  auto backfilled = pg_versions(db.url());
+  ASSERT_EQ(backfilled.size(), 50u);
+  EXPECT_GT(backfilled.front(), 0);
+  EXPECT_EQ(backfilled.front(), backfilled.back());  // one transaction, one version
+
+  pg_exec(db.url(), "UPDATE orders SET note = 'new' WHERE id = 7");
+  pg_exec(db.url(), "INSERT INTO orders VALUES (51, 'new')");
+  auto later = pg_versions(db.url(), "WHERE id IN (7, 51)");
+  EXPECT_GT(later[0], backfilled.front());
+  EXPECT_GT(later[1], later[0]);
+}
+
+TEST(PostgresVersionTracking, PrepareRefusesMissingTablesAndBadVersionColumns) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, tidesync_version text)");
+  try {
+    apply_version_tracking(db.url(), {testing::tracked("nowhere")});
+    FAIL() << "expected an error";
+  } catch (const storage_error& e) {
+    EXPECT_EQ(e.code(), storage_errc::not_found) << e.what();
+  }
+  try {
+    plan_version_tracking(db.url(), {testing::tracked("orders")});
+    FAIL() << "expected an error";
+  } catch (const storage_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("must be bigint"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PostgresVersionTracking, AFailedPrepareLeavesTheDatabaseUnchanged) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY)");
+  EXPECT_THROW(apply_version_tracking(db.url(), {testing::tracked("orders"), testing::tracked("nowhere")}), storage_error);
+  EXPECT_FALSE(plan_version_tracking(db.url(), {testing::tracked("orders")}).empty());
+}
+
+TEST(SqliteVersionTracking, PrepareInstallsBackfillsAndIsIdempotent) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  auto url = dir.sqlite_url("site.db");
+  sqlite_exec(file, "CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT);"
+                    "INSERT INTO orders VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+  std::vector<table_ref> tables{testing::tracked("orders")};
+  auto plan = plan_version_tracking(url, tables);
+  EXPECT_EQ(apply_version_tracking(url, tables), plan);
+  EXPECT_TRUE(plan_version_tracking(url, tables).empty());
+  EXPECT_TRUE(apply_version_tracking(url, tables).empty());
+  EXPECT_EQ(sqlite_versions(file), (std::vector<std::int64_t>{1, 1, 1}));
+
+  sqlite_exec(file, "UPDATE orders SET note = 'x' WHERE id = 2");
+  sqlite_exec(file, "INSERT INTO orders (id, note) VALUES (4, 'd')");
+  sqlite_exec(file, "PRAGMA recursive_triggers = ON; UPDATE orders SET note = 'y' WHERE id = 3");
+  EXPECT_EQ(sqlite_versions(file), (std::vector<std::int64_t>{1, 2, 3, 4}));
+}
+
+TEST(SqliteVersionTracking, PrepareTracksWithoutRowidTablesByKey) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  sqlite_exec(file, "CREATE TABLE pairs (a TEXT, b INTEGER, PRIMARY KEY (a, b)) WITHOUT ROWID;"
+                    "INSERT INTO pairs VALUES ('x', 1)");
+  apply_version_tracking(dir.sqlite_url("site.db"), {testing::tracked("pairs")});
+  sqlite_exec(file, "INSERT INTO pairs (a, b) VALUES ('y', 2); UPDATE pairs SET b = 3 WHERE a = 'x'");
+  EXPECT_EQ(sqlite_versions(file, "pairs"), (std::vector<std::int64_t>{2, 3}));
+}
+
+TEST(SqliteVersionTracking, PrepareMovesTheCounterPastExistingVersions) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  sqlite_exec(file, "CREATE TABLE orders (id INTEGER PRIMARY KEY, tidesync_version INTEGER);"
+                    "INSERT INTO orders VALUES (1, 40)");
+  apply_version_tracking(dir.sqlite_url("site.db"), {testing::tracked("orders")});
+  sqlite_exec(file, "INSERT INTO orders (id) VALUES (2)");
+  EXPECT_EQ(sqlite_versions(file), (std::vector<std::int64_t>{40, 41}));
+}
+
+} // namespace
+} // namespace tidesync::storage
