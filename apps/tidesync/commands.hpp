@@ -16,6 +16,7 @@ using arguments = std::vector<std::string>;
 int run_version(const arguments& args);
 int run_server(const arguments& args);
 int run_admin(const arguments& args);
+int run_agent(const arguments& args);
 int run_prepare(const arguments& args);
 
 } // namespace tidesync::app

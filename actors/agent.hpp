@@ -1,0 +1,65 @@
+#pragma once
+
+#include "actors/agent_context.hpp"
+#include "actors/table_report.hpp"
+#include "config/agent_config.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace tidesync::actors {
+
+/// Seams for tests; every empty member gets the real thing.
+struct agent_hooks {
+  /// Default: an http_remote to `config.server`.
+  remote_factory make_remote;
+  /// Default: storage::open_source.
+  source_opener open_source;
+  /// Default: sync::retry_settings{}.
+  std::optional<sync::retry_settings> retry;
+};
+
+/// The site agent: the state store, the metrics (and their exposer on
+/// `metrics.listen`), a CAF actor system and the supervisor with its database,
+/// table and batch-size actors, wired from one agent_config.
+///
+///   agent a{config};
+///   auto report = a.run_once();   // catch up + one full differencing pass
+///   // or: a.run() on one thread, a.stop() from another (e.g. on SIGTERM)
+class agent {
+public:
+  /// Opens the state store and starts the metrics exposer and the actors.
+  /// Throws storage::storage_error when the state directory can't be used,
+  /// std::exception when the metrics address can't be bound.
+  explicit agent(config::agent_config config, agent_hooks hooks = {});
+  /// Stops and waits for every actor.
+  ~agent();
+  agent(const agent&) = delete;
+  agent& operator=(const agent&) = delete;
+
+  /// One cycle of every table, back to back; `full_pass` adds a whole
+  /// differencing pass per table after catching up.
+  agent_report run_cycle(bool full_pass);
+
+  /// Runs full-pass cycles until no table is left with work (at most a few),
+  /// and returns the last report: what `tidesync agent --once` prints.
+  agent_report run_once();
+
+  /// Runs a cycle every `interval` until stop(); the batch in flight finishes
+  /// and its state is saved before it returns.
+  void run();
+
+  /// Makes run() return (and a cycle in progress end after its current
+  /// batch). Thread-safe; callable from a signal-watching thread.
+  void stop();
+
+  /// The port the metrics exposer listens on, when one is configured.
+  std::optional<std::uint16_t> metrics_port() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace tidesync::actors

@@ -1,0 +1,41 @@
+#pragma once
+
+#include "actors/remote_api.hpp"
+#include "actors/stop_signal.hpp"
+#include "config/agent_config.hpp"
+#include "storage/source.hpp"
+#include "sync/retry_policy.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tidesync::storage {
+class state_store;
+} // namespace tidesync::storage
+
+namespace tidesync::metrics {
+class agent_metrics;
+} // namespace tidesync::metrics
+
+namespace tidesync::actors {
+
+/// Makes a client of the server for one actor.
+using remote_factory = std::function<std::unique_ptr<remote_api>()>;
+
+/// Opens the local source a URL names.
+using source_opener = std::function<std::unique_ptr<storage::source>(const std::string& url)>;
+
+/// Everything the supervisor and its children share; owned by the agent,
+/// which outlives every actor.
+struct agent_context {
+  config::agent_config config;
+  storage::state_store* state = nullptr;
+  metrics::agent_metrics* metrics = nullptr;  // may be null
+  stop_signal* stop = nullptr;
+  remote_factory make_remote;
+  source_opener open_source;
+  sync::retry_settings retry{};
+};
+
+} // namespace tidesync::actors

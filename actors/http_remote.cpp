@@ -1,0 +1,204 @@
+#include "actors/http_remote.hpp"
+
+#include "protocol/cell_codec.hpp"
+#include "protocol/http_client.hpp"
+
+#include <boost/json.hpp>
+
+#include <cctype>
+#include <exception>
+
+namespace tidesync::actors {
+
+namespace {
+
+namespace json = boost::json;
+
+// The server's error message, or the raw body when it isn't the error shape.
+std::string error_message(const protocol::http_response& response) {
+  if (response.transport_error)
+    return *response.transport_error;
+  try {
+    auto body = json::parse(response.body);
+    return std::string(body.at("error").at("message").as_string());
+  } catch (const std::exception&) {
+    return "HTTP " + std::to_string(response.status) + ": " + response.body.substr(0, 200);
+  }
+}
+
+call_status status_of(const protocol::http_response& response) {
+  call_status status;
+  status.http_status = response.status;
+  if (response.ok())
+    return status;
+  status.message = error_message(response);
+  if (auto seconds = response.retry_after_seconds())
+    status.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*seconds);
+  const int code = response.status;
+  if (response.transport_error || code >= 500 || code == 429 || code == 408)
+    status.result = call_result::transient;
+  else if (code == 400 || code == 413)
+    status.result = call_result::rejected;
+  else
+    status.result = call_result::failed;
+  return status;
+}
+
+// Runs `parse` on a successful response's JSON; a malformed answer fails the call.
+template <class T, class Parse>
+remote_answer<T> answer(const protocol::http_response& response, Parse parse) {
+  remote_answer<T> out;
+  out.status = status_of(response);
+  if (!out.status.ok())
+    return out;
+  try {
+    out.value = parse(json::parse(response.body));
+  } catch (const std::exception& e) {
+    out.status.result = call_result::failed;
+    out.status.message = std::string{"malformed answer from the server: "} + e.what();
+  }
+  return out;
+}
+
+std::string url_encode(const std::string& text) {
+  static constexpr const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+protocol::http_client_options client_options(const config::server_endpoint& server,
+                                              std::chrono::milliseconds request_timeout) {
+  protocol::http_client_options options;
+  options.request_timeout = request_timeout;
+  options.ca_file = server.ca_file;
+  options.default_headers = {{"Authorization", "Bearer " + server.token}};
+  return options;
+}
+
+sync::row_key key_from_json(const json::array& cells,
+                            const std::vector<protocol::column_type>& types) {
+  sync::row_key key;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    auto type = i < types.size() ? types[i] : protocol::column_type::text;
+    key.push_back(protocol::cell_to_pg_text(cells[i], type).value_or(""));
+  }
+  return key;
+}
+
+} // namespace
+
+http_remote::http_remote(const config::server_endpoint& server,
+                         std::chrono::milliseconds request_timeout)
+  : client_id_(server.client_id),
+    client_(std::make_unique<protocol::http_client>(server.url,
+                                                    client_options(server, request_timeout))) {}
+
+http_remote::~http_remote() = default;
+
+std::string http_remote::database_path(const std::string& database_id) const {
+  return "/v1/customers/" + client_id_ + "/databases/" + database_id;
+}
+
+std::string http_remote::table_path(const std::string& database_id,
+                                    const std::string& table) const {
+  return database_path(database_id) + "/tables/" + table;
+}
+
+remote_answer<std::string> http_remote::register_database(const std::string& name) {
+  json::object body{{"name", name}};
+  auto response =
+    client_->post("/v1/customers/" + client_id_ + "/databases", json::serialize(body));
+  return answer<std::string>(response, [](const json::value& v) {
+    return std::string(v.at("database_id").as_string());
+  });
+}
+
+remote_answer<std::map<std::string, protocol::table_version>>
+http_remote::list_tables(const std::string& database_id) {
+  auto response = client_->get(database_path(database_id) + "/tables");
+  return answer<std::map<std::string, protocol::table_version>>(
+    response, [](const json::value& v) {
+      std::map<std::string, protocol::table_version> out;
+      for (const auto& [name, summary] : v.at("tables").as_object())
+        out.emplace(std::string(name), protocol::table_version_from_json(summary));
+      return out;
+    });
+}
+
+remote_answer<std::optional<protocol::table_version>>
+http_remote::table_summary(const std::string& database_id, const std::string& table) {
+  auto response = client_->get(table_path(database_id, table));
+  if (response.status == 404)
+    return {};
+  return answer<std::optional<protocol::table_version>>(response, [](const json::value& v) {
+    return std::optional<protocol::table_version>{protocol::table_version_from_json(v)};
+  });
+}
+
+call_status http_remote::declare_schema(const std::string& database_id, const std::string& table,
+                                        const protocol::table_schema& schema) {
+  auto body = json::serialize(protocol::to_json(schema));
+  return status_of(client_->put(table_path(database_id, table) + "/schema", body));
+}
+
+remote_answer<protocol::table_version> http_remote::upload(const std::string& database_id,
+                                                           const std::string& table,
+                                                           const std::string& body) {
+  auto response = client_->post(table_path(database_id, table), body);
+  return answer<protocol::table_version>(response, [](const json::value& v) {
+    protocol::table_version summary;
+    summary.count = v.at("count").to_number<std::int64_t>();
+    if (const auto* max = v.as_object().if_contains("max_version"); max && !max->is_null())
+      summary.max_version = max->to_number<std::int64_t>();
+    return summary;
+  });
+}
+
+remote_answer<std::int64_t> http_remote::delete_rows(const std::string& database_id,
+                                                     const std::string& table,
+                                                     const std::string& body) {
+  auto response = client_->del(table_path(database_id, table), body);
+  return answer<std::int64_t>(response, [](const json::value& v) {
+    return v.at("deleted").to_number<std::int64_t>();
+  });
+}
+
+remote_answer<manifest_page>
+http_remote::manifest(const std::string& database_id, const std::string& table,
+                      const protocol::table_schema& schema,
+                      std::optional<std::int64_t> min_version,
+                      std::optional<std::int64_t> max_version, std::int64_t limit,
+                      const std::optional<std::string>& after) {
+  auto target = table_path(database_id, table) + "/manifest?limit=" + std::to_string(limit);
+  if (min_version)
+    target += "&min_version=" + std::to_string(*min_version);
+  if (max_version)
+    target += "&max_version=" + std::to_string(*max_version);
+  if (after)
+    target += "&after=" + url_encode(*after);
+  std::vector<protocol::column_type> key_types;
+  for (const auto& name : schema.key)
+    if (const auto* column = schema.find(name))
+      key_types.push_back(column->type);
+  auto response = client_->get(target);
+  return answer<manifest_page>(response, [&](const json::value& v) {
+    manifest_page page;
+    for (const auto& entry : v.at("entries").as_array())
+      page.entries.push_back({entry.at("version").to_number<std::int64_t>(),
+                              key_from_json(entry.at("key").as_array(), key_types)});
+    if (const auto& next = v.at("next"); !next.is_null())
+      page.next = std::string(next.as_string());
+    return page;
+  });
+}
+
+} // namespace tidesync::actors

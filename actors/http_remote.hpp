@@ -1,0 +1,50 @@
+#pragma once
+
+#include "actors/remote_api.hpp"
+#include "config/agent_config.hpp"
+
+#include <memory>
+
+namespace tidesync::protocol {
+class http_client;
+} // namespace tidesync::protocol
+
+namespace tidesync::actors {
+
+/// remote_api over HTTP: one kept-alive protocol::http_client, bearer token,
+/// gzip request bodies, the configured request timeout.
+class http_remote : public remote_api {
+public:
+  /// Throws std::invalid_argument for a server URL the client can't use.
+  http_remote(const config::server_endpoint& server, std::chrono::milliseconds request_timeout);
+  ~http_remote() override;
+
+  remote_answer<std::string> register_database(const std::string& name) override;
+  remote_answer<std::map<std::string, protocol::table_version>>
+  list_tables(const std::string& database_id) override;
+  remote_answer<std::optional<protocol::table_version>>
+  table_summary(const std::string& database_id, const std::string& table) override;
+  call_status declare_schema(const std::string& database_id, const std::string& table,
+                             const protocol::table_schema& schema) override;
+  remote_answer<protocol::table_version> upload(const std::string& database_id,
+                                                const std::string& table,
+                                                const std::string& body) override;
+  remote_answer<std::int64_t> delete_rows(const std::string& database_id,
+                                          const std::string& table,
+                                          const std::string& body) override;
+  remote_answer<manifest_page> manifest(const std::string& database_id, const std::string& table,
+                                        const protocol::table_schema& schema,
+                                        std::optional<std::int64_t> min_version,
+                                        std::optional<std::int64_t> max_version,
+                                        std::int64_t limit,
+                                        const std::optional<std::string>& after) override;
+
+private:
+  std::string database_path(const std::string& database_id) const;
+  std::string table_path(const std::string& database_id, const std::string& table) const;
+
+  std::string client_id_;
+  std::unique_ptr<protocol::http_client> client_;
+};
+
+} // namespace tidesync::actors

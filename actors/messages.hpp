@@ -1,0 +1,33 @@
+#pragma once
+
+// The messages the agent's actors exchange.
+
+#include "actors/table_report.hpp"
+#include "sync/batch_outcome.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+namespace tidesync::actors {
+
+/// Run one cycle: to the supervisor and database actors with a `bool
+/// full_pass`, to a table actor with a `table_cycle`.
+using cycle_atom = caf::atom_constant<caf::atom("cycle")>;
+
+/// Ask a batch-size actor for the next batch size.
+using next_size_atom = caf::atom_constant<caf::atom("next_size")>;
+
+/// Ask a batch-size actor for the smallest batch size.
+using min_size_atom = caf::atom_constant<caf::atom("min_size")>;
+
+/// Tell a batch-size actor how a batch went (with a sync::batch_outcome).
+using record_atom = caf::atom_constant<caf::atom("record")>;
+
+} // namespace tidesync::actors
+
+// Local messages only: the agent never sends these over the network.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::table_cycle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::table_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::database_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::agent_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::sync::batch_outcome)

@@ -1,0 +1,172 @@
+// Uploads of table_sync: batch sizing, skipping rejected rows, backoff.
+#include "actors/table_sync.hpp"
+
+#include "actors/table_sync_detail.hpp"
+#include "actors/wire_body.hpp"
+#include "metrics/agent_metrics.hpp"
+#include "storage/state_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace tidesync::actors {
+
+namespace {
+
+sync::outcome_kind kind_of(const call_status& status) {
+  switch (status.result) {
+    case call_result::ok:
+      return sync::outcome_kind::success;
+    case call_result::rejected:
+      return sync::outcome_kind::rejected;
+    default:
+      return sync::outcome_kind::transient;
+  }
+}
+
+} // namespace
+
+void table_sync::send_rows(std::span<const storage::text_row> rows) {
+  std::size_t done = 0;
+  unsigned attempt = 0;
+  while (done < rows.size()) {
+    // Between batches only: a batch already sent is always finished.
+    if (parts_.stop->stop_requested())
+      throw detail::cycle_stopped{};
+    const auto current = parts_.sizer->next_size();
+    const auto batch = rows.subspan(done, std::min(current, rows.size() - done));
+    call_status status;
+    const auto outcome = upload_batch(batch, status);
+    if (status.ok()) {
+      if (attempt > 0)
+        log_recovery("upload", attempt);
+      done += batch.size();
+      attempt = 0;
+    } else if (status.result == call_result::transient) {
+      back_off("upload", status, ++attempt);
+    } else if (sync::should_skip(outcome, current, parts_.sizer->min_size())) {
+      skip_rows(batch, status.message);
+      done += batch.size();
+    }
+    // Otherwise rejected above the minimum: the policy shrank, send it again smaller.
+  }
+  if (parts_.metrics)
+    parts_.metrics->set_batch_size(parts_.database, table_name(), parts_.sizer->next_size());
+}
+
+sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> batch,
+                                             call_status& status) {
+  const auto body = upload_body(schema_, batch);
+  const auto started = std::chrono::steady_clock::now();
+  auto answer = parts_.remote->upload(database_id_, table_name(), body);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  status = answer.status;
+  if (status.result == call_result::failed)
+    fail("upload", status);
+  const sync::batch_outcome outcome{
+    batch.size(), body.size(), std::chrono::duration_cast<std::chrono::milliseconds>(elapsed),
+    kind_of(status)};
+  parts_.sizer->record(outcome);
+  const auto rows = static_cast<std::int64_t>(batch.size());
+  if (parts_.metrics)
+    parts_.metrics->add_batch(parts_.database, table_name(), sync::to_string(outcome.kind));
+  if (status.ok()) {
+    remote_stale_ = true;
+    report_.rows_uploaded += rows;
+    if (parts_.metrics)
+      parts_.metrics->add_rows_uploaded(parts_.database, table_name(), rows);
+  }
+  return outcome;
+}
+
+void table_sync::skip_rows(std::span<const storage::text_row> rows, const std::string& reason) {
+  for (const auto& row : rows) {
+    auto position = storage::position_of(schema_, row);
+    auto key = key_json(schema_, position.key);
+    parts_.state->add_skipped_row(parts_.database, table_name(), key, position.version, reason);
+    skipped_keys_.insert(key);
+    spdlog::warn("{}.{}: server rejected row {} (version {}), skipping it for now: {}",
+                 parts_.database, table_name(), key, position.version, reason);
+  }
+  if (parts_.metrics)
+    parts_.metrics->set_skipped_rows(parts_.database, table_name(),
+                                     static_cast<std::int64_t>(skipped_keys_.size()));
+}
+
+void table_sync::retry_skipped_rows() {
+  auto records = parts_.state->skipped_rows(parts_.database, table_name());
+  skipped_keys_.clear();
+  std::vector<storage::key_cells> keys;
+  for (const auto& record : records) {
+    skipped_keys_.insert(record.key_json);
+    try {
+      keys.push_back(key_from_json(schema_, record.key_json));
+    } catch (const std::exception&) {
+      keys.emplace_back();  // unreadable after a schema change: found nowhere, dropped below
+    }
+  }
+  std::set<std::string> present;
+  if (!keys.empty())
+    for (const auto& row : source_->read_rows_by_keys(table_name(), schema_, keys))
+      present.insert(retry_skipped_row(row));
+  for (const auto& record : records) {
+    if (present.count(record.key_json))
+      continue;
+    parts_.state->remove_skipped_row(parts_.database, table_name(), record.key_json);
+    skipped_keys_.erase(record.key_json);
+    spdlog::info("{}.{}: skipped row {} is gone at the source", parts_.database, table_name(),
+                 record.key_json);
+  }
+  if (parts_.metrics)
+    parts_.metrics->set_skipped_rows(parts_.database, table_name(),
+                                     static_cast<std::int64_t>(skipped_keys_.size()));
+}
+
+std::string table_sync::retry_skipped_row(const storage::text_row& row) {
+  auto position = storage::position_of(schema_, row);
+  auto key = key_json(schema_, position.key);
+  // Alone and outside the batch-size history: one bad row must not shrink every batch.
+  auto answer = with_retry("upload skipped row", [&] {
+    return parts_.remote->upload(database_id_, table_name(), upload_body(schema_, {&row, 1}));
+  });
+  if (answer.status.result == call_result::failed)
+    fail("upload skipped row", answer.status);
+  if (!answer.status.ok()) {
+    parts_.state->add_skipped_row(parts_.database, table_name(), key, position.version,
+                                  answer.status.message);
+    return key;
+  }
+  parts_.state->remove_skipped_row(parts_.database, table_name(), key);
+  skipped_keys_.erase(key);
+  remote_stale_ = true;
+  ++report_.rows_uploaded;
+  spdlog::info("{}.{}: previously skipped row {} accepted", parts_.database, table_name(), key);
+  return key;
+}
+
+bool table_sync::is_skipped(const sync::row_key& key) const {
+  return !skipped_keys_.empty() && skipped_keys_.count(key_json(schema_, key)) > 0;
+}
+
+void table_sync::log_recovery(const char* what, unsigned failed_attempts) {
+  spdlog::info("{}.{}: {} succeeded again after {} failed attempts", parts_.database,
+               table_name(), what, failed_attempts);
+}
+
+void table_sync::back_off(const char* what, const call_status& status, unsigned attempt) {
+  if (full_pass_ && attempt >= parts_.full_pass_attempts)
+    fail(what, status);
+  std::uniform_real_distribution<double> draw{0.0, 1.0};
+  auto delay = sync::retry_delay(attempt, status.retry_after, draw(random_), parts_.retry);
+  if (parts_.metrics)
+    parts_.metrics->add_retry(parts_.database, table_name());
+  // One line when an outage starts; the attempts that follow are debug detail.
+  spdlog::log(attempt == 1 ? spdlog::level::warn : spdlog::level::debug,
+              "{}.{}: {} failed ({}), retrying in {} ms (attempt {})", parts_.database,
+              table_name(), what, status.message, delay.count(), attempt);
+  if (parts_.stop->wait_for(delay))
+    throw detail::cycle_stopped{};
+}
+
+} // namespace tidesync::actors

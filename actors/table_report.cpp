@@ -1,0 +1,49 @@
+#include "actors/table_report.hpp"
+
+#include <sstream>
+
+namespace tidesync::actors {
+
+std::string_view to_string(table_state state) {
+  switch (state) {
+    case table_state::in_sync:
+      return "in_sync";
+    case table_state::syncing:
+      return "syncing";
+    case table_state::skipped:
+      return "skipped";
+    case table_state::error:
+      return "error";
+  }
+  return "error";
+}
+
+bool agent_report::all_in_sync() const {
+  for (const auto& database : databases) {
+    if (!database.error.empty())
+      return false;
+    for (const auto& table : database.tables)
+      if (table.state != table_state::in_sync)
+        return false;
+  }
+  return true;
+}
+
+std::string agent_report::summary_lines() const {
+  std::ostringstream out;
+  for (const auto& database : databases) {
+    if (!database.error.empty())
+      out << database.database << " error: " << database.error << "\n";
+    for (const auto& t : database.tables) {
+      out << t.database << " " << t.table << " " << to_string(t.state)
+          << " uploaded=" << t.rows_uploaded << " deleted=" << t.rows_deleted
+          << " skipped=" << t.skipped_rows;
+      if (!t.error.empty())
+        out << " error: " << t.error;
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+} // namespace tidesync::actors

@@ -1,0 +1,210 @@
+#include "actors/table_sync.hpp"
+
+#include "actors/table_sync_detail.hpp"
+#include "actors/wire_body.hpp"
+#include "metrics/agent_metrics.hpp"
+#include "storage/state_store.hpp"
+#include "sync/catch_up_plan.hpp"
+#include "sync/decision.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace tidesync::actors {
+
+using detail::cycle_error;
+using detail::cycle_stopped;
+
+table_sync::table_sync(table_sync_parts parts) : parts_(std::move(parts)) {
+  report_.database = parts_.database;
+  report_.table = parts_.table.name;
+}
+
+table_sync::~table_sync() = default;
+
+table_report table_sync::run_cycle(const table_cycle& cycle) {
+  report_ = table_report{};
+  report_.database = parts_.database;
+  report_.table = table_name();
+  full_pass_ = cycle.full_pass;
+  pass_completed_ = false;
+  try {
+    run_steps(cycle);
+    report_.state = final_state(cycle.full_pass);
+    if (parts_.metrics) {
+      auto now = std::chrono::system_clock::now().time_since_epoch();
+      parts_.metrics->set_last_success(parts_.database, table_name(),
+                                       std::chrono::duration<double>(now).count());
+    }
+  } catch (const cycle_stopped&) {
+    report_.state = table_state::syncing;
+  } catch (const storage::storage_error& e) {
+    report_.state = table_state::error;
+    report_.error = e.what();
+    spdlog::error("{}.{}: local source: {}", parts_.database, table_name(), e.what());
+    if (e.code() == storage::storage_errc::unavailable)
+      source_.reset();
+  } catch (const std::exception& e) {
+    report_.state = table_state::error;
+    report_.error = e.what();
+    spdlog::error("{}.{}: {}", parts_.database, table_name(), e.what());
+  }
+  report_.skipped_rows = static_cast<std::int64_t>(skipped_keys_.size());
+  return report_;
+}
+
+void table_sync::run_steps(const table_cycle& cycle) {
+  if (!source_)
+    source_ = parts_.open_source();
+  database_id_ = cycle.database_id;
+  // Taken first: a transaction that commits after this point has a version
+  // at or above it, so the next cycle's late-commit window will see it.
+  const auto mark = source_->safe_version();
+  prepare_schema(cycle.remote.has_value());
+  remote_ = cycle.remote.value_or(protocol::table_version{});
+  remote_stale_ = false;
+  if (!cursor_loaded_) {
+    if (auto text = parts_.state->scan_cursor(parts_.database, table_name()))
+      cursor_ = sync::scan_cursor::from_string(*text).value_or(sync::scan_cursor{});
+    cursor_loaded_ = true;
+  }
+  retry_skipped_rows();
+  catch_late_commits();
+  catch_up(!cycle.full_pass);
+  if (cycle.full_pass) {
+    full_scan_pass();
+    catch_up(false);
+  }
+  parts_.state->set_safe_version_mark(parts_.database, table_name(), mark);
+}
+
+void table_sync::prepare_schema(bool remote_declared) {
+  const auto& table = parts_.table;
+  schema_ = source_->describe(table.name, table.key, table.version_column, table.modified_column);
+  order_ = std::make_unique<sync::position_order>(key_types(schema_));
+  auto hash = schema_hash(schema_);
+  if (remote_declared && parts_.state->schema_hash(parts_.database, table.name) == hash)
+    return;
+  auto status = with_retry("declare schema", [&] {
+    return parts_.remote->declare_schema(database_id_, table.name, schema_);
+  });
+  if (!status.ok())
+    fail("declare schema", status);
+  parts_.state->set_schema_hash(parts_.database, table.name, hash);
+  spdlog::info("{}.{}: schema declared ({} columns, key {})", parts_.database, table.name,
+               schema_.columns.size(), schema_.key.size());
+}
+
+void table_sync::catch_up(bool allow_scan) {
+  for (;;) {
+    if (parts_.stop->stop_requested())
+      throw cycle_stopped{};
+    if (remote_stale_)
+      refresh_remote();
+    auto local = source_->summary(table_name(), schema_);
+    last_decision_ = sync::decide(local, remote_);
+    switch (last_decision_) {
+      case sync::sync_decision::equal:
+        return;
+      case sync::sync_decision::behind:
+        delete_behind(local);
+        break;
+      case sync::sync_decision::ahead:
+        if (!upload_ahead(local))
+          return;
+        break;
+      case sync::sync_decision::scan:
+        // Same max version but an upload of that version still under way (one
+        // transaction's rows span several batches): continue it before scanning.
+        if (last_uploaded_ && upload_ahead(local))
+          break;
+        last_uploaded_.reset();
+        if (!allow_scan || pass_completed_ || explained_by_skipped(local))
+          return;
+        scan_batch();
+        break;
+    }
+  }
+}
+
+bool table_sync::upload_ahead(const protocol::table_version& local) {
+  auto start = sync::upload_start(local, remote_, last_uploaded_);
+  std::optional<storage::row_position> after;
+  std::optional<std::int64_t> min_version;
+  if (start && start->key)
+    after = storage::row_position{start->version, *start->key};
+  else if (start)
+    min_version = start->version + 1;
+  auto limit = static_cast<std::int64_t>(parts_.sizer->next_size());
+  auto rows = source_->read_rows(table_name(), schema_, after, min_version, limit);
+  if (rows.empty())
+    return false;  // every row above the remote version is skipped
+  auto last = storage::position_of(schema_, rows.back());
+  if (!skipped_keys_.empty()) {
+    // Rows already skipped are retried on their own each cycle, not in batches.
+    std::erase_if(rows, [&](const storage::text_row& row) {
+      return is_skipped(storage::position_of(schema_, row).key);
+    });
+  }
+  send_rows(rows);
+  last_uploaded_ = sync::row_position{last.version, last.key};
+  return true;
+}
+
+void table_sync::delete_behind(const protocol::table_version& local) {
+  auto request = sync::behind_delete(local);
+  auto answer = with_retry("delete", [&] {
+    return parts_.remote->delete_rows(database_id_, table_name(), delete_bulk_body(request));
+  });
+  if (!answer.status.ok())
+    fail("delete", answer.status);
+  remote_stale_ = true;
+  report_.rows_deleted += answer.value;
+  if (parts_.metrics)
+    parts_.metrics->add_rows_deleted(parts_.database, table_name(), answer.value);
+  last_uploaded_.reset();
+  cursor_.reset();
+  save_cursor();
+  spdlog::info("{}.{}: the server is ahead of the site (restored backup?): deleted {} remote "
+               "rows {}", parts_.database, table_name(), answer.value,
+               request.all ? std::string{"(all)"}
+                           : "above version " + std::to_string(request.above_version));
+}
+
+void table_sync::refresh_remote() {
+  auto answer = with_retry("read remote summary", [&] {
+    return parts_.remote->table_summary(database_id_, table_name());
+  });
+  if (!answer.status.ok())
+    fail("read remote summary", answer.status);
+  remote_ = answer.value.value_or(protocol::table_version{});
+  remote_stale_ = false;
+}
+
+bool table_sync::explained_by_skipped(const protocol::table_version& local) const {
+  // The rows held as skipped are exactly what the server is missing: no scan
+  // needed (they are retried on their own at the start of every cycle).
+  if (skipped_keys_.empty())
+    return false;
+  auto adjusted = local;
+  adjusted.count -= static_cast<std::int64_t>(skipped_keys_.size());
+  return sync::decide(adjusted, remote_) == sync::sync_decision::equal;
+}
+
+table_state table_sync::final_state(bool full_pass) {
+  if (!skipped_keys_.empty())
+    return table_state::skipped;
+  if (last_decision_ == sync::sync_decision::equal && (!full_pass || pass_completed_))
+    return table_state::in_sync;
+  return table_state::syncing;
+}
+
+void table_sync::fail(const char* what, const call_status& status) {
+  auto message = std::string{what} + " failed";
+  if (status.http_status)
+    message += " (HTTP " + std::to_string(status.http_status) + ")";
+  throw cycle_error(message + ": " + status.message);
+}
+
+} // namespace tidesync::actors

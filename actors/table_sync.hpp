@@ -1,0 +1,122 @@
+#pragma once
+
+#include "actors/batch_sizer.hpp"
+#include "actors/remote_api.hpp"
+#include "actors/stop_signal.hpp"
+#include "actors/table_report.hpp"
+#include "config/agent_config.hpp"
+#include "protocol/table_schema.hpp"
+#include "storage/source.hpp"
+#include "sync/decision.hpp"
+#include "sync/retry_policy.hpp"
+#include "sync/row_position.hpp"
+#include "sync/scan_cursor.hpp"
+#include "sync/scan_window.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <span>
+#include <string>
+
+namespace tidesync::storage {
+class state_store;
+} // namespace tidesync::storage
+
+namespace tidesync::metrics {
+class agent_metrics;
+} // namespace tidesync::metrics
+
+namespace tidesync::actors {
+
+/// Opens a table's local source; called again after a failed cycle.
+using source_factory = std::function<std::unique_ptr<storage::source>()>;
+
+/// What a table_sync works with, all owned elsewhere except source and remote.
+struct table_sync_parts {
+  std::string database;  // the configured name
+  config::table_config table;
+  source_factory open_source;
+  std::unique_ptr<remote_api> remote;
+  batch_sizer* sizer = nullptr;
+  storage::state_store* state = nullptr;
+  metrics::agent_metrics* metrics = nullptr;  // may be null
+  const stop_signal* stop = nullptr;
+  sync::retry_settings retry{};
+  /// Transient failures tolerated in a row before a full-pass (`--once`)
+  /// cycle gives up; a continuous cycle retries until stopped.
+  unsigned full_pass_attempts = 6;
+};
+
+/// One table's synchronisation, cycle by cycle: the algorithm of `sync/`
+/// driven against a local source and the server. Blocking; the table actor
+/// runs it on its own thread. Failures end the cycle with an error report;
+/// nothing is thrown.
+class table_sync {
+public:
+  explicit table_sync(table_sync_parts parts);
+  ~table_sync();
+
+  /// Runs one cycle: retry skipped rows, catch late commits, then equal /
+  /// ahead / behind / scan until nothing is left to do (and, for a full-pass
+  /// cycle, one whole differencing pass).
+  table_report run_cycle(const table_cycle& cycle);
+
+private:
+  // table_sync.cpp: the cycle and the catch-up loop.
+  void run_steps(const table_cycle& cycle);
+  void prepare_schema(bool remote_declared);
+  void catch_up(bool allow_scan);
+  bool upload_ahead(const protocol::table_version& local);
+  void delete_behind(const protocol::table_version& local);
+  void refresh_remote();
+  bool explained_by_skipped(const protocol::table_version& local) const;
+  table_state final_state(bool full_pass);
+
+  // table_scan.cpp: the differencing scan and the late-commit window.
+  bool scan_batch();
+  void full_scan_pass();
+  void catch_late_commits();
+  std::vector<sync::row_position> remote_manifest(const sync::version_range& range,
+                                                  const sync::scan_window& window = {},
+                                                  std::int64_t page_rows = 10'000);
+  std::string manifest_after(const sync::row_position& position) const;
+  void upload_keys(const std::vector<sync::row_key>& keys);
+  void delete_keys(const std::vector<sync::row_key>& keys);
+  void save_cursor();
+
+  // row_sender.cpp: uploads with batch sizing, skipping and backoff.
+  void send_rows(std::span<const storage::text_row> rows);
+  sync::batch_outcome upload_batch(std::span<const storage::text_row> batch, call_status& status);
+  void skip_rows(std::span<const storage::text_row> rows, const std::string& reason);
+  void retry_skipped_rows();
+  std::string retry_skipped_row(const storage::text_row& row);
+  bool is_skipped(const sync::row_key& key) const;
+  template <class Call> auto with_retry(const char* what, Call call);
+  void back_off(const char* what, const call_status& status, unsigned attempt);
+  void log_recovery(const char* what, unsigned failed_attempts);
+  [[noreturn]] void fail(const char* what, const call_status& status);
+
+  const std::string& table_name() const { return parts_.table.name; }
+
+  table_sync_parts parts_;
+  std::unique_ptr<storage::source> source_;
+  protocol::table_schema schema_;
+  std::unique_ptr<sync::position_order> order_;
+  std::string database_id_;
+  protocol::table_version remote_;
+  bool remote_stale_ = false;  // a call changed the remote since remote_ was read
+  sync::sync_decision last_decision_ = sync::sync_decision::scan;
+  std::optional<sync::row_position> last_uploaded_;
+  sync::scan_cursor cursor_;
+  bool cursor_loaded_ = false;
+  bool full_pass_ = false;
+  bool pass_completed_ = false;
+  std::set<std::string> skipped_keys_;  // key_json of rows held as skipped
+  table_report report_;
+  std::mt19937_64 random_{std::random_device{}()};
+};
+
+} // namespace tidesync::actors

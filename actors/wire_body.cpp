@@ -1,0 +1,99 @@
+#include "actors/wire_body.hpp"
+
+#include "protocol/cell_codec.hpp"
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <cstdio>
+
+namespace tidesync::actors {
+
+namespace json = boost::json;
+
+namespace {
+
+json::array key_cells(const std::vector<protocol::column_type>& types, const sync::row_key& key) {
+  json::array cells;
+  for (std::size_t i = 0; i < key.size() && i < types.size(); ++i)
+    cells.push_back(protocol::cell_from_pg_text(key[i], types[i]));
+  return cells;
+}
+
+} // namespace
+
+std::vector<protocol::column_type> key_types(const protocol::table_schema& schema) {
+  std::vector<protocol::column_type> types;
+  for (const auto& name : schema.key)
+    if (const auto* column = schema.find(name))
+      types.push_back(column->type);
+  return types;
+}
+
+std::string upload_body(const protocol::table_schema& schema,
+                        std::span<const storage::text_row> rows) {
+  json::array columns;
+  for (const auto& column : schema.columns)
+    columns.emplace_back(column.name);
+  json::array out_rows;
+  out_rows.reserve(rows.size());
+  for (const auto& row : rows) {
+    json::array cells;
+    cells.reserve(row.size());
+    for (std::size_t i = 0; i < row.size() && i < schema.columns.size(); ++i) {
+      if (row[i])
+        cells.push_back(protocol::cell_from_pg_text(*row[i], schema.columns[i].type));
+      else
+        cells.emplace_back(nullptr);
+    }
+    out_rows.emplace_back(std::move(cells));
+  }
+  json::object body{{"columns", std::move(columns)}, {"rows", std::move(out_rows)}};
+  return json::serialize(body);
+}
+
+std::string delete_keys_body(const protocol::table_schema& schema,
+                             std::span<const sync::row_key> keys) {
+  auto types = key_types(schema);
+  json::array out;
+  for (const auto& key : keys)
+    out.emplace_back(key_cells(types, key));
+  json::object body{{"keys", std::move(out)}};
+  return json::serialize(body);
+}
+
+std::string delete_bulk_body(const sync::remote_delete& request) {
+  json::object body;
+  if (request.all)
+    body["all"] = true;
+  else
+    body["above_version"] = request.above_version;
+  return json::serialize(body);
+}
+
+std::string key_json(const protocol::table_schema& schema, const sync::row_key& key) {
+  return json::serialize(key_cells(key_types(schema), key));
+}
+
+sync::row_key key_from_json(const protocol::table_schema& schema, const std::string& text) {
+  auto types = key_types(schema);
+  const auto document = json::parse(text);
+  const auto& cells = document.as_array();
+  sync::row_key key;
+  for (std::size_t i = 0; i < cells.size() && i < types.size(); ++i)
+    key.push_back(protocol::cell_to_pg_text(cells[i], types[i]).value_or(""));
+  return key;
+}
+
+std::string schema_hash(const protocol::table_schema& schema) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : json::serialize(protocol::to_json(schema))) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
+} // namespace tidesync::actors

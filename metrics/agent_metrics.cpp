@@ -1,0 +1,96 @@
+#include "metrics/agent_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+namespace tidesync::metrics {
+
+namespace {
+
+prometheus::Labels table_labels(const std::string& database, const std::string& table) {
+  return {{"database", database}, {"table", table}};
+}
+
+prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& registry,
+                                                        const std::string& name,
+                                                        const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Family<prometheus::Gauge>& gauge_family(prometheus::Registry& registry,
+                                                    const std::string& name,
+                                                    const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+}
+
+} // namespace
+
+agent_metrics::agent_metrics(prometheus::Registry& registry)
+  : rows_uploaded_(counter_family(registry, "tidesync_agent_rows_uploaded_total",
+                                  "Rows the server accepted in upload batches")),
+    rows_deleted_(counter_family(registry, "tidesync_agent_rows_deleted_total",
+                                 "Remote rows removed by the agent's delete requests")),
+    batches_(counter_family(registry, "tidesync_agent_batches_total",
+                            "Upload batches by outcome (success, rejected, transient)")),
+    retries_(counter_family(registry, "tidesync_agent_retries_total",
+                            "Requests that failed transiently and were retried after a backoff")),
+    skipped_rows_(gauge_family(registry, "tidesync_agent_skipped_rows",
+                               "Rows the server rejected, held for a later retry")),
+    batch_size_(gauge_family(registry, "tidesync_agent_batch_size",
+                             "Rows the next upload batch will hold")),
+    last_success_(gauge_family(registry, "tidesync_agent_last_success_timestamp_seconds",
+                               "Unix time of the last cycle that ended without an error")) {}
+
+void agent_metrics::add_rows_uploaded(const std::string& database, const std::string& table,
+                                      std::int64_t rows) {
+  rows_uploaded_.Add(table_labels(database, table)).Increment(static_cast<double>(rows));
+}
+
+void agent_metrics::add_rows_deleted(const std::string& database, const std::string& table,
+                                     std::int64_t rows) {
+  rows_deleted_.Add(table_labels(database, table)).Increment(static_cast<double>(rows));
+}
+
+void agent_metrics::add_batch(const std::string& database, const std::string& table,
+                              std::string_view outcome) {
+  auto labels = table_labels(database, table);
+  labels.emplace("outcome", std::string{outcome});
+  batches_.Add(labels).Increment();
+}
+
+void agent_metrics::add_retry(const std::string& database, const std::string& table) {
+  retries_.Add(table_labels(database, table)).Increment();
+}
+
+void agent_metrics::set_skipped_rows(const std::string& database, const std::string& table,
+                                     std::int64_t rows) {
+  skipped_rows_.Add(table_labels(database, table)).Set(static_cast<double>(rows));
+}
+
+void agent_metrics::set_batch_size(const std::string& database, const std::string& table,
+                                   std::size_t rows) {
+  batch_size_.Add(table_labels(database, table)).Set(static_cast<double>(rows));
+}
+
+void agent_metrics::set_last_success(const std::string& database, const std::string& table,
+                                     double unix_seconds) {
+  last_success_.Add(table_labels(database, table)).Set(unix_seconds);
+}
+
+metrics_exposer::metrics_exposer(std::shared_ptr<prometheus::Registry> registry,
+                                 const std::string& listen)
+  : exposer_(std::make_unique<prometheus::Exposer>(listen)) {
+  exposer_->RegisterCollectable(registry);
+}
+
+metrics_exposer::~metrics_exposer() = default;
+
+std::uint16_t metrics_exposer::port() const {
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : static_cast<std::uint16_t>(ports.front());
+}
+
+} // namespace tidesync::metrics

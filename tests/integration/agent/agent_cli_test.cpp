@@ -1,0 +1,171 @@
+// The built `tidesync agent` as an operator runs it.
+#include "tests/integration/agent/agent_fixture.hpp"
+
+#include <csignal>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace tidesync::testing {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in{path};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// The tidesync binary running in a child, stdout and stderr in files.
+class agent_process {
+public:
+  agent_process(const std::vector<std::string>& args, const fs::path& dir)
+    : out_(dir / "agent.out"), err_(dir / "agent.err") {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
+      ::dup2(::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
+      std::vector<char*> argv{const_cast<char*>(TIDESYNC_BINARY)};
+      for (const auto& arg : args)
+        argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      ::execv(TIDESYNC_BINARY, argv.data());
+      ::_exit(127);
+    }
+  }
+
+  ~agent_process() {
+    if (pid_ > 0 && !exit_code_) {
+      ::kill(pid_, SIGKILL);
+      wait_for(std::chrono::seconds(10));
+    }
+  }
+
+  void signal(int number) { ::kill(pid_, number); }
+
+  /// The exit code (128 + signal when killed), or nullopt when still running at the deadline.
+  std::optional<int> wait_for(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!exit_code_) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_)
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      else if (std::chrono::steady_clock::now() >= deadline)
+        break;
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return exit_code_;
+  }
+
+  std::string out() const { return read_file(out_); }
+  std::string err() const { return read_file(err_); }
+
+private:
+  fs::path out_;
+  fs::path err_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
+
+constexpr auto process_deadline = std::chrono::seconds(60);
+
+class AgentCli : public sqlite_agent_test {
+protected:
+  void SetUp() override {
+    sqlite_agent_test::SetUp();
+    site_exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, day DATE, note TEXT)");
+    site_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120) "
+              "INSERT INTO orders SELECT i, '2024-01-01', 'order ' || i FROM n");
+    prepare({"orders"});
+  }
+
+  fs::path write_config(const std::string& tables = "[orders]") {
+    auto path = dir_.path() / "agent.yaml";
+    std::ofstream{path} << "server:\n"
+                        << "  url: http://127.0.0.1:" << port_ << "\n"
+                        << "  client_id: acme\n"
+                        << "  token: \"" << token_ << "\"\n"
+                        << "state_dir: " << (dir_.path() / "state").string() << "\n"
+                        << "interval: 200ms\n"
+                        << "batch: {min: 1, initial: 20, max: 50}\n"
+                        << "databases:\n"
+                        << "  - name: store-01\n"
+                        << "    source: " << site_url_ << "\n"
+                        << "    tables: " << tables << "\n";
+    return path;
+  }
+};
+
+TEST_F(AgentCli, OnceExitsZeroAndPrintsOneLinePerTableWhenInSync) {
+  agent_process agent{{"agent", "--config", write_config().string(), "--once"}, dir_.path()};
+  ASSERT_EQ(agent.wait_for(process_deadline), 0) << agent.err();
+  EXPECT_EQ(agent.out(), "store-01 orders in_sync uploaded=120 deleted=0 skipped=0\n");
+  expect_remote_matches("orders");
+}
+
+TEST_F(AgentCli, OnceExitsOneWhenARowHadToBeSkipped) {
+  site_exec("UPDATE orders SET day = '2023-02-30' WHERE id = 60");
+  agent_process agent{{"agent", "--config", write_config().string(), "--once"}, dir_.path()};
+  ASSERT_EQ(agent.wait_for(process_deadline), 1) << agent.err();
+  EXPECT_EQ(agent.out(), "store-01 orders skipped uploaded=119 deleted=0 skipped=1\n");
+}
+
+TEST_F(AgentCli, SigtermStopsARunningAgentWithExitZero) {
+  agent_process agent{{"agent", "--config", write_config().string()}, dir_.path()};
+  auto deadline = std::chrono::steady_clock::now() + process_deadline;
+  while (remote_rows("orders").size() < 120 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  expect_remote_matches("orders");
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait_for(process_deadline), 0) << agent.err();
+  EXPECT_NE(agent.err().find("stopping"), std::string::npos) << agent.err();
+}
+
+TEST_F(AgentCli, AKill9DuringTheInitialLoadThenARestartConverges) {
+  site_exec("CREATE TABLE big (id INTEGER PRIMARY KEY, note TEXT)");
+  site_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) "
+            "INSERT INTO big SELECT i, 'row ' || i FROM n");
+  prepare({"big"});
+  auto config = write_config("[big]");
+  {
+    agent_process agent{{"agent", "--config", config.string()}, dir_.path()};
+    auto deadline = std::chrono::steady_clock::now() + process_deadline;
+    while (remote_rows("big").size() < 500 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    agent.signal(SIGKILL);
+    EXPECT_EQ(agent.wait_for(process_deadline), 128 + SIGKILL);
+  }
+  EXPECT_LT(remote_rows("big").size(), 4000u);
+  agent_process again{{"agent", "--config", config.string(), "--once"}, dir_.path()};
+  ASSERT_EQ(again.wait_for(process_deadline), 0) << again.err();
+  expect_remote_matches("big");
+}
+
+TEST_F(AgentCli, AConfigErrorIsNamedAndExitsOne) {
+  auto path = dir_.path() / "bad.yaml";
+  std::ofstream{path} << "server: {url: http://127.0.0.1:1, client_id: acme, token: x}\n"
+                      << "interval: soon\n"
+                      << "databases: []\n";
+  agent_process agent{{"agent", "--config", path.string()}, dir_.path()};
+  EXPECT_EQ(agent.wait_for(process_deadline), 1);
+  EXPECT_NE(agent.err().find("interval"), std::string::npos) << agent.err();
+}
+
+TEST_F(AgentCli, AnUnknownOptionExitsTwo) {
+  agent_process agent{{"agent", "--config", write_config().string(), "--sometimes"},
+                      dir_.path()};
+  EXPECT_EQ(agent.wait_for(process_deadline), 2);
+  EXPECT_NE(agent.err().find("--sometimes"), std::string::npos) << agent.err();
+}
+
+} // namespace
+
+} // namespace tidesync::testing

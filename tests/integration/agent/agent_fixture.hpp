@@ -1,0 +1,91 @@
+#pragma once
+
+#include "actors/agent.hpp"
+#include "config/agent_config.hpp"
+#include "server/api_server.hpp"
+#include "storage/postgres_store.hpp"
+#include "tests/integration/sources/source_fixtures.hpp"
+#include "tests/support/test_database.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tidesync::testing {
+
+/// Which kind of site database a test runs against.
+enum class site_kind { sqlite, postgresql };
+
+/// A real api_server on loopback over a fresh store database with client
+/// "acme", a fresh site database of the test's kind (a SQLite file or a
+/// PostgreSQL database), and a state directory; the agent runs in-process.
+class agent_fixture : public ::testing::Test {
+protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  virtual site_kind kind() const = 0;
+  bool is_postgres() const { return kind() == site_kind::postgresql; }
+
+  /// Starts the api_server on `port` (0: any free port) and sets port_.
+  void start_server(std::uint16_t port);
+
+  /// Runs statements on the site database, as an application would.
+  void site_exec(const std::string& sql);
+  /// Installs version tracking on `tables` of the site database.
+  void prepare(const std::vector<std::string>& tables);
+
+  /// An agent config for database "store-01" with `tables`.
+  config::agent_config agent_config(const std::vector<std::string>& tables) const;
+  /// Runs `tidesync agent --once` in-process.
+  actors::agent_report run_once(const std::vector<std::string>& tables);
+  actors::agent_report run_with(const config::agent_config& config);
+
+  /// The report line of `table`, or a failed expectation.
+  static actors::table_report table_of(const actors::agent_report& report,
+                                       const std::string& table);
+
+  /// Rows keyed by their key cells, each cell in one comparable form.
+  using row_map = std::map<std::vector<std::string>, std::vector<std::string>>;
+  row_map site_rows(const std::string& table);
+  row_map remote_rows(const std::string& table);
+  /// Expects the remote copy of `table` to equal the site's, row by row.
+  void expect_remote_matches(const std::string& table);
+
+  std::string database_id();
+
+  test_database store_db_;
+  std::unique_ptr<test_database> site_db_;  // PostgreSQL sites only
+  temp_directory dir_;
+  std::string site_url_;
+  std::unique_ptr<storage::postgres_store> store_;
+  std::unique_ptr<server::api_server> server_;
+  std::uint16_t port_ = 0;
+  std::string token_;
+};
+
+/// Runs each test once per kind of site database.
+class agent_test : public agent_fixture, public ::testing::WithParamInterface<site_kind> {
+protected:
+  site_kind kind() const override { return GetParam(); }
+};
+
+/// Tests that only a SQLite site can show (e.g. an impossible date, a copied file).
+class sqlite_agent_test : public agent_fixture {
+protected:
+  site_kind kind() const override { return site_kind::sqlite; }
+};
+
+/// Tests that only a PostgreSQL site can show (e.g. concurrent transactions).
+class postgres_agent_test : public agent_fixture {
+protected:
+  site_kind kind() const override { return site_kind::postgresql; }
+};
+
+/// "sqlite" / "postgresql", for test names.
+std::string site_name(const ::testing::TestParamInfo<site_kind>& info);
+
+} // namespace tidesync::testing

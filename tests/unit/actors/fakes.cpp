@@ -1,0 +1,285 @@
+#include "tests/unit/actors/fakes.hpp"
+
+#include "storage/manifest_cursor.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+namespace tidesync::testing {
+
+namespace json = boost::json;
+
+namespace {
+
+struct entry {
+  std::int64_t version;
+  std::int64_t id;
+  const fake_row* row;
+};
+
+// Rows in (version, id) order.
+std::vector<entry> ordered(const fake_rows& rows) {
+  std::vector<entry> out;
+  for (const auto& [id, row] : rows)
+    out.push_back({row.version, id, &row});
+  std::sort(out.begin(), out.end(),
+            [](const entry& a, const entry& b) { return std::tie(a.version, a.id) <
+                                                        std::tie(b.version, b.id); });
+  return out;
+}
+
+bool after_position(const entry& e, const std::optional<storage::row_position>& after) {
+  if (!after)
+    return true;
+  auto id = std::stoll(after->key.at(0));
+  return std::tie(e.version, e.id) > std::tie(after->version, id);
+}
+
+storage::text_row text_of(const entry& e) {
+  return {std::to_string(e.id), e.row->note, std::to_string(e.version)};
+}
+
+protocol::table_version summary_of(const fake_rows& rows) {
+  protocol::table_version summary;
+  summary.count = static_cast<std::int64_t>(rows.size());
+  for (const auto& [id, row] : rows)
+    summary.max_version = std::max(summary.max_version.value_or(row.version), row.version);
+  return summary;
+}
+
+actors::call_status failure(actors::call_result result, int status, std::string message) {
+  actors::call_status out;
+  out.result = result;
+  out.http_status = status;
+  out.message = std::move(message);
+  return out;
+}
+
+} // namespace
+
+void fake_site::put(const std::string& table, std::int64_t id, const std::string& note) {
+  std::lock_guard lock{mutex};
+  tables[table][id] = fake_row{note, ++counter};
+}
+
+void fake_site::erase(const std::string& table, std::int64_t id) {
+  std::lock_guard lock{mutex};
+  tables[table].erase(id);
+}
+
+protocol::table_schema fake_source::describe(const std::string& table,
+                                             const std::vector<std::string>&,
+                                             const std::string& version_column,
+                                             const std::optional<std::string>&) {
+  std::lock_guard lock{site_->mutex};
+  if (!site_->tables.count(table))
+    throw storage::storage_error(storage::storage_errc::not_found, "no table " + table);
+  return {{{"id", protocol::column_type::bigint, false},
+           {"note", protocol::column_type::text, true},
+           {version_column, protocol::column_type::bigint, false}},
+          {"id"},
+          version_column,
+          std::nullopt};
+}
+
+protocol::table_version fake_source::summary(const std::string& table,
+                                             const protocol::table_schema&) {
+  std::lock_guard lock{site_->mutex};
+  return summary_of(site_->tables[table]);
+}
+
+std::int64_t fake_source::safe_version() {
+  std::lock_guard lock{site_->mutex};
+  return site_->counter;
+}
+
+std::vector<storage::text_row>
+fake_source::read_rows(const std::string& table, const protocol::table_schema&,
+                       const std::optional<storage::row_position>& after,
+                       std::optional<std::int64_t> min_version, std::int64_t limit) {
+  std::lock_guard lock{site_->mutex};
+  std::vector<storage::text_row> out;
+  for (const auto& e : ordered(site_->tables[table])) {
+    if (static_cast<std::int64_t>(out.size()) >= limit)
+      break;
+    if ((!min_version || e.version >= *min_version) && after_position(e, after))
+      out.push_back(text_of(e));
+  }
+  return out;
+}
+
+std::vector<storage::key_version>
+fake_source::read_keys(const std::string& table, const protocol::table_schema&,
+                       std::optional<std::int64_t> min_version,
+                       std::optional<std::int64_t> max_version, std::int64_t limit,
+                       const std::optional<storage::row_position>& after) {
+  std::lock_guard lock{site_->mutex};
+  std::vector<storage::key_version> out;
+  for (const auto& e : ordered(site_->tables[table])) {
+    if (static_cast<std::int64_t>(out.size()) >= limit)
+      break;
+    if ((!min_version || e.version >= *min_version) &&
+        (!max_version || e.version <= *max_version) && after_position(e, after))
+      out.push_back({{std::to_string(e.id)}, e.version});
+  }
+  return out;
+}
+
+std::vector<storage::text_row>
+fake_source::read_rows_by_keys(const std::string& table, const protocol::table_schema&,
+                               const std::vector<storage::key_cells>& keys) {
+  std::lock_guard lock{site_->mutex};
+  std::set<std::int64_t> wanted;
+  for (const auto& key : keys)
+    if (!key.empty())
+      wanted.insert(std::stoll(key.front()));
+  std::vector<storage::text_row> out;
+  for (const auto& e : ordered(site_->tables[table]))
+    if (wanted.count(e.id))
+      out.push_back(text_of(e));
+  return out;
+}
+
+int fake_server::total_calls() {
+  std::lock_guard lock{mutex};
+  int total = 0;
+  for (const auto& [name, count] : calls)
+    total += count;
+  return total;
+}
+
+int fake_server::calls_of(const std::string& name) {
+  std::lock_guard lock{mutex};
+  return calls[name];
+}
+
+fake_rows fake_server::rows(const std::string& database_id, const std::string& table) {
+  std::lock_guard lock{mutex};
+  return databases[database_id][table];
+}
+
+actors::remote_answer<std::string> fake_remote::register_database(const std::string& name) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["register"];
+  server_->databases["db-" + name];
+  return {{}, "db-" + name};
+}
+
+actors::remote_answer<std::map<std::string, protocol::table_version>>
+fake_remote::list_tables(const std::string& database_id) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["list_tables"];
+  if (server_->transient_listings > 0) {
+    --server_->transient_listings;
+    return {failure(actors::call_result::transient, 503, "all connections busy"), {}};
+  }
+  if (server_->forget_unknown_databases && !server_->databases.count(database_id))
+    return {failure(actors::call_result::failed, 404, "unknown database"), {}};
+  std::map<std::string, protocol::table_version> out;
+  for (const auto& [table, rows] : server_->databases[database_id])
+    out.emplace(table, summary_of(rows));
+  return {{}, out};
+}
+
+actors::remote_answer<std::optional<protocol::table_version>>
+fake_remote::table_summary(const std::string& database_id, const std::string& table) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["table_summary"];
+  auto& tables = server_->databases[database_id];
+  if (!tables.count(table))
+    return {};
+  return {{}, summary_of(tables[table])};
+}
+
+actors::call_status fake_remote::declare_schema(const std::string& database_id,
+                                                const std::string& table,
+                                                const protocol::table_schema&) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["declare_schema"];
+  server_->databases[database_id][table];
+  return {};
+}
+
+actors::remote_answer<protocol::table_version>
+fake_remote::upload(const std::string& database_id, const std::string& table,
+                    const std::string& body) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["upload"];
+  if (server_->transient_uploads > 0) {
+    --server_->transient_uploads;
+    auto status = failure(actors::call_result::transient, 503, "all connections busy");
+    status.retry_after = std::chrono::milliseconds(1);
+    return {status, {}};
+  }
+  auto rows = json::parse(body).at("rows").as_array();
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (server_->poison_ids.count(rows[i].as_array().at(0).as_int64()))
+      return {failure(actors::call_result::rejected, 400,
+                      "row " + std::to_string(i) + ", column \"note\": poison"),
+              {}};
+  auto& stored = server_->databases[database_id][table];
+  for (const auto& row : rows) {
+    const auto& cells = row.as_array();
+    stored[cells.at(0).as_int64()] =
+      fake_row{cells.at(1).is_null() ? "" : std::string(cells.at(1).as_string()),
+               cells.at(2).as_int64()};
+  }
+  return {{}, summary_of(stored)};
+}
+
+actors::remote_answer<std::int64_t> fake_remote::delete_rows(const std::string& database_id,
+                                                             const std::string& table,
+                                                             const std::string& body) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["delete"];
+  auto request = json::parse(body).as_object();
+  auto& stored = server_->databases[database_id][table];
+  std::int64_t deleted = 0;
+  if (request.contains("all")) {
+    deleted = static_cast<std::int64_t>(stored.size());
+    stored.clear();
+  } else if (request.contains("above_version")) {
+    auto above = request.at("above_version").as_int64();
+    deleted = static_cast<std::int64_t>(
+      std::erase_if(stored, [&](const auto& item) { return item.second.version > above; }));
+  } else {
+    for (const auto& key : request.at("keys").as_array())
+      deleted += static_cast<std::int64_t>(stored.erase(key.as_array().at(0).as_int64()));
+  }
+  return {{}, deleted};
+}
+
+actors::remote_answer<actors::manifest_page>
+fake_remote::manifest(const std::string& database_id, const std::string& table,
+                      const protocol::table_schema& schema,
+                      std::optional<std::int64_t> min_version,
+                      std::optional<std::int64_t> max_version, std::int64_t limit,
+                      const std::optional<std::string>& after) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["manifest"];
+  // The same continuation form as the real store: (version, key) of the last entry.
+  std::optional<storage::row_position> start;
+  if (after) {
+    auto cursor = storage::decode_cursor(*after, schema);
+    start = storage::row_position{cursor.version, cursor.key_text};
+  }
+  actors::manifest_page page;
+  for (const auto& e : ordered(server_->databases[database_id][table])) {
+    if ((min_version && e.version < *min_version) || (max_version && e.version > *max_version) ||
+        !after_position(e, start))
+      continue;
+    if (static_cast<std::int64_t>(page.entries.size()) >= limit) {
+      const auto& last = page.entries.back();
+      page.next = storage::encode_cursor(last.version, {json::value(std::stoll(last.key[0]))});
+      break;
+    }
+    page.entries.push_back({e.version, {std::to_string(e.id)}});
+  }
+  server_->manifest_entries += static_cast<std::int64_t>(page.entries.size());
+  return {{}, page};
+}
+
+} // namespace tidesync::testing

@@ -1,0 +1,117 @@
+#pragma once
+
+#include "actors/remote_api.hpp"
+#include "storage/source.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace tidesync::testing {
+
+/// One row of the fakes' tables `(id bigint key, note text, tidesync_version)`.
+struct fake_row {
+  std::string note;
+  std::int64_t version = 0;
+};
+
+/// Rows by id.
+using fake_rows = std::map<std::int64_t, fake_row>;
+
+/// A site database's tables, shared by every fake_source opened on it.
+struct fake_site {
+  std::mutex mutex;
+  std::map<std::string, fake_rows> tables;
+  std::int64_t counter = 0;
+
+  /// Inserts or updates a row with a new version, as a tracking trigger would.
+  void put(const std::string& table, std::int64_t id, const std::string& note);
+  void erase(const std::string& table, std::int64_t id);
+};
+
+/// A storage::source over a fake_site; versions like SQLite's counter.
+class fake_source : public storage::source {
+public:
+  explicit fake_source(std::shared_ptr<fake_site> site) : site_(std::move(site)) {}
+
+  std::string_view kind() const override { return "fake"; }
+  protocol::table_schema describe(const std::string& table, const std::vector<std::string>& key,
+                                  const std::string& version_column,
+                                  const std::optional<std::string>& modified_column) override;
+  protocol::table_version summary(const std::string& table,
+                                  const protocol::table_schema& schema) override;
+  std::int64_t safe_version() override;
+  std::vector<storage::text_row> read_rows(const std::string& table,
+                                           const protocol::table_schema& schema,
+                                           const std::optional<storage::row_position>& after,
+                                           std::optional<std::int64_t> min_version,
+                                           std::int64_t limit) override;
+  std::vector<storage::key_version> read_keys(const std::string& table,
+                                              const protocol::table_schema& schema,
+                                              std::optional<std::int64_t> min_version,
+                                              std::optional<std::int64_t> max_version,
+                                              std::int64_t limit,
+                                              const std::optional<storage::row_position>& after)
+    override;
+  std::vector<storage::text_row> read_rows_by_keys(const std::string& table,
+                                                   const protocol::table_schema& schema,
+                                                   const std::vector<storage::key_cells>& keys)
+    override;
+
+private:
+  std::shared_ptr<fake_site> site_;
+};
+
+/// The server side of the fakes: tables per database id, call counts, and
+/// failures to inject.
+struct fake_server {
+  std::mutex mutex;
+  std::map<std::string, std::map<std::string, fake_rows>> databases;  // id → table → rows
+  std::map<std::string, int> calls;                                   // by call name
+  std::int64_t manifest_entries = 0;  // entries every manifest page returned, summed
+  /// The next this many table listings answer 503.
+  int transient_listings = 0;
+  /// The next this many uploads answer 503 with Retry-After.
+  int transient_uploads = 0;
+  /// list_tables of a database id never registered answers 404.
+  bool forget_unknown_databases = false;
+  /// Uploads holding one of these ids answer 400.
+  std::set<std::int64_t> poison_ids;
+
+  int total_calls();
+  int calls_of(const std::string& name);
+  fake_rows rows(const std::string& database_id, const std::string& table);
+};
+
+/// A remote_api over a fake_server.
+class fake_remote : public actors::remote_api {
+public:
+  explicit fake_remote(std::shared_ptr<fake_server> server) : server_(std::move(server)) {}
+
+  actors::remote_answer<std::string> register_database(const std::string& name) override;
+  actors::remote_answer<std::map<std::string, protocol::table_version>>
+  list_tables(const std::string& database_id) override;
+  actors::remote_answer<std::optional<protocol::table_version>>
+  table_summary(const std::string& database_id, const std::string& table) override;
+  actors::call_status declare_schema(const std::string& database_id, const std::string& table,
+                                     const protocol::table_schema& schema) override;
+  actors::remote_answer<protocol::table_version> upload(const std::string& database_id,
+                                                        const std::string& table,
+                                                        const std::string& body) override;
+  actors::remote_answer<std::int64_t> delete_rows(const std::string& database_id,
+                                                  const std::string& table,
+                                                  const std::string& body) override;
+  actors::remote_answer<actors::manifest_page>
+  manifest(const std::string& database_id, const std::string& table,
+           const protocol::table_schema& schema, std::optional<std::int64_t> min_version,
+           std::optional<std::int64_t> max_version, std::int64_t limit,
+           const std::optional<std::string>& after) override;
+
+private:
+  std::shared_ptr<fake_server> server_;
+};
+
+} // namespace tidesync::testing

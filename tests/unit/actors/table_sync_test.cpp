@@ -1,0 +1,276 @@
+#include "actors/table_sync.hpp"
+
+#include "storage/state_store.hpp"
+#include "tests/unit/actors/fakes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+
+namespace tidesync::testing {
+
+namespace {
+
+using actors::table_state;
+
+constexpr const char* database_id = "db-store";
+
+std::filesystem::path fresh_directory() {
+  static std::atomic<int> counter{0};
+  auto path = std::filesystem::temp_directory_path() /
+              ("tidesync-actors-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(path);
+  return path;
+}
+
+class TableSync : public ::testing::Test {
+protected:
+  void SetUp() override {
+    site_->tables["orders"];
+    for (int id = 1; id <= 20; ++id)
+      site_->put("orders", id, "order " + std::to_string(id));
+  }
+
+  void TearDown() override { std::filesystem::remove_all(state_dir_); }
+
+  std::unique_ptr<actors::table_sync> make_sync() {
+    actors::table_sync_parts parts;
+    parts.database = "store";
+    parts.table.name = "orders";
+    parts.open_source = [site = site_] { return std::make_unique<fake_source>(site); };
+    parts.remote = std::make_unique<fake_remote>(server_);
+    parts.sizer = &sizer_;
+    parts.state = &state_;
+    parts.stop = &stop_;
+    parts.retry = {std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
+    return std::make_unique<actors::table_sync>(std::move(parts));
+  }
+
+  actors::table_report cycle(actors::table_sync& sync, bool full_pass = false) {
+    actors::table_cycle request{database_id, std::nullopt, full_pass};
+    {
+      std::lock_guard lock{server_->mutex};
+      auto& tables = server_->databases[database_id];
+      if (auto found = tables.find("orders"); found != tables.end()) {
+        protocol::table_version summary;
+        summary.count = static_cast<std::int64_t>(found->second.size());
+        for (const auto& [id, row] : found->second)
+          summary.max_version = std::max(summary.max_version.value_or(0), row.version);
+        request.remote = summary;
+      }
+    }
+    return sync.run_cycle(request);
+  }
+
+  std::filesystem::path state_dir_ = fresh_directory();
+  storage::state_store state_{state_dir_.string()};
+  actors::policy_batch_sizer sizer_{{1, 4, 8}, &state_, "store", "orders"};
+  actors::stop_signal stop_;
+  std::shared_ptr<fake_site> site_ = std::make_shared<fake_site>();
+  std::shared_ptr<fake_server> server_ = std::make_shared<fake_server>();
+};
+
+TEST_F(TableSync, AnAheadTableUploadsEveryRowInBatchesWithinOneCycle) {
+  auto sync = make_sync();
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(report.rows_uploaded, 20);
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 20u);
+  EXPECT_GT(server_->calls_of("upload"), 1);
+}
+
+TEST_F(TableSync, AnEqualTableMakesNoCallsAtAll) {
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  auto before = server_->total_calls();
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync);
+  EXPECT_EQ(server_->total_calls(), before);
+}
+
+TEST_F(TableSync, ATransientFailureNeverSkipsRowsAndTheBatchIsSentAgain) {
+  server_->transient_uploads = 3;
+  auto sync = make_sync();
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(report.skipped_rows, 0);
+  EXPECT_TRUE(state_.skipped_rows("store", "orders").empty());
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 20u);
+  int transient = 0;
+  for (const auto& outcome : sizer_.policy().history())
+    transient += outcome.kind == sync::outcome_kind::transient;
+  EXPECT_EQ(transient, 3);
+}
+
+TEST_F(TableSync, ARejectionAtTheMinimumSizeSkipsAndRecordsOnlyTheBadRow) {
+  server_->poison_ids = {7};
+  auto sync = make_sync();
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::skipped);
+  EXPECT_EQ(report.skipped_rows, 1);
+  EXPECT_EQ(report.rows_uploaded, 19);
+  auto skipped = state_.skipped_rows("store", "orders");
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].key_json, "[7]");
+  EXPECT_NE(skipped[0].reason.find("poison"), std::string::npos);
+  EXPECT_EQ(server_->rows(database_id, "orders").count(7), 0u);
+}
+
+TEST_F(TableSync, ASkippedRowIsRetriedEveryCycleAndForgottenOnceAccepted) {
+  server_->poison_ids = {7};
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::skipped);
+  EXPECT_EQ(cycle(*sync).state, table_state::skipped);
+  EXPECT_EQ(state_.skipped_rows("store", "orders").at(0).attempts, 2);
+  {
+    std::lock_guard lock{server_->mutex};
+    server_->poison_ids.clear();
+  }
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_TRUE(state_.skipped_rows("store", "orders").empty());
+  EXPECT_EQ(server_->rows(database_id, "orders").count(7), 1u);
+}
+
+TEST_F(TableSync, ASkippedRowAloneDoesNotStartADifferencingScanEveryCycle) {
+  server_->poison_ids = {7};
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::skipped);
+  auto manifests = server_->calls_of("manifest");
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::skipped);
+  EXPECT_FALSE(report.scan_pass_completed);
+  EXPECT_EQ(server_->calls_of("manifest"), manifests);
+}
+
+TEST_F(TableSync, ASkippedRowDeletedAtTheSourceIsForgotten) {
+  server_->poison_ids = {7};
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::skipped);
+  site_->erase("orders", 7);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.skipped_rows, 0);
+  EXPECT_TRUE(state_.skipped_rows("store", "orders").empty());
+}
+
+TEST_F(TableSync, ATableBehindTheServerDeletesTheNewerRemoteRows) {
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  {
+    std::lock_guard lock{server_->mutex};
+    server_->databases[database_id]["orders"][99] = fake_row{"from a newer life", 1000};
+  }
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(report.rows_deleted, 1);
+  EXPECT_EQ(server_->rows(database_id, "orders").count(99), 0u);
+}
+
+TEST_F(TableSync, AFullPassRepairsWhatEqualCountsAndVersionsHide) {
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  {
+    // Same count, same max version, one row different: the summaries can't tell.
+    std::lock_guard lock{server_->mutex};
+    auto& rows = server_->databases[database_id]["orders"];
+    auto version = rows.at(3).version;
+    rows.erase(3);
+    rows[300] = fake_row{"stray", version};
+  }
+  auto report = cycle(*sync, true);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_TRUE(report.scan_pass_completed);
+  auto rows = server_->rows(database_id, "orders");
+  EXPECT_EQ(rows.count(300), 0u);
+  EXPECT_EQ(rows.count(3), 1u);
+}
+
+TEST_F(TableSync, AFullPassOverRowsSharingOneVersionReadsEachManifestEntryAboutOnce) {
+  {
+    // As `tidesync prepare` leaves a table: every existing row at one version.
+    std::lock_guard lock{site_->mutex};
+    auto& rows = site_->tables["orders"];
+    for (int id = 1; id <= 400; ++id)
+      rows[id] = fake_row{"row " + std::to_string(id), 1};
+    site_->counter = 1;
+  }
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  auto report = cycle(*sync, true);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_TRUE(report.scan_pass_completed);
+  EXPECT_GT(server_->calls_of("manifest"), 40);  // batches of at most 8 rows
+  EXPECT_LT(server_->manifest_entries, 3 * 400);
+}
+
+TEST_F(TableSync, AStopDuringBackoffEndsTheCycleWithoutSkippingAnything) {
+  server_->transient_uploads = 1'000'000;
+  auto sync = make_sync();
+  std::thread stopper([this] {
+    while (server_->calls_of("upload") < 3)
+      std::this_thread::yield();
+    stop_.request_stop();
+  });
+  auto report = cycle(*sync);
+  stopper.join();
+  EXPECT_EQ(report.state, table_state::syncing);
+  EXPECT_TRUE(state_.skipped_rows("store", "orders").empty());
+}
+
+TEST_F(TableSync, TheBatchSizeHistorySurvivesARestart) {
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  actors::policy_batch_sizer restarted{{1, 4, 8}, &state_, "store", "orders"};
+  EXPECT_EQ(restarted.next_size(), sizer_.next_size());
+  EXPECT_EQ(restarted.policy().history(), sizer_.policy().history());
+}
+
+TEST_F(TableSync, AFullPassCycleGivesUpOnALastingOutageWithAnErrorAndNothingSkipped) {
+  server_->transient_uploads = 1'000'000;
+  auto sync = make_sync();
+  auto report = cycle(*sync, true);
+  EXPECT_EQ(report.state, table_state::error);
+  EXPECT_NE(report.error.find("503"), std::string::npos) << report.error;
+  EXPECT_TRUE(state_.skipped_rows("store", "orders").empty());
+  EXPECT_TRUE(server_->rows(database_id, "orders").empty());
+}
+
+TEST_F(TableSync, TheLateCommitMarkIsSavedOnlyWhenACycleFinishes) {
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  EXPECT_EQ(state_.safe_version_mark("store", "orders"), 20);
+  site_->put("orders", 21, "new");
+  server_->transient_uploads = 1'000'000;
+  stop_.request_stop();
+  EXPECT_EQ(cycle(*sync).state, table_state::syncing);
+  EXPECT_EQ(state_.safe_version_mark("store", "orders"), 20);
+}
+
+TEST_F(TableSync, AnUnreachableSourceIsAnErrorAndIsOpenedAgainNextCycle) {
+  int opened = 0;
+  actors::table_sync_parts parts;
+  parts.database = "store";
+  parts.table.name = "orders";
+  parts.open_source = [&]() -> std::unique_ptr<storage::source> {
+    if (++opened == 1)
+      throw storage::storage_error(storage::storage_errc::unavailable, "site database is down");
+    return std::make_unique<fake_source>(site_);
+  };
+  parts.remote = std::make_unique<fake_remote>(server_);
+  parts.sizer = &sizer_;
+  parts.state = &state_;
+  parts.stop = &stop_;
+  actors::table_sync sync{std::move(parts)};
+  auto report = cycle(sync);
+  EXPECT_EQ(report.state, table_state::error);
+  EXPECT_NE(report.error.find("site database is down"), std::string::npos);
+  EXPECT_EQ(cycle(sync).state, table_state::in_sync);
+  EXPECT_EQ(opened, 2);
+}
+
+} // namespace
+
+} // namespace tidesync::testing
