@@ -2,57 +2,21 @@
 // and a real PostgreSQL database.
 #include "storage/sqlite_db.hpp"
 #include "tests/integration/sources/source_fixtures.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/test_database.hpp"
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
 
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace tidesync::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in{path};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// Runs the tidesync binary to completion, stdout and stderr captured in `dir`.
-run_result run_tidesync(const std::vector<std::string>& args, const fs::path& dir) {
-  auto out = dir / "prepare.out";
-  auto err = dir / "prepare.err";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-    ::dup2(::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
-    std::vector<char*> argv{const_cast<char*>(TIDESYNC_BINARY)};
-    for (const auto& arg : args)
-      argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(TIDESYNC_BINARY, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(out),
-          read_file(err)};
-}
 
 bool sqlite_has_column(const fs::path& file, const std::string& table, const std::string& column) {
   storage::sqlite_db db{file.string(), SQLITE_OPEN_READONLY};
@@ -105,7 +69,7 @@ protected:
 
   run_result prepare(std::vector<std::string> args) {
     args.insert(args.begin(), "prepare");
-    return run_tidesync(args, dir_.path());
+    return run_to_completion(TIDESYNC_BINARY, args, dir_.path());
   }
 
   temp_directory dir_;

@@ -2,17 +2,16 @@
 #include "storage/postgres_store.hpp"
 #include "tests/integration/server/server_fixture.hpp"
 #include "tests/integration/server/test_http_client.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/test_database.hpp"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,63 +20,6 @@ namespace tidesync::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in{path};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// A child running the tidesync binary with stdout and stderr in files.
-class child_process {
-public:
-  child_process(const std::vector<std::string>& args, const fs::path& dir)
-      : out_(dir / "stdout"), err_(dir / "stderr") {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-      ::dup2(::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
-      std::vector<char*> argv{const_cast<char*>(TIDESYNC_BINARY)};
-      for (const auto& arg : args)
-        argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      ::execv(TIDESYNC_BINARY, argv.data());
-      ::_exit(127);
-    }
-  }
-
-  ~child_process() {
-    if (pid_ > 0 && !waited_) {
-      ::kill(pid_, SIGKILL);
-      wait();
-    }
-  }
-
-  void signal(int number) { ::kill(pid_, number); }
-
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    waited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  std::string out() const { return read_file(out_); }
-  std::string err() const { return read_file(err_); }
-
-private:
-  fs::path out_;
-  fs::path err_;
-  pid_t pid_ = -1;
-  bool waited_ = false;
-};
 
 class TidesyncCli : public ::testing::Test {
 protected:
@@ -96,12 +38,7 @@ protected:
   void TearDown() override { fs::remove_all(dir_); }
 
   run_result run(const std::vector<std::string>& args) {
-    child_process child{args, dir_};
-    run_result result;
-    result.exit_code = child.wait();
-    result.out = child.out();
-    result.err = child.err();
-    return result;
+    return run_to_completion(TIDESYNC_BINARY, args, dir_);
   }
 
   test_database db_;
@@ -158,7 +95,7 @@ TEST_F(TidesyncCli, ServerRejectsUnknownOptionsAndBadConfigs) {
 }
 
 TEST_F(TidesyncCli, ServerStartsFromYamlAnswersHealthzAndExits0OnSigterm) {
-  child_process server{{"server", "--config", config_.string()}, dir_};
+  child_process server{TIDESYNC_BINARY, {"server", "--config", config_.string()}, dir_};
   std::uint16_t port = 0;
   const std::regex listening{R"(listening on 127\.0\.0\.1:(\d+))"};
   ASSERT_TRUE(eventually([&] {
