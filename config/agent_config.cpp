@@ -24,7 +24,7 @@ bool has_scheme(const std::string& text, const std::array<std::string_view, N>& 
   });
 }
 
-/// Names that appear in URL paths: letters, digits, `-`, `_`, `.`.
+/// Client ids and database names: letters, digits, `-`, `_`, `.` (safe in URLs and logs).
 std::string read_url_safe_name(const yaml_value& value) {
   auto name = value.as_nonempty_string();
   const bool safe = std::all_of(name.begin(), name.end(), [](char c) {
