@@ -60,6 +60,7 @@ auto database_actor_state::with_retry(const char* what, Call call) {
 
 std::optional<std::string> database_actor_state::database_id(database_report& report) {
   const auto& name = config->name;
+  // An empty id is how state files written before clear_database_id forgot one.
   if (auto id = context->state->database_id(name); id && !id->empty())
     return id;
   auto answer = with_retry("register", [&] { return remote->register_database(name); });
@@ -95,7 +96,7 @@ std::optional<table_summaries> database_actor_state::summaries(std::string& id,
 }
 
 void database_actor_state::forget_id() {
-  context->state->set_database_id(config->name, "");
+  context->state->clear_database_id(config->name);
 }
 
 using database_self = caf::stateful_actor<database_actor_state>;

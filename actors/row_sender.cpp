@@ -14,6 +14,9 @@ namespace tidesync::actors {
 
 namespace {
 
+// The server's answer to a body over its max_body_bytes.
+constexpr int payload_too_large = 413;
+
 sync::outcome_kind kind_of(const call_status& status) {
   switch (status.result) {
     case call_result::ok:
@@ -29,12 +32,13 @@ sync::outcome_kind kind_of(const call_status& status) {
 
 void table_sync::send_rows(std::span<const storage::text_row> rows) {
   std::size_t done = 0;
+  std::size_t single_until = 0;  // rows before this index go one per request
   unsigned attempt = 0;
   while (done < rows.size()) {
     // Between batches only: a batch already sent is always finished.
     if (parts_.stop->stop_requested())
       throw detail::cycle_stopped{};
-    const auto current = parts_.sizer->next_size();
+    const auto current = done < single_until ? std::size_t{1} : parts_.sizer->next_size();
     const auto batch = rows.subspan(done, std::min(current, rows.size() - done));
     call_status status;
     const auto outcome = upload_batch(batch, status);
@@ -46,8 +50,14 @@ void table_sync::send_rows(std::span<const storage::text_row> rows) {
     } else if (status.result == call_result::transient) {
       back_off("upload", status, ++attempt);
     } else if (sync::should_skip(outcome, current, parts_.sizer->min_size())) {
-      skip_rows(batch, status.message);
-      done += batch.size();
+      if (status.http_status == payload_too_large && batch.size() > 1) {
+        // A body over the server's limit says nothing about any one row: send
+        // them one by one, and skip only a row too large on its own.
+        single_until = done + batch.size();
+      } else {
+        skip_rows(batch, status.message);
+        done += batch.size();
+      }
     }
     // Otherwise rejected above the minimum: the policy shrank, send it again smaller.
   }

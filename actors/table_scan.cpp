@@ -5,7 +5,7 @@
 #include "actors/wire_body.hpp"
 #include "metrics/agent_metrics.hpp"
 #include "protocol/cell_codec.hpp"
-#include "storage/manifest_cursor.hpp"
+#include "protocol/manifest_cursor.hpp"
 #include "storage/state_store.hpp"
 #include "sync/decision.hpp"
 #include "sync/manifest_diff.hpp"
@@ -141,7 +141,7 @@ std::string table_sync::manifest_after(const sync::row_position& position) const
   std::vector<boost::json::value> cells;
   for (std::size_t i = 0; i < position.key.size() && i < types.size(); ++i)
     cells.push_back(protocol::cell_from_pg_text(position.key[i], types[i]));
-  return storage::encode_cursor(position.version, cells);
+  return protocol::encode_cursor(position.version, cells);
 }
 
 void table_sync::upload_keys(const std::vector<sync::row_key>& keys) {

@@ -42,9 +42,10 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   } catch (const storage::storage_error& e) {
     report_.state = table_state::error;
     report_.error = e.what();
-    spdlog::error("{}.{}: local source: {}", parts_.database, table_name(), e.what());
     if (e.code() == storage::storage_errc::unavailable)
-      source_.reset();
+      source_lost(e);
+    else
+      spdlog::error("{}.{}: local source: {}", parts_.database, table_name(), e.what());
   } catch (const std::exception& e) {
     report_.state = table_state::error;
     report_.error = e.what();
@@ -61,6 +62,10 @@ void table_sync::run_steps(const table_cycle& cycle) {
   // Taken first: a transaction that commits after this point has a version
   // at or above it, so the next cycle's late-commit window will see it.
   const auto mark = source_->safe_version();
+  if (source_down_) {
+    source_down_ = false;
+    spdlog::info("{}.{}: local source reachable again", parts_.database, table_name());
+  }
   prepare_schema(cycle.remote.has_value());
   remote_ = cycle.remote.value_or(protocol::table_version{});
   remote_stale_ = false;
@@ -77,6 +82,15 @@ void table_sync::run_steps(const table_cycle& cycle) {
     catch_up(false);
   }
   parts_.state->set_safe_version_mark(parts_.database, table_name(), mark);
+}
+
+void table_sync::source_lost(const storage::storage_error& error) {
+  // One line when the source goes away; the cycles that find it still gone are debug detail.
+  spdlog::log(source_down_ ? spdlog::level::debug : spdlog::level::warn,
+              "{}.{}: local source unavailable, reconnecting next cycle: {}", parts_.database,
+              table_name(), error.what());
+  source_down_ = true;
+  source_.reset();
 }
 
 void table_sync::prepare_schema(bool remote_declared) {

@@ -67,6 +67,7 @@ public:
 private:
   // table_sync.cpp: the cycle and the catch-up loop.
   void run_steps(const table_cycle& cycle);
+  void source_lost(const storage::storage_error& error);
   void prepare_schema(bool remote_declared);
   void catch_up(bool allow_scan);
   bool upload_ahead(const protocol::table_version& local);
@@ -107,6 +108,7 @@ private:
   std::unique_ptr<sync::position_order> order_;
   std::string database_id_;
   protocol::table_version remote_;
+  bool source_down_ = false;  // the last cycle lost the source; its return is logged once
   bool remote_stale_ = false;  // a call changed the remote since remote_ was read
   sync::sync_decision last_decision_ = sync::sync_decision::scan;
   std::optional<sync::row_position> last_uploaded_;

@@ -3,7 +3,7 @@
 
 #include "protocol/cell_codec.hpp"
 #include "protocol/error.hpp"
-#include "storage/manifest_cursor.hpp"
+#include "protocol/manifest_cursor.hpp"
 #include "storage/sql_names.hpp"
 #include "storage/store_connection.hpp"
 #include "storage/tenant_table.hpp"
@@ -43,7 +43,7 @@ page_statement page_sql(const pqxx::transaction_base& tx, const tenant_table& te
   if (query.max_version)
     page.sql += " AND " + version + " <= " + page.param(std::to_string(*query.max_version), "bigint");
   if (query.after) {
-    auto cursor = decode_cursor(*query.after, schema);
+    auto cursor = protocol::decode_cursor(*query.after, schema);
     auto bound = page.param(std::to_string(cursor.version), "bigint");
     for (std::size_t i = 0; i < schema.key.size(); ++i)
       bound += ", " + page.param(cursor.key_text[i],
@@ -86,7 +86,7 @@ manifest_page postgres_store::manifest(const std::string& client_id,
     for (const auto& row : rows) {
       if (static_cast<std::int64_t>(page.entries.size()) == query.limit) {
         const auto& last = page.entries.back();
-        page.next = encode_cursor(last.version, last.key);
+        page.next = protocol::encode_cursor(last.version, last.key);
         break;
       }
       page.entries.push_back(entry_from(row, tenant.schema));

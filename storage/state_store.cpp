@@ -92,6 +92,15 @@ void state_store::set_database_id(const std::string& database, const std::string
   st.step();
 }
 
+bool state_store::clear_database_id(const std::string& database) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_, "DELETE FROM database_ids WHERE database = ?1",
+                      "forget database id of " + database};
+  st.bind_text(1, database);
+  st.step();
+  return sqlite3_changes(db_->handle()) > 0;
+}
+
 std::optional<std::string> state_store::table_text(const std::string& database,
                                                    const std::string& table,
                                                    std::string_view column) {

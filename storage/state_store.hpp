@@ -50,6 +50,9 @@ public:
 
   std::optional<std::string> database_id(const std::string& database);
   void set_database_id(const std::string& database, const std::string& database_id);
+  /// Forgets the remote id of `database` (the server no longer knows it), so
+  /// the next contact registers it again; false when none was saved.
+  bool clear_database_id(const std::string& database);
 
   /// Where the differencing scan continues (opaque to the store).
   std::optional<std::string> scan_cursor(const std::string& database, const std::string& table);

@@ -2,11 +2,12 @@
 
 #include "config/server_config.hpp"
 #include "protocol/cell_codec.hpp"
-#include "storage/state_store.hpp"
 #include "storage/version_tracking.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
+
+#include <filesystem>
 
 namespace tidesync::testing {
 
@@ -35,6 +36,15 @@ std::string comparable(const storage::text_cell& cell, protocol::column_type typ
 protocol::table_schema describe_site(const std::string& url, const std::string& table) {
   auto source = storage::open_source(url);
   return source->describe(table, {}, "tidesync_version", std::nullopt);
+}
+
+std::string quoted_name(const std::string& name) { return "\"" + name + "\""; }
+
+// CREATE/DROP DATABASE can't run inside a transaction block.
+void admin_exec(const std::string& sql) {
+  pqxx::connection admin{test_database::cluster_url()};
+  pqxx::nontransaction tx{admin};
+  tx.exec(sql);
 }
 
 std::vector<std::string> key_of(const protocol::table_schema& schema,
@@ -71,13 +81,22 @@ void agent_fixture::start_server(std::uint16_t port) {
   server.pool_size = 2;
   server.max_waiting = 16;
   server.io_threads = 2;
+  server.max_body_bytes = max_body_bytes_;
   server_ = std::make_unique<server::api_server>(server);
   port_ = server_->start();
+}
+
+void agent_fixture::restart_server_with_body_limit(std::uint64_t bytes) {
+  server_->stop();
+  max_body_bytes_ = bytes;
+  start_server(port_);
 }
 
 void agent_fixture::TearDown() {
   if (server_)
     server_->stop();
+  if (!site_backup_.empty())
+    admin_exec("DROP DATABASE IF EXISTS " + quoted_name(site_backup_) + " WITH (FORCE)");
 }
 
 void agent_fixture::site_exec(const std::string& sql) {
@@ -92,6 +111,28 @@ void agent_fixture::prepare(const std::vector<std::string>& tables) {
   for (const auto& table : tables)
     refs.push_back(tracked(table));
   storage::apply_version_tracking(site_url_, refs);
+}
+
+void agent_fixture::back_up_site() {
+  if (!is_postgres()) {
+    std::filesystem::copy_file(dir_.path() / "site.db", dir_.path() / "backup.db");
+    return;
+  }
+  // A template copy keeps every row's version column as it was, as a restore does.
+  site_backup_ = site_db_->name() + "_backup";
+  admin_exec("CREATE DATABASE " + quoted_name(site_backup_) + " TEMPLATE " +
+             quoted_name(site_db_->name()));
+}
+
+void agent_fixture::restore_site() {
+  if (!is_postgres()) {
+    std::filesystem::copy_file(dir_.path() / "backup.db", dir_.path() / "site.db",
+                               std::filesystem::copy_options::overwrite_existing);
+    return;
+  }
+  admin_exec("DROP DATABASE " + quoted_name(site_db_->name()) + " WITH (FORCE)");
+  admin_exec("CREATE DATABASE " + quoted_name(site_db_->name()) + " TEMPLATE " +
+             quoted_name(site_backup_));
 }
 
 config::agent_config agent_fixture::agent_config(const std::vector<std::string>& tables) const {
@@ -199,6 +240,11 @@ void agent_fixture::expect_remote_matches(const std::string& table) {
 std::string agent_fixture::database_id() {
   storage::state_store state{(dir_.path() / "state").string()};
   return state.database_id("store-01").value_or("");
+}
+
+std::vector<storage::skipped_row> agent_fixture::skipped_rows() {
+  storage::state_store state{(dir_.path() / "state").string()};
+  return state.skipped_rows("store-01");
 }
 
 // Every agent test runs once per kind of site database.

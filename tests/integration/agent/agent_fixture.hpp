@@ -2,8 +2,10 @@
 
 #include "actors/agent.hpp"
 #include "config/agent_config.hpp"
+#include "config/server_config.hpp"
 #include "server/api_server.hpp"
 #include "storage/postgres_store.hpp"
+#include "storage/state_store.hpp"
 #include "tests/integration/sources/source_fixtures.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -32,11 +34,17 @@ protected:
 
   /// Starts the api_server on `port` (0: any free port) and sets port_.
   void start_server(std::uint16_t port);
+  /// Stops the server and starts it again on the same port, refusing bodies over `bytes`.
+  void restart_server_with_body_limit(std::uint64_t bytes);
 
   /// Runs statements on the site database, as an application would.
   void site_exec(const std::string& sql);
   /// Installs version tracking on `tables` of the site database.
   void prepare(const std::vector<std::string>& tables);
+  /// Keeps a copy of the site database as it is now (a backup).
+  void back_up_site();
+  /// Replaces the site database with the copy back_up_site() made (a restore).
+  void restore_site();
 
   /// An agent config for database "store-01" with `tables`.
   config::agent_config agent_config(const std::vector<std::string>& tables) const;
@@ -56,14 +64,18 @@ protected:
   void expect_remote_matches(const std::string& table);
 
   std::string database_id();
+  /// The rows the agent's state holds as skipped, of every table.
+  std::vector<storage::skipped_row> skipped_rows();
 
   test_database store_db_;
   std::unique_ptr<test_database> site_db_;  // PostgreSQL sites only
+  std::string site_backup_;                 // PostgreSQL sites: the backup's database name
   temp_directory dir_;
   std::string site_url_;
   std::unique_ptr<storage::postgres_store> store_;
   std::unique_ptr<server::api_server> server_;
   std::uint16_t port_ = 0;
+  std::uint64_t max_body_bytes_ = config::default_max_body_bytes;
   std::string token_;
 };
 

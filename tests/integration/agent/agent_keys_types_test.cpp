@@ -2,8 +2,6 @@
 
 #include "tests/integration/agent/agent_fixture.hpp"
 
-#include <filesystem>
-
 namespace tidesync::testing {
 
 namespace {
@@ -14,6 +12,13 @@ std::string rows_of(const std::string& insert_head, const std::string& values, i
   return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
          std::to_string(count) + ") " + insert_head + " SELECT " + values + " FROM n";
 }
+
+// Small enough that one row can exceed it; the other rows' batches stay far below.
+constexpr std::uint64_t small_body_limit = 256 << 10;
+
+// 2 MiB of md5 hex: still about 1 MiB gzip'd, so over the limit either way.
+const std::string incompressible_text =
+  "SELECT string_agg(md5(i::text), '') FROM generate_series(1, 65536) i";
 
 } // namespace
 
@@ -82,11 +87,17 @@ TEST_P(agent_test, EveryTypeWithNullsAndUnicodeSyncs) {
   expect_remote_matches("every_type");
 }
 
-// PostgreSQL refuses impossible dates itself; a SQLite DATE column holds anything.
-TEST_F(sqlite_agent_test, ARejectedRowIsSkippedTheRestSyncsAndItFollowsOnceFixed) {
+// A row the server refuses: an impossible date on SQLite (400); PostgreSQL
+// refuses those itself, so there a row too large for the server's body limit (413).
+TEST_P(agent_test, ARejectedRowIsSkippedTheRestSyncsAndItFollowsOnceFixed) {
   site_exec("CREATE TABLE visits (id INTEGER PRIMARY KEY, day DATE, note TEXT)");
   site_exec(rows_of("INSERT INTO visits (id, day, note)", "i, '2023-01-15', 'visit ' || i", 300));
-  site_exec("UPDATE visits SET day = '2023-02-30' WHERE id = 150");
+  if (is_postgres()) {
+    restart_server_with_body_limit(small_body_limit);
+    site_exec("UPDATE visits SET note = (" + incompressible_text + ") WHERE id = 150");
+  } else {
+    site_exec("UPDATE visits SET day = '2023-02-30' WHERE id = 150");
+  }
   prepare({"visits"});
   auto report = run_once({"visits"});
   auto visits = table_of(report, "visits");
@@ -95,30 +106,31 @@ TEST_F(sqlite_agent_test, ARejectedRowIsSkippedTheRestSyncsAndItFollowsOnceFixed
   EXPECT_EQ(visits.rows_uploaded, 299);
   EXPECT_FALSE(report.all_in_sync());
   EXPECT_EQ(remote_rows("visits").size(), 299u);
+  ASSERT_EQ(skipped_rows().size(), 1u);
+  EXPECT_EQ(skipped_rows()[0].key_json, "[150]");
 
-  site_exec("UPDATE visits SET day = '2023-02-28' WHERE id = 150");
+  site_exec(is_postgres() ? "UPDATE visits SET note = 'visit 150' WHERE id = 150"
+                          : "UPDATE visits SET day = '2023-02-28' WHERE id = 150");
   report = run_once({"visits"});
   EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
   EXPECT_EQ(table_of(report, "visits").skipped_rows, 0);
+  EXPECT_TRUE(skipped_rows().empty());
   expect_remote_matches("visits");
 }
 
-// A restore is a copy of the SQLite file made earlier.
-TEST_F(sqlite_agent_test, ARestoredBackupDeletesTheNewerRemoteRows) {
+TEST_P(agent_test, ARestoredBackupDeletesTheNewerRemoteRows) {
   site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
   site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 200));
   prepare({"orders"});
   ASSERT_TRUE(run_once({"orders"}).all_in_sync());
-  auto site = dir_.path() / "site.db";
-  auto backup = dir_.path() / "backup.db";
-  std::filesystem::copy_file(site, backup);
+  back_up_site();
 
   site_exec(rows_of("INSERT INTO orders (id, note)", "1000 + i, 'late ' || i", 60));
   site_exec("UPDATE orders SET note = 'changed' WHERE id <= 20");
   ASSERT_TRUE(run_once({"orders"}).all_in_sync());
   EXPECT_EQ(remote_rows("orders").size(), 260u);
 
-  std::filesystem::copy_file(backup, site, std::filesystem::copy_options::overwrite_existing);
+  restore_site();
   auto report = run_once({"orders"});
   EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
   EXPECT_GE(table_of(report, "orders").rows_deleted, 60);

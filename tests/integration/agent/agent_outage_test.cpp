@@ -4,9 +4,18 @@
 #include "storage/state_store.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
 
+#include <pqxx/pqxx>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace tidesync::testing {
 
@@ -23,6 +32,56 @@ bool eventually(const std::function<bool()>& condition) {
   }
   return condition();
 }
+
+// Terminates every session on the site database but the caller's (the agent's
+// source connections: nothing else stays connected); returns how many.
+int terminate_site_sessions(const std::string& site_url) {
+  pqxx::connection conn{site_url};
+  pqxx::nontransaction tx{conn};
+  auto result = tx.exec("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                        "FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  return result[0][0].as<int>();
+}
+
+/// Every log line of this test binary, in order (payloads only).
+class line_sink : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  std::size_t size() {
+    std::lock_guard lock{mutex_};
+    return lines_.size();
+  }
+
+  /// How many lines from the `first`th on contain `text`.
+  std::size_t count_since(std::size_t first, const std::string& text) {
+    std::lock_guard lock{mutex_};
+    return static_cast<std::size_t>(
+      std::count_if(lines_.begin() + static_cast<std::ptrdiff_t>(std::min(first, lines_.size())),
+                    lines_.end(),
+                    [&](const std::string& line) { return line.find(text) != std::string::npos; }));
+  }
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    lines_.emplace_back(message.payload.data(), message.payload.size());
+  }
+  void flush_() override {}
+
+private:
+  std::vector<std::string> lines_;
+};
+
+line_sink& test_log() {
+  static auto sink = [] {
+    auto made = std::make_shared<line_sink>();
+    spdlog::default_logger()->sinks().push_back(made);
+    return made;
+  }();
+  return *sink;
+}
+
+// Added while the binary loads: a logger's sinks may not change once threads log.
+[[maybe_unused]] const bool test_log_installed = (test_log(), true);
 
 } // namespace
 
@@ -54,6 +113,39 @@ TEST_P(agent_test, AServerStoppedDuringACycleCostsRetriesButNoRows) {
   expect_remote_matches("orders");
   storage::state_store state{(dir_.path() / "state").string()};
   EXPECT_TRUE(state.skipped_rows("store-01").empty());
+}
+
+// The database going away looks like this to the agent: its sessions ended
+// by the server (pg_terminate_backend, as at a restart or a failover).
+TEST_F(postgres_agent_test, ASourceConnectionKilledMidRunIsReopenedAndNothingIsSkipped) {
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec("INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 3000) i");
+  prepare({"orders"});
+  const auto first_line = test_log().size();
+  auto logged = [&](const char* text) { return test_log().count_since(first_line, text); };
+  actors::agent_hooks hooks;
+  hooks.retry = sync::retry_settings{std::chrono::milliseconds(50), std::chrono::milliseconds(500)};
+  actors::agent agent{agent_config({"orders"}), hooks};
+  std::thread runner([&] { agent.run(); });
+
+  // During the initial load.
+  ASSERT_TRUE(eventually([&] { return remote_rows("orders").size() >= 300; }));
+  EXPECT_GE(terminate_site_sessions(site_url_), 1);
+  EXPECT_TRUE(eventually([&] { return remote_rows("orders").size() == 3000; }));
+  EXPECT_TRUE(eventually([&] { return logged("local source reachable again") >= 1; }));
+
+  // Between cycles: the idle connection is gone when the next change comes.
+  EXPECT_GE(terminate_site_sessions(site_url_), 1);
+  site_exec("INSERT INTO orders SELECT i, 'later ' || i FROM generate_series(3001, 3100) i");
+  site_exec("UPDATE orders SET note = 'changed' WHERE id % 10 = 0");
+  EXPECT_TRUE(eventually([&] { return remote_rows("orders") == site_rows("orders"); }));
+  agent.stop();
+  runner.join();
+
+  expect_remote_matches("orders");
+  EXPECT_TRUE(skipped_rows().empty());
+  EXPECT_EQ(logged("local source unavailable"), 2u);
+  EXPECT_EQ(logged("local source reachable again"), 2u);
 }
 
 TEST_F(sqlite_agent_test, MetricsAreServedOnTheConfiguredAddress) {

@@ -39,6 +39,26 @@ TEST(StateStore, ValuesSurviveReopening) {
   EXPECT_EQ(store.batch_history("store-01", "orders"), "500,1000");
 }
 
+TEST(StateStore, AClearedDatabaseIdIsGoneAfterReopeningAndOthersStay) {
+  testing::temp_directory dir;
+  {
+    state_store store{dir.path().string()};
+    store.set_database_id("store-01", "8a6e0804-2bd0-4672-b79d-d97027f9071a");
+    store.set_database_id("store-02", "0d1f2c3e-0000-4000-8000-000000000002");
+    store.set_scan_cursor("store-01", "orders", std::string{"{\"v\":7}"});
+    EXPECT_TRUE(store.clear_database_id("store-01"));
+    EXPECT_FALSE(store.clear_database_id("store-01"));
+    EXPECT_FALSE(store.clear_database_id("never-registered"));
+  }
+  state_store store{dir.path().string()};
+  EXPECT_EQ(store.database_id("store-01"), std::nullopt);
+  EXPECT_EQ(store.database_id("store-02"), "0d1f2c3e-0000-4000-8000-000000000002");
+  // Only the id goes: the table state of the database stays.
+  EXPECT_EQ(store.scan_cursor("store-01", "orders"), "{\"v\":7}");
+  store.set_database_id("store-01", "5b1c9a70-0000-4000-8000-000000000003");
+  EXPECT_EQ(store.database_id("store-01"), "5b1c9a70-0000-4000-8000-000000000003");
+}
+
 TEST(StateStore, SkippedRowsCanBeAddedListedRemovedAndCleared) {
   testing::temp_directory dir;
   state_store store{dir.path().string()};

@@ -1,6 +1,6 @@
 #include "tests/unit/actors/fakes.hpp"
 
-#include "storage/manifest_cursor.hpp"
+#include "protocol/manifest_cursor.hpp"
 
 #include <boost/json.hpp>
 
@@ -215,6 +215,13 @@ fake_remote::upload(const std::string& database_id, const std::string& table,
     return {status, {}};
   }
   auto rows = json::parse(body).at("rows").as_array();
+  bool oversized = server_->max_upload_rows > 0 && rows.size() > server_->max_upload_rows;
+  for (const auto& row : rows)
+    oversized = oversized || server_->oversized_ids.count(row.as_array().at(0).as_int64()) > 0;
+  if (oversized)
+    return {failure(actors::call_result::rejected, 413,
+                    "request body is larger than max_body_bytes"),
+            {}};
   for (std::size_t i = 0; i < rows.size(); ++i)
     if (server_->poison_ids.count(rows[i].as_array().at(0).as_int64()))
       return {failure(actors::call_result::rejected, 400,
@@ -263,7 +270,7 @@ fake_remote::manifest(const std::string& database_id, const std::string& table,
   // The same continuation form as the real store: (version, key) of the last entry.
   std::optional<storage::row_position> start;
   if (after) {
-    auto cursor = storage::decode_cursor(*after, schema);
+    auto cursor = protocol::decode_cursor(*after, schema);
     start = storage::row_position{cursor.version, cursor.key_text};
   }
   actors::manifest_page page;
@@ -273,7 +280,7 @@ fake_remote::manifest(const std::string& database_id, const std::string& table,
       continue;
     if (static_cast<std::int64_t>(page.entries.size()) >= limit) {
       const auto& last = page.entries.back();
-      page.next = storage::encode_cursor(last.version, {json::value(std::stoll(last.key[0]))});
+      page.next = protocol::encode_cursor(last.version, {json::value(std::stoll(last.key[0]))});
       break;
     }
     page.entries.push_back({e.version, {std::to_string(e.id)}});

@@ -80,6 +80,10 @@ struct fake_server {
   bool forget_unknown_databases = false;
   /// Uploads holding one of these ids answer 400.
   std::set<std::int64_t> poison_ids;
+  /// Uploads of more rows than this (0: any number), or holding one of
+  /// `oversized_ids`, answer 413 as a body over max_body_bytes does.
+  std::size_t max_upload_rows = 0;
+  std::set<std::int64_t> oversized_ids;
 
   int total_calls();
   int calls_of(const std::string& name);

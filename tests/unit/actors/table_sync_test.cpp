@@ -36,13 +36,13 @@ protected:
 
   void TearDown() override { std::filesystem::remove_all(state_dir_); }
 
-  std::unique_ptr<actors::table_sync> make_sync() {
+  std::unique_ptr<actors::table_sync> make_sync(actors::batch_sizer* sizer = nullptr) {
     actors::table_sync_parts parts;
     parts.database = "store";
     parts.table.name = "orders";
     parts.open_source = [site = site_] { return std::make_unique<fake_source>(site); };
     parts.remote = std::make_unique<fake_remote>(server_);
-    parts.sizer = &sizer_;
+    parts.sizer = sizer ? sizer : &sizer_;
     parts.state = &state_;
     parts.stop = &stop_;
     parts.retry = {std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
@@ -117,6 +117,22 @@ TEST_F(TableSync, ARejectionAtTheMinimumSizeSkipsAndRecordsOnlyTheBadRow) {
   EXPECT_EQ(skipped[0].key_json, "[7]");
   EXPECT_NE(skipped[0].reason.find("poison"), std::string::npos);
   EXPECT_EQ(server_->rows(database_id, "orders").count(7), 0u);
+}
+
+TEST_F(TableSync, ABodyTooLargeAtTheMinimumSizeGoesRowByRowAndOnlyAnOversizedRowIsSkipped) {
+  // Two rows fit in a body but the smallest batch is four.
+  server_->max_upload_rows = 2;
+  server_->oversized_ids = {7};
+  actors::policy_batch_sizer sizer{{4, 4, 8}, &state_, "store", "orders"};
+  auto sync = make_sync(&sizer);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::skipped) << report.error;
+  EXPECT_EQ(report.rows_uploaded, 19);
+  auto skipped = state_.skipped_rows("store", "orders");
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].key_json, "[7]");
+  EXPECT_NE(skipped[0].reason.find("max_body_bytes"), std::string::npos);
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 19u);
 }
 
 TEST_F(TableSync, ASkippedRowIsRetriedEveryCycleAndForgottenOnceAccepted) {

@@ -1,4 +1,4 @@
-#include "storage/manifest_cursor.hpp"
+#include "protocol/manifest_cursor.hpp"
 
 #include "protocol/cell_codec.hpp"
 #include "protocol/error.hpp"
@@ -10,7 +10,7 @@
 
 #include <string_view>
 
-namespace tidesync::storage {
+namespace tidesync::protocol {
 
 namespace {
 
@@ -18,9 +18,9 @@ constexpr std::string_view alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 [[noreturn]] void malformed() {
-  throw protocol::api_error(protocol::error_code::bad_request,
-                            "after: malformed continuation; pass back the \"next\" of the "
-                            "previous page unchanged");
+  throw api_error(error_code::bad_request,
+                  "after: malformed position; expected the base64url of the JSON array "
+                  "[version, key cells…], e.g. the \"next\" of the previous page");
 }
 
 std::string base64url_encode(std::string_view bytes) {
@@ -76,7 +76,7 @@ std::string encode_cursor(std::int64_t version, const std::vector<boost::json::v
   return base64url_encode(boost::json::serialize(cursor));
 }
 
-manifest_cursor decode_cursor(const std::string& text, const protocol::table_schema& schema) {
+manifest_cursor decode_cursor(const std::string& text, const table_schema& schema) {
   auto cells = parse_array(base64url_decode(text));
   if (cells.size() != schema.key.size() + 1 || !cells[0].is_int64())
     malformed();
@@ -84,8 +84,8 @@ manifest_cursor decode_cursor(const std::string& text, const protocol::table_sch
   for (std::size_t i = 0; i < schema.key.size(); ++i) {
     std::optional<std::string> key;
     try {
-      key = protocol::cell_to_pg_text(cells[i + 1], schema.find(schema.key[i])->type);
-    } catch (const protocol::api_error&) {
+      key = cell_to_pg_text(cells[i + 1], schema.find(schema.key[i])->type);
+    } catch (const api_error&) {
       malformed();
     }
     if (!key)
@@ -95,4 +95,4 @@ manifest_cursor decode_cursor(const std::string& text, const protocol::table_sch
   return cursor;
 }
 
-} // namespace tidesync::storage
+} // namespace tidesync::protocol
