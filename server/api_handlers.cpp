@@ -77,6 +77,11 @@ std::optional<std::int64_t> int_parameter(const route_match& route, const std::s
   return value;
 }
 
+http_response database_response(const storage::database_info& info) {
+  return json_response(
+      json::serialize(json::object{{"database_id", info.database_id}, {"name", info.name}}));
+}
+
 json::object version_object(const protocol::table_version& version) {
   return protocol::to_json(version).as_object();
 }
@@ -106,12 +111,8 @@ http_response api_handlers::handle(const http_request& request, const route_matc
     return json_response(R"({"status":"ready"})");
   }
   auto identity = authorize(request, route, store);
-  if (route.kind == route_kind::register_database) {
-    if (identity.database_id)
-      throw api_error(error_code::forbidden,
-                      "a token narrowed to one database cannot register databases");
-    return register_database(request, route, store);
-  }
+  if (route.kind == route_kind::register_database)
+    return register_database(request, route, identity, store);
   store.require_database(route.client_id, route.database_id);
   switch (route.kind) {
   case route_kind::table_versions:
@@ -133,15 +134,21 @@ http_response api_handlers::handle(const http_request& request, const route_matc
 }
 
 http_response api_handlers::register_database(const http_request& request, const route_match& route,
+                                              const storage::token_identity& identity,
                                               storage::postgres_store& store) {
   auto body = parse_body(request);
   const auto* object = body.if_object();
   const json::value* name = object ? object->if_contains("name") : nullptr;
   if (name == nullptr || !name->is_string() || name->as_string().empty())
     throw api_error(error_code::bad_request, "expected {\"name\": \"<database name>\"}");
-  auto info = store.register_database(route.client_id, std::string{name->as_string()});
-  return json_response(
-      json::serialize(json::object{{"database_id", info.database_id}, {"name", info.name}}));
+  std::string requested{name->as_string()};
+  if (!identity.database_id)
+    return database_response(store.register_database(route.client_id, requested));
+  // The agent registers by name on first contact whatever its token; a narrowed
+  // token's database exists since the token does, so this needs no write.
+  if (identity.database_name != requested)
+    throw api_error(error_code::forbidden, "the token is narrowed to another database");
+  return database_response({*identity.database_id, requested});
 }
 
 http_response api_handlers::declare_schema(const http_request& request, const route_match& route,

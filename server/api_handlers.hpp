@@ -5,6 +5,7 @@
 
 namespace tidesync::storage {
 class postgres_store;
+struct token_identity;
 } // namespace tidesync::storage
 
 namespace tidesync::metrics {
@@ -28,6 +29,7 @@ public:
 
 private:
   http_response register_database(const http_request& request, const route_match& route,
+                                  const storage::token_identity& identity,
                                   storage::postgres_store& store);
   http_response declare_schema(const http_request& request, const route_match& route,
                                storage::postgres_store& store);

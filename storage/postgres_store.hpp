@@ -24,13 +24,28 @@ struct store_options {
 struct token_identity {
   std::string token_id;
   std::string client_id;
-  std::optional<std::string> database_id;  // set when narrowed to one database
+  std::optional<std::string> database_id;    // set when narrowed to one database
+  std::optional<std::string> database_name;  // that database's name
+};
+
+struct database_info {
+  std::string database_id;  // uuid text
+  std::string name;
 };
 
 /// A freshly created token: the secret is shown once and stored only hashed.
 struct new_token {
   std::string token_id;
   std::string secret;
+  std::optional<database_info> database;  // set when narrowed to one database
+};
+
+/// A token as an operator sees it: never its secret nor the secret's hash.
+struct token_summary {
+  std::string token_id;
+  std::optional<database_info> database;  // nullopt: valid for all databases
+  std::string created_at;
+  std::optional<std::string> revoked_at;  // nullopt while active
 };
 
 struct client_summary {
@@ -38,11 +53,6 @@ struct client_summary {
   std::string created_at;
   std::int64_t databases = 0;
   std::int64_t active_tokens = 0;
-};
-
-struct database_info {
-  std::string database_id;  // uuid text
-  std::string name;
 };
 
 struct upload_result {
@@ -103,12 +113,18 @@ public:
   /// Creates the client (conflict if it exists) and its first token.
   new_token create_client(const std::string& client_id);
   /// A new token for an existing client, optionally narrowed to one database
-  /// (given by id or by name). not_found for an unknown client or database.
+  /// given by id or by name. A name not yet registered is registered (as the
+  /// API does), so a store can get its own token before its agent first runs.
+  /// not_found for an unknown client or for an id (uuid text) that is neither
+  /// a database id nor a name of this client.
   new_token create_token(const std::string& client_id,
                          const std::optional<std::string>& database);
   /// Revokes a token by id; false when no such active token exists.
   bool revoke_token(const std::string& token_id);
   std::vector<client_summary> list_clients();
+  /// The client's tokens, revoked ones included, oldest first; not_found for
+  /// an unknown client.
+  std::vector<token_summary> list_tokens(const std::string& client_id);
 
   // --- API ------------------------------------------------------------------
 

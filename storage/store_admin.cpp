@@ -59,26 +59,57 @@ std::string database_id_by_name(pqxx::transaction_base& tx, const std::string& c
   return found[0][0].as<std::string>();
 }
 
-// A database named by id or by name, as an id; not_found when the client has none such.
-std::string resolve_database(pqxx::transaction_base& tx, const std::string& client_id,
-                             const std::string& database) {
-  if (!sql_names::is_uuid_text(database))
-    return database_id_by_name(tx, client_id, database);
-  auto found = tx.exec_params("SELECT database_id::text FROM tidesync.databases"
-                              " WHERE client_id = $1 AND database_id = $2::uuid",
-                              client_id, database);
-  return found.empty() ? database_id_by_name(tx, client_id, database)
-                       : found[0][0].as<std::string>();
+// Registers `name` for the client, or finds it when it exists.
+database_info register_by_name(pqxx::transaction_base& tx, const std::string& client_id,
+                               const std::string& name) {
+  // A concurrent registration of the same name makes the INSERT wait and do
+  // nothing; the SELECT then sees the committed row.
+  auto inserted = tx.exec_params("INSERT INTO tidesync.databases (client_id, name)"
+                                 " VALUES ($1, $2) ON CONFLICT (client_id, name) DO NOTHING"
+                                 " RETURNING database_id::text",
+                                 client_id, name);
+  auto id = inserted.empty() ? database_id_by_name(tx, client_id, name)
+                             : inserted[0][0].as<std::string>();
+  return database_info{id, name};
+}
+
+// The database a narrowed token is for: an id, or a name that is registered
+// when new. A uuid that is neither an id nor a name stays not_found: it is far
+// more likely a mistyped id than a store meant to be called that.
+database_info database_for_token(pqxx::transaction_base& tx, const std::string& client_id,
+                                 const std::string& database) {
+  if (!sql_names::is_uuid_text(database)) {
+    require_database_name(database);
+    return register_by_name(tx, client_id, database);
+  }
+  auto found = tx.exec_params("SELECT database_id::text, name FROM tidesync.databases"
+                              " WHERE client_id = $1 AND (database_id = $2::uuid OR name = $3)"
+                              " ORDER BY database_id = $2::uuid DESC LIMIT 1",
+                              client_id, database, database);
+  if (found.empty())
+    throw api_error(error_code::not_found,
+                    "unknown database " + protocol::json_fields::quoted(database));
+  return database_info{found[0][0].as<std::string>(), found[0][1].as<std::string>()};
 }
 
 new_token insert_token(pqxx::transaction_base& tx, const std::string& client_id,
-                       const std::optional<std::string>& database_id) {
+                       std::optional<database_info> database) {
   auto secret = token_hash::generate_secret();
   auto row = tx.exec_params1("INSERT INTO tidesync.tokens (client_id, database_id, secret_hash)"
                              " VALUES ($1, $2::uuid, $3) RETURNING token_id",
-                             client_id, database_id ? database_id->c_str() : nullptr,
+                             client_id, database ? database->database_id.c_str() : nullptr,
                              token_hash::hash_secret(secret));
-  return {row[0].as<std::string>(), std::move(secret)};
+  return {row[0].as<std::string>(), std::move(secret), std::move(database)};
+}
+
+token_summary token_summary_of(const pqxx::row& row) {
+  token_summary token{row[0].as<std::string>(), std::nullopt, row[3].as<std::string>(),
+                      std::nullopt};
+  if (!row[1].is_null())
+    token.database = database_info{row[1].as<std::string>(), row[2].as<std::string>()};
+  if (!row[4].is_null())
+    token.revoked_at = row[4].as<std::string>();
+  return token;
 }
 
 } // namespace
@@ -104,10 +135,10 @@ new_token postgres_store::create_token(const std::string& client_id,
   return impl_->connection.run([&](pqxx::connection& c) {
     pqxx::work tx{c};
     require_client(tx, client_id);
-    std::optional<std::string> database_id;
+    std::optional<database_info> narrowed_to;
     if (database)
-      database_id = resolve_database(tx, client_id, *database);
-    auto token = insert_token(tx, client_id, database_id);
+      narrowed_to = database_for_token(tx, client_id, *database);
+    auto token = insert_token(tx, client_id, std::move(narrowed_to));
     tx.commit();
     return token;
   });
@@ -140,21 +171,41 @@ std::vector<client_summary> postgres_store::list_clients() {
   });
 }
 
+std::vector<token_summary> postgres_store::list_tokens(const std::string& client_id) {
+  return impl_->connection.run([&](pqxx::connection& c) {
+    pqxx::read_transaction tx{c};
+    require_client(tx, client_id);
+    std::vector<token_summary> tokens;
+    // Never the secret's hash: listings end up in terminals, tickets and logs.
+    for (const auto& row :
+         tx.exec_params("SELECT t.token_id, t.database_id::text, d.name, t.created_at::text,"
+                        " t.revoked_at::text FROM tidesync.tokens t"
+                        " LEFT JOIN tidesync.databases d ON d.database_id = t.database_id"
+                        " WHERE t.client_id = $1 ORDER BY t.created_at, t.token_id",
+                        client_id))
+      tokens.push_back(token_summary_of(row));
+    return tokens;
+  });
+}
+
 std::optional<token_identity> postgres_store::authenticate(const std::string& secret) {
   if (secret.empty() || secret.size() > max_secret_bytes)
     return std::nullopt;
   auto hash = token_hash::hash_secret(secret);
   return impl_->connection.run([&](pqxx::connection& c) -> std::optional<token_identity> {
     pqxx::nontransaction tx{c};
-    auto found = tx.exec_params("SELECT token_id, client_id, database_id::text"
-                                " FROM tidesync.tokens"
-                                " WHERE secret_hash = $1 AND revoked_at IS NULL",
+    auto found = tx.exec_params("SELECT t.token_id, t.client_id, t.database_id::text, d.name"
+                                " FROM tidesync.tokens t"
+                                " LEFT JOIN tidesync.databases d ON d.database_id = t.database_id"
+                                " WHERE t.secret_hash = $1 AND t.revoked_at IS NULL",
                                 hash);
     if (found.empty())
       return std::nullopt;
-    token_identity identity{found[0][0].as<std::string>(), found[0][1].as<std::string>(), {}};
-    if (!found[0][2].is_null())
+    token_identity identity{found[0][0].as<std::string>(), found[0][1].as<std::string>(), {}, {}};
+    if (!found[0][2].is_null()) {
       identity.database_id = found[0][2].as<std::string>();
+      identity.database_name = found[0][3].as<std::string>();
+    }
     return identity;
   });
 }
@@ -165,16 +216,9 @@ database_info postgres_store::register_database(const std::string& client_id,
   return impl_->connection.run([&](pqxx::connection& c) {
     pqxx::work tx{c};
     require_client(tx, client_id);
-    // A concurrent registration of the same name makes the INSERT wait and do
-    // nothing; the SELECT then sees the committed row.
-    auto inserted = tx.exec_params("INSERT INTO tidesync.databases (client_id, name)"
-                                   " VALUES ($1, $2) ON CONFLICT (client_id, name) DO NOTHING"
-                                   " RETURNING database_id::text",
-                                   client_id, name);
-    auto id = inserted.empty() ? database_id_by_name(tx, client_id, name)
-                               : inserted[0][0].as<std::string>();
+    auto info = register_by_name(tx, client_id, name);
     tx.commit();
-    return database_info{id, name};
+    return info;
   });
 }
 

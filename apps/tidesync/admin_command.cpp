@@ -22,9 +22,12 @@ constexpr const char* admin_usage =
     "commands:\n"
     "  create-client ID                     create a client; prints its first token\n"
     "  create-token CLIENT [--database DB]  a new token, optionally narrowed to one database\n"
+    "                                       (a name not yet registered is registered)\n"
     "  revoke-token TOKEN_ID                revoke a token\n"
-    "  list-clients                         clients with their databases and active tokens\n\n"
-    "A token is printed once and stored only hashed. --json prints JSON instead.\n";
+    "  list-clients                         clients with their databases and active tokens\n"
+    "  list-tokens CLIENT                   a client's tokens: id, database, created, revoked\n\n"
+    "A token is printed once, alone on stdout, and stored only hashed; its id goes to\n"
+    "stderr. --json prints JSON instead.\n";
 
 struct admin_request {
   std::string config_path;
@@ -39,7 +42,8 @@ struct usage_error : std::runtime_error {
 };
 
 std::size_t operand_count(const std::string& command) {
-  if (command == "create-client" || command == "create-token" || command == "revoke-token")
+  if (command == "create-client" || command == "create-token" || command == "revoke-token" ||
+      command == "list-tokens")
     return 1;
   if (command == "list-clients")
     return 0;
@@ -76,15 +80,63 @@ admin_request parse_admin_args(const arguments& args) {
   return request;
 }
 
+boost::json::value database_json(const std::optional<storage::database_info>& database) {
+  if (!database)
+    return nullptr;
+  return boost::json::object{{"database_id", database->database_id}, {"name", database->name}};
+}
+
+// "store-01 (<id>)", or "all databases" for a token that is not narrowed.
+std::string database_text(const std::optional<storage::database_info>& database) {
+  return database ? database->name + " (" + database->database_id + ")" : "all databases";
+}
+
+// Stdout gets the secret alone, for scripts to capture; the id needed to revoke
+// it goes to stderr so that a token created without --json stays revocable.
 void print_token(const admin_request& request, const std::string& client_id,
                  const storage::new_token& token) {
   if (request.json)
-    std::cout << boost::json::serialize(boost::json::object{{"client_id", client_id},
-                                                            {"token_id", token.token_id},
-                                                            {"token", token.secret}})
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"client_id", client_id},
+                                         {"token_id", token.token_id},
+                                         {"token", token.secret},
+                                         {"database", database_json(token.database)}})
               << "\n";
   else
     std::cout << token.secret << "\n";
+  std::cerr << "token id: " << token.token_id << ", for " << (token.database ? "database " : "")
+            << database_text(token.database) << "; revoke with: tidesync admin --config "
+            << request.config_path << " revoke-token " << token.token_id << "\n";
+}
+
+void print_tokens(const admin_request& request, const std::vector<storage::token_summary>& tokens) {
+  auto or_null = [](const std::optional<std::string>& text) -> boost::json::value {
+    return text ? boost::json::value(*text) : boost::json::value(nullptr);
+  };
+  if (request.json) {
+    boost::json::array out;
+    for (const auto& t : tokens)
+      out.push_back(boost::json::object{{"token_id", t.token_id},
+                                        {"database", database_json(t.database)},
+                                        {"created_at", t.created_at},
+                                        {"revoked_at", or_null(t.revoked_at)}});
+    std::cout << boost::json::serialize(out) << "\n";
+    return;
+  }
+  std::size_t id_width = 8;       // "TOKEN_ID"
+  std::size_t database_width = 8; // "DATABASE"
+  for (const auto& t : tokens) {
+    id_width = std::max(id_width, t.token_id.size());
+    database_width = std::max(database_width, database_text(t.database).size());
+  }
+  auto id_column = std::setw(static_cast<int>(id_width + 2));
+  auto database_column = std::setw(static_cast<int>(database_width + 2));
+  std::cout << std::left << id_column << "TOKEN_ID" << database_column << "DATABASE"
+            << std::setw(31) << "CREATED_AT"
+            << "REVOKED_AT\n";
+  for (const auto& t : tokens)
+    std::cout << id_column << t.token_id << database_column << database_text(t.database)
+              << std::setw(31) << t.created_at << t.revoked_at.value_or("-") << "\n";
 }
 
 void print_clients(const admin_request& request,
@@ -126,6 +178,8 @@ int run_admin_request(const admin_request& request, storage::postgres_store& sto
       std::cout << boost::json::serialize(
                        boost::json::object{{"token_id", request.operands[0]}, {"revoked", true}})
                 << "\n";
+  } else if (command == "list-tokens") {
+    print_tokens(request, store.list_tokens(request.operands[0]));
   } else {
     print_clients(request, store.list_clients());
   }

@@ -5,6 +5,10 @@
 namespace tidesync::app {
 
 int run_version(const arguments& args) {
+  if (args.size() == 1 && args.front() == "--help") {
+    std::cout << "usage: tidesync version    print the version and exit\n";
+    return exit_ok;
+  }
   if (!args.empty()) {
     std::cerr << "tidesync version: unexpected argument '" << args.front() << "'\n";
     return exit_usage;

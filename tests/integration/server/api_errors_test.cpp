@@ -72,12 +72,40 @@ TEST_F(ApiErrors, ANarrowedTokenIsForbiddenOnAnotherDatabaseEvenAnUnknownOne) {
       403);
 }
 
-TEST_F(ApiErrors, ANarrowedTokenCannotRegisterDatabases) {
+TEST_F(ApiErrors, ANarrowedTokenRegistersOnlyItsOwnDatabaseName) {
   auto narrowed = admin_->create_token("acme", database_id_).secret;
-  auto reply =
+  auto own =
       client().call("POST", "/v1/customers/acme/databases", narrowed, R"({"name":"store-01"})");
-  EXPECT_EQ(reply.status, 403);
-  EXPECT_EQ(reply.error_code(), "forbidden");
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(own.json().at("database_id").as_string(), database_id_);
+  EXPECT_EQ(own.json().at("name").as_string(), "store-01");
+  for (const auto* name : {"store-02", "Store-01", "store-01 "}) {
+    auto other = client().call("POST", "/v1/customers/acme/databases", narrowed,
+                               R"({"name":")" + std::string{name} + R"("})");
+    EXPECT_EQ(other.status, 403) << name;
+    EXPECT_EQ(other.error_code(), "forbidden");
+  }
+  // Refused without a trace: the name was not registered.
+  EXPECT_EQ(admin_->list_clients().at(0).databases, 1);
+  auto malformed = client().call("POST", "/v1/customers/acme/databases", narrowed, R"({"x":1})");
+  EXPECT_EQ(malformed.status, 400);
+}
+
+TEST_F(ApiErrors, ATokenNarrowedBeforeTheFirstRunRegistersItsDatabaseWithTheSameId) {
+  auto narrowed = admin_->create_token("acme", "store-07");
+  ASSERT_TRUE(narrowed.database);
+  auto reply = client().call("POST", "/v1/customers/acme/databases", narrowed.secret,
+                             R"({"name":"store-07"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.json().at("database_id").as_string(), narrowed.database->database_id);
+  EXPECT_EQ(client()
+                .call("GET", database_path("acme", narrowed.database->database_id) + "/tables",
+                      narrowed.secret)
+                .status,
+            200);
+  EXPECT_EQ(
+      client().call("GET", database_path("acme", database_id_) + "/tables", narrowed.secret).status,
+      403);
 }
 
 TEST_F(ApiErrors, AnUnknownDatabaseAnswers404) {

@@ -5,6 +5,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/test_database.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -39,6 +40,26 @@ protected:
 
   run_result run(const std::vector<std::string>& args) {
     return run_to_completion(TIDESYNC_BINARY, args, dir_);
+  }
+
+  run_result admin(std::vector<std::string> args) {
+    args.insert(args.begin(), {"admin", "--config", config_.string()});
+    return run(args);
+  }
+
+  /// The port `server` listens on once its log says so; 0 if it never does.
+  static std::uint16_t listening_port(const child_process& server) {
+    std::uint16_t port = 0;
+    const std::regex listening{R"(listening on 127\.0\.0\.1:(\d+))"};
+    eventually([&] {
+      std::smatch match;
+      auto log = server.out() + server.err();
+      if (!std::regex_search(log, match, listening))
+        return false;
+      port = static_cast<std::uint16_t>(std::stoi(match[1]));
+      return true;
+    });
+    return port;
   }
 
   test_database db_;
@@ -87,6 +108,83 @@ TEST_F(TidesyncCli, AdminFailuresAndUsageErrorsExitWithDistinctCodes) {
             1);
 }
 
+TEST_F(TidesyncCli, AdminCreateTokenPrintsOnlyTheTokenOnStdoutAndItsIdOnStderr) {
+  ASSERT_EQ(admin({"create-client", "cli-co"}).exit_code, 0);
+  auto created = admin({"create-token", "cli-co"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::regex token_only{R"(ts_[0-9a-f]{64}\n)"};
+  EXPECT_TRUE(std::regex_match(created.out, token_only)) << created.out;
+  auto token = created.out.substr(0, created.out.size() - 1);
+  storage::postgres_store store{{db_.url()}};
+  auto token_id = store.authenticate(token)->token_id;
+  EXPECT_NE(created.err.find("token id: " + token_id), std::string::npos) << created.err;
+  EXPECT_NE(created.err.find("revoke-token " + token_id), std::string::npos) << created.err;
+  EXPECT_EQ(created.err.find(token), std::string::npos);
+}
+
+TEST_F(TidesyncCli, ATokenCreatedWithoutJsonIsListedAndCanBeRevoked) {
+  auto first = admin({"create-client", "cli-co"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto created = admin({"create-token", "cli-co"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto token = created.out.substr(0, created.out.size() - 1);
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(created.err, match, std::regex{R"(token id: ([0-9a-f-]{36}))"}))
+      << created.err;
+  std::string token_id = match[1];
+
+  auto listed = admin({"list-tokens", "cli-co"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find(token_id), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("all databases"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find(token.substr(3)), std::string::npos) << listed.out;
+
+  child_process server{TIDESYNC_BINARY, {"server", "--config", config_.string()}, dir_};
+  auto port = listening_port(server);
+  ASSERT_NE(port, 0) << server.out() << server.err();
+  test_http_client client{port};
+  const std::string body = R"({"name":"store-01"})";
+  EXPECT_EQ(client.call("POST", "/v1/customers/cli-co/databases", token, body).status, 200);
+  auto revoked = admin({"revoke-token", token_id});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_EQ(client.call("POST", "/v1/customers/cli-co/databases", token, body).status, 401);
+
+  auto json = admin({"list-tokens", "cli-co", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto tokens = boost::json::parse(json.out).as_array();
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[1].at("token_id").as_string(), token_id);
+  EXPECT_TRUE(tokens[1].at("revoked_at").is_string());
+  EXPECT_TRUE(tokens[0].at("revoked_at").is_null());
+  EXPECT_TRUE(tokens[0].at("database").is_null());
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0) << server.err();
+}
+
+TEST_F(TidesyncCli, AdminCreateTokenForANewDatabaseNameRegistersItAndNarrowsTheToken) {
+  ASSERT_EQ(admin({"create-client", "cli-co"}).exit_code, 0);
+  auto created = admin({"create-token", "cli-co", "--database", "store-09"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_NE(created.err.find("for database store-09 ("), std::string::npos) << created.err;
+  auto listed = admin({"list-tokens", "cli-co"});
+  EXPECT_NE(listed.out.find("store-09 ("), std::string::npos) << listed.out;
+  auto unknown_id =
+      admin({"create-token", "cli-co", "--database", "00000000-0000-0000-0000-000000000000"});
+  EXPECT_EQ(unknown_id.exit_code, 1);
+  EXPECT_EQ(admin({"list-tokens", "nobody"}).exit_code, 1);
+  EXPECT_EQ(admin({"list-tokens"}).exit_code, 2);
+}
+
+TEST_F(TidesyncCli, VersionHelpPrintsUsageAndExits0) {
+  auto help = run({"version", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("usage: tidesync version"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find('\n'), help.out.size() - 1) << help.out;
+  EXPECT_EQ(run({"version", "--bogus"}).exit_code, 2);
+  EXPECT_EQ(run({"version", "--help", "extra"}).exit_code, 2);
+  EXPECT_EQ(run({"version"}).exit_code, 0);
+}
+
 TEST_F(TidesyncCli, ServerRejectsUnknownOptionsAndBadConfigs) {
   EXPECT_EQ(run({"server", "--bogus"}).exit_code, 2);
   auto missing = run({"server", "--config", (dir_ / "missing.yaml").string()});
@@ -96,17 +194,8 @@ TEST_F(TidesyncCli, ServerRejectsUnknownOptionsAndBadConfigs) {
 
 TEST_F(TidesyncCli, ServerStartsFromYamlAnswersHealthzAndExits0OnSigterm) {
   child_process server{TIDESYNC_BINARY, {"server", "--config", config_.string()}, dir_};
-  std::uint16_t port = 0;
-  const std::regex listening{R"(listening on 127\.0\.0\.1:(\d+))"};
-  ASSERT_TRUE(eventually([&] {
-    std::smatch match;
-    auto log = server.out() + server.err();
-    if (!std::regex_search(log, match, listening))
-      return false;
-    port = static_cast<std::uint16_t>(std::stoi(match[1]));
-    return true;
-  })) << server.out()
-      << server.err();
+  auto port = listening_port(server);
+  ASSERT_NE(port, 0) << server.out() << server.err();
   test_http_client client{port};
   auto reply = client.send("GET", "/healthz");
   EXPECT_EQ(reply.status, 200);

@@ -83,13 +83,76 @@ TEST_F(store_admin, ARevokedTokenNoLongerAuthenticates) {
   EXPECT_FALSE(store_->revoke_token("no-such-token"));
 }
 
-TEST_F(store_admin, ANarrowedTokenCarriesItsDatabaseId) {
+TEST_F(store_admin, ANarrowedTokenCarriesItsDatabaseIdAndName) {
   auto by_name = store_->create_token("acme", "store-01");
   auto by_id = store_->create_token("acme", db_);
-  EXPECT_EQ(store_->authenticate(by_name.secret)->database_id, db_);
-  EXPECT_EQ(store_->authenticate(by_id.secret)->database_id, db_);
-  error_of(error_code::not_found, [&] { store_->create_token("acme", "store-99"); });
+  for (const auto& token : {by_name, by_id}) {
+    ASSERT_TRUE(token.database);
+    EXPECT_EQ(token.database->database_id, db_);
+    EXPECT_EQ(token.database->name, "store-01");
+    auto identity = store_->authenticate(token.secret);
+    EXPECT_EQ(identity->database_id, db_);
+    EXPECT_EQ(identity->database_name, "store-01");
+  }
+  EXPECT_FALSE(store_->create_token("acme", std::nullopt).database);
   error_of(error_code::not_found, [&] { store_->create_token("nobody", std::nullopt); });
+  error_of(error_code::not_found, [&] { store_->create_token("nobody", "store-01"); });
+}
+
+TEST_F(store_admin, ANarrowedTokenForANewNameRegistersThatDatabase) {
+  auto token = store_->create_token("acme", "store-02");
+  ASSERT_TRUE(token.database);
+  EXPECT_NE(token.database->database_id, db_);
+  EXPECT_EQ(token.database->name, "store-02");
+  // The agent's first registration of that name then finds the same database.
+  EXPECT_EQ(store_->register_database("acme", "store-02").database_id, token.database->database_id);
+  EXPECT_EQ(store_->create_token("acme", "store-02").database->database_id,
+            token.database->database_id);
+  EXPECT_EQ(store_->list_clients().at(0).databases, 2);
+}
+
+TEST_F(store_admin, ANarrowedTokenForAnUnknownIdOrABadNameIsRefused) {
+  error_of(error_code::not_found,
+           [&] { store_->create_token("acme", "00000000-0000-0000-0000-000000000000"); });
+  error_of(error_code::bad_request, [&] { store_->create_token("acme", ""); });
+  error_of(error_code::bad_request, [&] { store_->create_token("acme", "bad\nname"); });
+  EXPECT_EQ(store_->list_clients().at(0).databases, 1);
+}
+
+TEST_F(store_admin, ListTokensShowsScopeAndRevocationButNeverTheSecretOrItsHash) {
+  auto narrowed = store_->create_token("acme", "store-01");
+  auto revoked = store_->create_token("acme", std::nullopt);
+  ASSERT_TRUE(store_->revoke_token(revoked.token_id));
+  auto tokens = store_->list_tokens("acme");
+  ASSERT_EQ(tokens.size(), 3u);  // the client's first token, then these two
+  EXPECT_FALSE(tokens[0].database);
+  EXPECT_FALSE(tokens[0].revoked_at);
+  EXPECT_EQ(tokens[1].token_id, narrowed.token_id);
+  ASSERT_TRUE(tokens[1].database);
+  EXPECT_EQ(tokens[1].database->database_id, db_);
+  EXPECT_EQ(tokens[1].database->name, "store-01");
+  EXPECT_FALSE(tokens[1].revoked_at);
+  EXPECT_EQ(tokens[2].token_id, revoked.token_id);
+  ASSERT_TRUE(tokens[2].revoked_at);
+  EXPECT_EQ(tokens[2].created_at.substr(26), "+00");
+  auto hashes = query("SELECT secret_hash FROM tidesync.tokens");
+  for (const auto& token : tokens)
+    for (const auto& text : {token.token_id, token.created_at, token.revoked_at.value_or(""),
+                             token.database ? token.database->name : std::string{}}) {
+      EXPECT_EQ(text.find(narrowed.secret.substr(3)), std::string::npos) << text;
+      EXPECT_EQ(text.find(revoked.secret.substr(3)), std::string::npos) << text;
+      for (const auto& hash : hashes)
+        EXPECT_EQ(text.find(*hash[0]), std::string::npos) << text;
+    }
+}
+
+TEST_F(store_admin, ListTokensOfAnUnknownClientIsNotFoundAndOfAnotherClientIsSeparate) {
+  error_of(error_code::not_found, [&] { store_->list_tokens("nobody"); });
+  error_of(error_code::not_found, [&] { store_->list_tokens(""); });
+  auto initech = store_->create_client("initech");
+  auto tokens = store_->list_tokens("initech");
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens[0].token_id, initech.token_id);
 }
 
 TEST_F(store_admin, CreatingAClientTwiceIsAConflict) {
