@@ -25,6 +25,8 @@ namespace {
 
 // A keep-alive connection may sit idle (or send its request) this long.
 constexpr std::chrono::seconds read_timeout{60};
+// Spare room kept in each connection's read buffer, so large bodies arrive in large reads.
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
 constexpr std::chrono::seconds write_timeout{60};
 constexpr std::chrono::seconds handshake_timeout{15};
 // After refusing an oversized body, read and drop what the client still
