@@ -1,5 +1,6 @@
 #include "actors/agent.hpp"
 
+#include "actors/agent_lock.hpp"
 #include "actors/http_remote.hpp"
 #include "actors/messages.hpp"
 #include "actors/supervisor.hpp"
@@ -47,7 +48,8 @@ std::shared_ptr<agent_context> make_context(config::agent_config config, agent_h
 
 struct agent::impl {
   impl(config::agent_config config, agent_hooks hooks)
-    : state(config.state_dir),
+    : lock(config.state_dir),
+      state(config.state_dir),
       metrics(registry.get()),
       context(make_context(std::move(config), std::move(hooks))) {
     context->state = &state;
@@ -65,6 +67,7 @@ struct agent::impl {
   }
 
   stop_signal stop;
+  agent_lock lock;  // before the state store: a second agent must not even open it
   storage::state_store state;
   metrics::registry registry;
   metrics::agent_metrics metrics;

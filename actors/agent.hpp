@@ -29,9 +29,11 @@ struct agent_hooks {
 ///   // or: a.run() on one thread, a.stop() from another (e.g. on SIGTERM)
 class agent {
 public:
-  /// Opens the state store and starts the metrics exposer and the actors.
-  /// Throws storage::storage_error when the state directory can't be used,
-  /// std::exception when the metrics address can't be bound.
+  /// Locks the state directory (`agent.lock`), opens the state store and
+  /// starts the metrics exposer and the actors. Throws state_dir_in_use
+  /// (actors/agent_lock.hpp) when another agent holds the directory,
+  /// storage::storage_error when it can't be used, std::exception when the
+  /// metrics address can't be bound.
   explicit agent(config::agent_config config, agent_hooks hooks = {});
   /// Stops and waits for every actor.
   ~agent();

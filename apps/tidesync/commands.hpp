@@ -18,5 +18,6 @@ int run_server(const arguments& args);
 int run_admin(const arguments& args);
 int run_agent(const arguments& args);
 int run_prepare(const arguments& args);
+int run_status(const arguments& args);
 
 } // namespace tidesync::app
