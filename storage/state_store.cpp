@@ -58,7 +58,57 @@ std::optional<std::string> optional_text(const sqlite_statement& st, int column)
   return st.column_text(column);
 }
 
+skipped_row skipped_row_at(const sqlite_statement& st) {
+  return {st.column_text(0), st.column_text(1), st.column_text(2), st.column_int(3),
+          st.column_text(4), st.column_text(5), st.column_int(6)};
+}
+
+// A read-only SQLite URI for the state file. Without a -wal file no agent has
+// it open: `immutable` then reads it without creating -wal and -shm files
+// (which, made by another user, would lock the agent out of its own state).
+std::string read_only_uri(const std::filesystem::path& path) {
+  std::string uri = "file:";
+  for (char c : path.string()) {
+    if (c == '%' || c == '?' || c == '#')
+      uri += c == '%' ? "%25" : c == '?' ? "%3f" : "%23";
+    else
+      uri += c;
+  }
+  auto wal = path;
+  wal += "-wal";
+  return uri + (std::filesystem::exists(wal) ? "?mode=ro" : "?mode=ro&immutable=1");
+}
+
+std::map<std::string, std::string> read_database_ids(sqlite_db& db) {
+  std::map<std::string, std::string> out;
+  sqlite_statement st{db, "SELECT database, database_id FROM database_ids",
+                      "read database ids"};
+  while (st.step())
+    if (auto id = st.column_text(1); !id.empty())
+      out[st.column_text(0)] = id;
+  return out;
+}
+
+std::vector<skipped_row> read_all_skipped_rows(sqlite_db& db) {
+  sqlite_statement st{db,
+                      "SELECT database, table_name, key_json, version, reason, first_seen, "
+                      "attempts FROM skipped_rows ORDER BY first_seen, table_name, key_json",
+                      "read skipped rows"};
+  std::vector<skipped_row> out;
+  while (st.step())
+    out.push_back(skipped_row_at(st));
+  return out;
+}
+
 } // namespace
+
+state_snapshot state_store::read_snapshot(const std::string& state_dir) {
+  auto path = std::filesystem::path{state_dir} / file_name;
+  if (!std::filesystem::exists(path))
+    return {};
+  sqlite_db db{read_only_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI};
+  return {read_database_ids(db), read_all_skipped_rows(db)};
+}
 
 state_store::state_store(const std::string& state_dir) : path_(prepared_directory(state_dir)) {
   try {
@@ -209,8 +259,7 @@ std::vector<skipped_row> state_store::skipped_rows(const std::string& database,
   st.bind_text(2, table);
   std::vector<skipped_row> out;
   while (st.step())
-    out.push_back({st.column_text(0), st.column_text(1), st.column_text(2), st.column_int(3),
-                   st.column_text(4), st.column_text(5), st.column_int(6)});
+    out.push_back(skipped_row_at(st));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,14 @@ struct skipped_row {
   friend bool operator==(const skipped_row&, const skipped_row&) = default;
 };
 
+/// What `state_store::read_snapshot` reads: the saved ids and the skipped rows.
+struct state_snapshot {
+  /// The server's id of each database, by configured name (empty ids left out).
+  std::map<std::string, std::string> database_ids;
+  /// Every database's skipped rows, oldest first (then by table and key).
+  std::vector<skipped_row> skipped_rows;
+};
+
 /// The agent's durable state: `<state_dir>/agent-state.db`, a SQLite file in
 /// WAL mode with synchronous=FULL where every write is its own transaction,
 /// so a `kill -9` at any moment loses nothing that was acknowledged.
@@ -44,6 +53,13 @@ public:
   ~state_store();
   state_store(const state_store&) = delete;
   state_store& operator=(const state_store&) = delete;
+
+  /// Reads the state of `state_dir` and changes nothing, so it may run beside
+  /// a running agent: no file when there is none (an empty snapshot), no schema,
+  /// no pragma that writes, and without a -wal file (no agent has it open) the
+  /// file is read `immutable`, so no -wal or -shm file appears. storage_error
+  /// when the file can't be read.
+  static state_snapshot read_snapshot(const std::string& state_dir);
 
   /// Path of the state file.
   const std::string& path() const { return path_; }

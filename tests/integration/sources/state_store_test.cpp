@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +136,58 @@ TEST(StateStore, TheStateFileIsInWalModeWithFullSync) {
   state_store store{dir.path().string()};
   store.set_database_id("db", "id");
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "agent-state.db-wal"));
+}
+
+TEST(StateStoreSnapshot, ReadsTheIdsAndSkippedRowsAnOpenStoreWrote) {
+  testing::temp_directory dir;
+  state_store store{dir.path().string()};
+  store.set_database_id("store-01", "8a6e0804-2bd0-4672-b79d-d97027f9071a");
+  store.add_skipped_row("store-01", "orders", "[1]", 10, "bad date");
+  store.add_skipped_row("store-02", "items", "[\"a\"]", 11, "too long");
+
+  auto snapshot = state_store::read_snapshot(dir.path().string());
+  EXPECT_EQ(snapshot.database_ids,
+            (std::map<std::string, std::string>{
+              {"store-01", "8a6e0804-2bd0-4672-b79d-d97027f9071a"}}));
+  ASSERT_EQ(snapshot.skipped_rows.size(), 2u);
+  auto expected = store.skipped_rows("store-01");
+  expected.push_back(store.skipped_rows("store-02").at(0));
+  EXPECT_EQ(snapshot.skipped_rows, expected);
+}
+
+TEST(StateStoreSnapshot, AMissingStateFileIsAnEmptySnapshotAndIsNotCreated) {
+  testing::temp_directory dir;
+  auto state_dir = dir.path() / "state";
+  auto snapshot = state_store::read_snapshot(state_dir.string());
+  EXPECT_TRUE(snapshot.database_ids.empty());
+  EXPECT_TRUE(snapshot.skipped_rows.empty());
+  EXPECT_FALSE(std::filesystem::exists(state_dir));
+}
+
+TEST(StateStoreSnapshot, AClosedStateFileIsReadWithoutLeavingWalOrShmFiles) {
+  testing::temp_directory dir;
+  {
+    state_store store{dir.path().string()};
+    store.set_database_id("store-01", "id-1");
+  }
+  auto file = dir.path() / state_store::file_name;
+  auto wal = file, shm = file;
+  wal += "-wal";
+  shm += "-shm";
+  ASSERT_FALSE(std::filesystem::exists(wal));
+  auto modified = std::filesystem::last_write_time(file);
+
+  auto snapshot = state_store::read_snapshot(dir.path().string());
+  EXPECT_EQ(snapshot.database_ids.at("store-01"), "id-1");
+  EXPECT_FALSE(std::filesystem::exists(wal));
+  EXPECT_FALSE(std::filesystem::exists(shm));
+  EXPECT_EQ(std::filesystem::last_write_time(file), modified);
+}
+
+TEST(StateStoreSnapshot, AFileThatIsNotSqliteIsAStorageError) {
+  testing::temp_directory dir;
+  std::ofstream{dir.path() / state_store::file_name} << "not a database, long enough to be read";
+  EXPECT_THROW(state_store::read_snapshot(dir.path().string()), storage_error);
 }
 
 } // namespace

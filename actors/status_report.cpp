@@ -1,0 +1,180 @@
+#include "actors/status_report.hpp"
+
+#include "actors/http_remote.hpp"
+#include "storage/source.hpp"
+#include "storage/state_store.hpp"
+
+#include <exception>
+#include <map>
+#include <memory>
+#include <utility>
+
+namespace tidesync::actors {
+
+namespace {
+
+/// The saved ids and each table's skipped rows.
+struct saved_state {
+  std::map<std::string, std::string> database_ids;
+  std::map<std::pair<std::string, std::string>, skipped_summary> skipped;
+};
+
+// The snapshot's rows come oldest first: a table's first row holds the oldest reason.
+saved_state summarized(storage::state_snapshot snapshot) {
+  saved_state out;
+  out.database_ids = std::move(snapshot.database_ids);
+  for (auto& row : snapshot.skipped_rows) {
+    auto& table = out.skipped[{row.database, row.table}];
+    if (table.count++ == 0)
+      table.oldest_reason = std::move(row.reason);
+  }
+  return out;
+}
+
+/// Every declared table's remote summary, or why there is none.
+struct remote_listing {
+  remote_state state = remote_state::failed;
+  std::map<std::string, protocol::table_version> tables;
+  std::string error;
+};
+
+// One GET …/tables, as the agent's cycle starts; never registers.
+remote_listing list_remote(const config::agent_config& config,
+                           const std::optional<std::string>& database_id) {
+  remote_listing out;
+  if (!database_id) {
+    out.state = remote_state::not_registered;
+    return out;
+  }
+  try {
+    http_remote remote{config.server, config.request_timeout};
+    auto answer = remote.list_tables(*database_id);
+    // The agent re-registers on these: the server doesn't know the saved id.
+    if (answer.status.http_status == 404 || answer.status.http_status == 403) {
+      out.state = remote_state::not_registered;
+    } else if (!answer.status.ok()) {
+      out.error = "server " + config.server.url + ": " + answer.status.message;
+    } else {
+      out.state = remote_state::declared;
+      out.tables = std::move(answer.value);
+    }
+  } catch (const std::exception& e) {
+    out.error = "server " + config.server.url + ": " + e.what();
+  }
+  return out;
+}
+
+// Sets the local summary of one table; answers the source's message when it can't.
+std::string read_local(storage::source& source, const config::table_config& table,
+                       table_status& status) {
+  try {
+    auto schema =
+      source.describe(table.name, table.key, table.version_column, table.modified_column);
+    status.local = source.summary(table.name, schema);
+    return "";
+  } catch (const storage::storage_error& e) {
+    return std::string{"source: "} + e.what();
+  }
+}
+
+// Fills the remote side of `status` from the database's listing.
+void apply_remote(const remote_listing& listing, table_status& status) {
+  status.remote_is = listing.state;
+  if (listing.state != remote_state::declared)
+    return;
+  if (auto found = listing.tables.find(status.table); found != listing.tables.end())
+    status.remote = found->second;
+  else
+    status.remote_is = remote_state::not_declared;
+}
+
+std::string joined(const std::string& first, const std::string& second) {
+  return first.empty() ? second : second.empty() ? first : first + "; " + second;
+}
+
+/// One database's source, or why it could not be opened.
+struct opened_source {
+  std::unique_ptr<storage::source> source;
+  std::string error;
+};
+
+opened_source open_database_source(const config::database_config& database) {
+  opened_source out;
+  try {
+    out.source = storage::open_source(database.source);
+  } catch (const storage::storage_error& e) {
+    out.error = std::string{"source: "} + e.what();
+  }
+  return out;
+}
+
+// One table's row; a local read failure is also added to `problems`.
+table_status table_row(const config::database_config& database, const config::table_config& table,
+                       const saved_state& saved, const remote_listing& listing,
+                       opened_source& opened, std::vector<std::string>& problems) {
+  table_status status;
+  status.database = database.name;
+  status.table = table.name;
+  if (auto found = saved.skipped.find({database.name, table.name}); found != saved.skipped.end())
+    status.skipped = found->second;
+  apply_remote(listing, status);
+  auto local_error = opened.source ? read_local(*opened.source, table, status) : opened.error;
+  if (opened.source && !local_error.empty())
+    problems.push_back(database.name + " " + table.name + ": " + local_error);
+  status.error = joined(local_error, listing.error);
+  if (status.local && status.remote_is != remote_state::failed)
+    status.decision =
+      sync::decide(*status.local, status.remote.value_or(protocol::table_version{}));
+  return status;
+}
+
+void add_database(const config::agent_config& config, const config::database_config& database,
+                  const saved_state& saved, status_report& report) {
+  std::optional<std::string> id;
+  if (auto found = saved.database_ids.find(database.name); found != saved.database_ids.end())
+    id = found->second;
+  auto listing = list_remote(config, id);
+  if (!listing.error.empty())
+    report.problems.push_back(database.name + ": " + listing.error);
+  auto opened = open_database_source(database);
+  if (!opened.error.empty())
+    report.problems.push_back(database.name + ": " + opened.error);
+  for (const auto& table : database.tables)
+    report.tables.push_back(table_row(database, table, saved, listing, opened, report.problems));
+}
+
+} // namespace
+
+std::string_view to_string(remote_state state) {
+  switch (state) {
+    case remote_state::declared:
+      return "declared";
+    case remote_state::not_declared:
+      return "not declared";
+    case remote_state::not_registered:
+      return "not registered";
+    case remote_state::failed:
+      break;
+  }
+  return "error";
+}
+
+bool in_sync(const table_status& status) {
+  return status.error.empty() && status.remote_is == remote_state::declared &&
+         status.decision == sync::sync_decision::equal && status.skipped.count == 0;
+}
+
+status_report collect_status(const config::agent_config& config) {
+  status_report report;
+  saved_state saved;
+  try {
+    saved = summarized(storage::state_store::read_snapshot(config.state_dir));
+  } catch (const storage::storage_error& e) {
+    report.state_error = e.what();
+  }
+  for (const auto& database : config.databases)
+    add_database(config, database, saved, report);
+  return report;
+}
+
+} // namespace tidesync::actors

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "config/agent_config.hpp"
+#include "protocol/table_version.hpp"
+#include "sync/decision.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tidesync::actors {
+
+/// Where the server stands on a table, as `tidesync status` sees it.
+enum class remote_state { declared, not_declared, not_registered, failed };
+
+/// Stable lower-case words ("declared", "not declared", "not registered", "error").
+std::string_view to_string(remote_state state);
+
+/// A table's skipped rows, as the state store holds them.
+struct skipped_summary {
+  std::int64_t count = 0;
+  std::string oldest_reason;
+};
+
+/// How one configured table stands: both summaries and what the agent would do next.
+struct table_status {
+  std::string database;
+  std::string table;
+  std::optional<protocol::table_version> local;
+  std::optional<protocol::table_version> remote;
+  remote_state remote_is = remote_state::failed;
+  /// std::nullopt when either summary is missing.
+  std::optional<sync::sync_decision> decision;
+  skipped_summary skipped;
+  std::string error;  // why the local or remote summary is missing
+};
+
+/// True when the table is declared, equal on both sides, error-free and skips nothing.
+bool in_sync(const table_status& status);
+
+/// Every configured table's status, in configuration order.
+struct status_report {
+  std::vector<table_status> tables;
+  /// What could not be read ("store-01: source: …"), each said once.
+  std::vector<std::string> problems;
+  /// Why the state file could not be read; std::nullopt when it could.
+  std::optional<std::string> state_error;
+};
+
+/// Collects the status of every table in `config`, read-only: the saved state
+/// (`state_store::read_snapshot`), one `GET …/tables` per registered database
+/// (never registers), and each table's local summary. An unreadable state
+/// file, source or server becomes `state_error`, `problems` and per-table errors.
+status_report collect_status(const config::agent_config& config);
+
+} // namespace tidesync::actors
