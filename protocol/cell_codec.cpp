@@ -4,14 +4,13 @@
 #include "protocol/json_fields.hpp"
 #include "protocol/pg_text_syntax.hpp"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <system_error>
 
 namespace tidesync::protocol {
 
@@ -48,24 +47,36 @@ integer_range range_of(column_type type) {
   }
 }
 
-std::string integer_to_pg(const boost::json::value& cell, column_type type) {
+// Room for the text of any int64, uint64 or shortest double.
+constexpr std::size_t number_text_bytes = 32;
+
+/// Where a number's text is written, so rendering a cell allocates nothing.
+using number_buffer = std::array<char, number_text_bytes>;
+
+template <class Number> std::string_view number_text(Number value, number_buffer& buffer) {
+  auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  return {buffer.data(), static_cast<std::size_t>(end - buffer.data())};
+}
+
+std::string_view integer_to_pg(const boost::json::value& cell, column_type type,
+                               number_buffer& buffer) {
   auto range = range_of(type);
   if (!cell.is_int64() || cell.get_int64() < range.min || cell.get_int64() > range.max)
     expected("an integer between " + std::to_string(range.min) + " and " +
                  std::to_string(range.max),
              cell);
-  return std::to_string(cell.get_int64());
+  return number_text(cell.get_int64(), buffer);
 }
 
-std::string numeric_to_pg(const boost::json::value& cell) {
+std::string_view numeric_to_pg(const boost::json::value& cell, number_buffer& buffer) {
   // A JSON double would already have lost digits, so numeric takes strings or integers.
   if (cell.is_int64())
-    return std::to_string(cell.get_int64());
+    return number_text(cell.get_int64(), buffer);
   if (cell.is_uint64())
-    return std::to_string(cell.get_uint64());
+    return number_text(cell.get_uint64(), buffer);
   if (!cell.is_string() || !syntax::is_numeric(string_of(cell)))
     expected("a JSON string holding a numeric", cell);
-  return std::string(string_of(cell));
+  return string_of(cell);
 }
 
 // PostgreSQL refuses a real that would round to infinity or, from non-zero, to zero.
@@ -76,103 +87,101 @@ bool fits_real(double value) {
   return !std::isfinite(value) || value == 0 || (magnitude < overflow && magnitude > underflow);
 }
 
-std::string float_to_pg(const boost::json::value& cell, column_type type) {
+std::string_view float_to_pg(const boost::json::value& cell, column_type type,
+                             number_buffer& buffer) {
   constexpr std::string_view what = "a JSON number or \"NaN\", \"Infinity\", \"-Infinity\"";
   if (cell.is_string()) {
     auto text = string_of(cell);
     if (text != "NaN" && text != "Infinity" && text != "-Infinity")
       expected(what, cell);
-    return std::string(text);
+    return text;
   }
   if (cell.is_int64())
-    return std::to_string(cell.get_int64());
+    return number_text(cell.get_int64(), buffer);
   if (cell.is_uint64())
-    return std::to_string(cell.get_uint64());
+    return number_text(cell.get_uint64(), buffer);
   if (!cell.is_double())
     expected(what, cell);
   auto value = cell.get_double();
   if (type == column_type::real && !fits_real(value))
     expected("a number within the range of real", cell);
-  return json_fields::shortest_text(value);
+  // Shortest round-trip text, as json_fields::shortest_text writes it.
+  return number_text(value, buffer);
 }
 
-std::string text_to_pg(const boost::json::value& cell) {
+std::string_view text_to_pg(const boost::json::value& cell, utf8_state utf8) {
   if (!cell.is_string())
     expected("a JSON string", cell);
-  if (!syntax::is_valid_text(string_of(cell)))
+  auto text = string_of(cell);
+  bool valid = utf8 == utf8_state::checked ? text.find('\0') == std::string_view::npos
+                                           : syntax::is_valid_text(text);
+  if (!valid)
     expected("a JSON string without NUL characters", cell);
-  return std::string(string_of(cell));
+  return text;
 }
 
 // Checks a string cell against `valid` and passes its text through unchanged.
 template <class Check>
-std::string checked_string(const boost::json::value& cell, std::string_view what, Check valid) {
+std::string_view checked_string(const boost::json::value& cell, std::string_view what,
+                                Check valid) {
   if (!cell.is_string() || !valid(string_of(cell)))
     expected(what, cell);
-  return std::string(string_of(cell));
-}
-
-bool holds_nul(const boost::json::value& value) {
-  if (value.is_string())
-    return string_of(value).find('\0') != std::string_view::npos;
-  if (value.is_array()) {
-    for (const auto& element : value.get_array())
-      if (holds_nul(element))
-        return true;
-  }
-  if (value.is_object()) {
-    for (const auto& member : value.get_object())
-      if (member.key().find('\0') != std::string_view::npos || holds_nul(member.value()))
-        return true;
-  }
-  return false;
+  return string_of(cell);
 }
 
 // The document's text is kept as sent: json preserves it byte for byte.
-std::string json_to_pg(const boost::json::value& cell, column_type type) {
+std::string_view json_to_pg(const boost::json::value& cell, column_type type) {
   constexpr std::string_view what = "a JSON string holding a JSON document";
   if (!cell.is_string())
     expected(what, cell);
-  std::error_code ec;
-  auto document = boost::json::parse(string_of(cell), ec);
-  if (ec)
+  auto check = syntax::check_json_document(string_of(cell));
+  if (check == syntax::json_document::invalid)
     expected(what, cell);
   // jsonb stores strings as text, which cannot hold \u0000.
-  if (type == column_type::jsonb && holds_nul(document))
+  if (type == column_type::jsonb && check == syntax::json_document::holds_nul)
     expected("a JSON document without \\u0000 for jsonb", cell);
-  return std::string(string_of(cell));
+  return string_of(cell);
 }
 
-std::string to_pg(const boost::json::value& cell, column_type type) {
+std::string_view time_to_pg(const boost::json::value& cell, column_type type) {
+  if (type == column_type::date)
+    return checked_string(cell, "a JSON string holding a date \"YYYY-MM-DD\"", syntax::is_date);
+  if (type == column_type::timestamp)
+    return checked_string(cell,
+                          "a JSON string holding a timestamp \"YYYY-MM-DD HH:MM:SS[.ffffff]\"",
+                          [](std::string_view text) { return syntax::is_timestamp(text, false); });
+  return checked_string(
+      cell, "a JSON string holding a timestamp \"YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]\"",
+      [](std::string_view text) { return syntax::is_timestamp(text, true); });
+}
+
+// The cell's PostgreSQL text: a view of the cell's own string, of a literal,
+// or of `buffer` for numbers.
+std::string_view to_pg(const boost::json::value& cell, column_type type, utf8_state utf8,
+                       number_buffer& buffer) {
   switch (type) {
   case column_type::smallint:
   case column_type::integer:
   case column_type::bigint:
-    return integer_to_pg(cell, type);
+    return integer_to_pg(cell, type, buffer);
   case column_type::numeric:
-    return numeric_to_pg(cell);
+    return numeric_to_pg(cell, buffer);
   case column_type::real:
   case column_type::double_precision:
-    return float_to_pg(cell, type);
+    return float_to_pg(cell, type, buffer);
   case column_type::boolean:
     if (!cell.is_bool())
       expected("true or false", cell);
     return cell.get_bool() ? "true" : "false";
   case column_type::text:
-    return text_to_pg(cell);
+    return text_to_pg(cell, utf8);
   case column_type::bytea:
     return checked_string(cell, "a JSON string in PostgreSQL hex form \"\\\\x0aff\"",
                           syntax::is_bytea_hex);
   case column_type::date:
-    return checked_string(cell, "a JSON string holding a date \"YYYY-MM-DD\"", syntax::is_date);
   case column_type::timestamp:
-    return checked_string(cell,
-                          "a JSON string holding a timestamp \"YYYY-MM-DD HH:MM:SS[.ffffff]\"",
-                          [](std::string_view text) { return syntax::is_timestamp(text, false); });
   case column_type::timestamptz:
-    return checked_string(
-        cell, "a JSON string holding a timestamp \"YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]\"",
-        [](std::string_view text) { return syntax::is_timestamp(text, true); });
+    return time_to_pg(cell, type);
   case column_type::uuid:
     return checked_string(cell, "a JSON string holding a uuid \"8-4-4-4-12\" hex", syntax::is_uuid);
   case column_type::json:
@@ -180,6 +189,22 @@ std::string to_pg(const boost::json::value& cell, column_type type) {
     return json_to_pg(cell, type);
   }
   expected("a supported column type", cell);
+}
+
+// The letter after the backslash that escapes `c` in COPY's text format; 0 if none.
+char copy_escape(char c) {
+  switch (c) {
+  case '\\':
+    return '\\';
+  case '\t':
+    return 't';
+  case '\n':
+    return 'n';
+  case '\r':
+    return 'r';
+  default:
+    return 0;
+  }
 }
 
 [[noreturn]] void unexpected_pg_text(std::string_view text, column_type type) {
@@ -218,7 +243,17 @@ boost::json::value boolean_from_pg(std::string_view text) {
 std::optional<std::string> cell_to_pg_text(const boost::json::value& cell, column_type type) {
   if (cell.is_null())
     return std::nullopt;
-  return to_pg(cell, type);
+  number_buffer buffer;
+  return std::string(to_pg(cell, type, utf8_state::unchecked, buffer));
+}
+
+bool append_copy_cell(std::string& out, const boost::json::value& cell, column_type type,
+                      utf8_state utf8) {
+  if (cell.is_null())
+    return false;
+  number_buffer buffer;
+  append_copy_escaped(out, to_pg(cell, type, utf8, buffer));
+  return true;
 }
 
 boost::json::value cell_from_pg_text(std::string_view text, column_type type) {
@@ -238,24 +273,18 @@ boost::json::value cell_from_pg_text(std::string_view text, column_type type) {
 }
 
 void append_copy_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-    case '\\':
-      out.append("\\\\");
-      break;
-    case '\t':
-      out.append("\\t");
-      break;
-    case '\n':
-      out.append("\\n");
-      break;
-    case '\r':
-      out.append("\\r");
-      break;
-    default:
-      out.push_back(c);
-    }
+  // Most values hold nothing to escape: copy the runs between special bytes whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto escape = copy_escape(text[i]);
+    if (escape == 0)
+      continue;
+    out.append(text.data() + run, i - run);
+    out.push_back('\\');
+    out.push_back(escape);
+    run = i + 1;
   }
+  out.append(text.data() + run, text.size() - run);
 }
 
 } // namespace tidesync::protocol

@@ -28,6 +28,18 @@ namespace tidesync::protocol {
 /// cell should have been (the caller adds the row and column).
 std::optional<std::string> cell_to_pg_text(const boost::json::value& cell, column_type type);
 
+/// Whether a cell's strings are known to be valid UTF-8.
+enum class utf8_state {
+  unchecked, ///< built in C++: text cells are checked
+  checked,   ///< from boost::json::parse, which refuses invalid UTF-8
+};
+
+/// Appends one wire cell to `out` as COPY's text format holds it (the
+/// PostgreSQL text of cell_to_pg_text, escaped), allocating nothing per cell.
+/// Returns false, appending nothing, for JSON null. Throws as cell_to_pg_text.
+bool append_copy_cell(std::string& out, const boost::json::value& cell, column_type type,
+                      utf8_state utf8);
+
 /// Converts PostgreSQL's text form of a value (as a source or the store
 /// returns it) to its wire cell.
 boost::json::value cell_from_pg_text(std::string_view text, column_type type);

@@ -1,5 +1,7 @@
 #include "protocol/pg_text_syntax.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -154,6 +156,43 @@ bool is_infinity(std::string_view text) {
   return text == "infinity" || text == "-infinity";
 }
 
+/// basic_parser events for check_json_document: nothing is built; strings
+/// and keys are only looked at for NUL.
+struct nul_finding_handler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  using error_code = boost::json::error_code;
+  using piece = boost::json::string_view;
+
+  bool holds_nul = false;
+
+  bool note(piece text) {
+    holds_nul = holds_nul || text.find('\0') != piece::npos;
+    return true;
+  }
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_array_begin(error_code&) { return true; }
+  bool on_array_end(std::size_t, error_code&) { return true; }
+  bool on_object_begin(error_code&) { return true; }
+  bool on_object_end(std::size_t, error_code&) { return true; }
+  bool on_string_part(piece text, std::size_t, error_code&) { return note(text); }
+  bool on_string(piece text, std::size_t, error_code&) { return note(text); }
+  bool on_key_part(piece text, std::size_t, error_code&) { return note(text); }
+  bool on_key(piece text, std::size_t, error_code&) { return note(text); }
+  bool on_number_part(piece, error_code&) { return true; }
+  bool on_int64(std::int64_t, piece, error_code&) { return true; }
+  bool on_uint64(std::uint64_t, piece, error_code&) { return true; }
+  bool on_double(double, piece, error_code&) { return true; }
+  bool on_bool(bool, error_code&) { return true; }
+  bool on_null(error_code&) { return true; }
+  bool on_comment_part(piece, error_code&) { return true; }
+  bool on_comment(piece, error_code&) { return true; }
+};
+
 } // namespace
 
 bool is_valid_text(std::string_view text) {
@@ -249,6 +288,16 @@ bool is_timestamp(std::string_view text, bool offset_allowed) {
     return false;
   bool bc = in.eat(" BC");
   return in.done() && is_calendar_day(date, bc, last_timestamp_year);
+}
+
+json_document check_json_document(std::string_view text) {
+  // Default options, as boost::json::parse reads a document.
+  boost::json::basic_parser<nul_finding_handler> parser{boost::json::parse_options{}};
+  boost::json::error_code ec;
+  auto used = parser.write_some(false, text.data(), text.size(), ec);
+  if (ec || used != text.size())
+    return json_document::invalid;
+  return parser.handler().holds_nul ? json_document::holds_nul : json_document::valid;
 }
 
 } // namespace tidesync::protocol::pg_text_syntax

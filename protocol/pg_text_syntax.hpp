@@ -30,4 +30,14 @@ bool is_date(std::string_view text);
 /// or "infinity" / "-infinity".
 bool is_timestamp(std::string_view text, bool offset_allowed);
 
+/// What check_json_document found.
+enum class json_document {
+  invalid,   ///< not one JSON document (as boost::json::parse reads it)
+  valid,     ///< a document jsonb can store
+  holds_nul, ///< valid, but a string or key holds \u0000, which jsonb cannot store
+};
+
+/// Checks the text of a json/jsonb value without building a DOM.
+json_document check_json_document(std::string_view text);
+
 } // namespace tidesync::protocol::pg_text_syntax

@@ -5,6 +5,7 @@
 #include <boost/json/fwd.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,43 @@ struct copy_batch {
 /// cell codec; no NULL where the column is not nullable; no key twice.
 /// Throws api_error(bad_request) naming the row (0-based) and column.
 /// Each line starts with the tenant columns, so it can go straight into the
-/// shared table.
+/// shared table. `body` is what boost::json::parse made of a request: its
+/// strings' UTF-8 is not checked again.
 copy_batch prepare_upload(const protocol::table_schema& schema, const boost::json::value& body,
                           const std::string& client_id, const std::string& database_id);
+
+/// Renders an upload body as prepare_upload does, a few rows at a time, so
+/// lines already checked can be sent while the rest are checked.
+class upload_renderer {
+public:
+  /// Checks the body's shape and its columns; throws as prepare_upload.
+  /// `body` must outlive the renderer.
+  upload_renderer(const protocol::table_schema& schema, const boost::json::value& body,
+                  const std::string& client_id, const std::string& database_id);
+  ~upload_renderer();
+
+  /// Checks and renders rows until at least `min_bytes` of lines were added
+  /// or no row is left; returns false when there was no row left to render.
+  /// Throws api_error(bad_request) naming the row and column of a bad cell.
+  bool render_some(std::size_t min_bytes);
+
+  /// Renders the remaining rows, then throws api_error(bad_request) naming
+  /// both rows if two rows of the batch had the same key.
+  void finish();
+
+  /// The rows in the body, rendered or not.
+  std::size_t row_count() const;
+
+  /// The lines rendered so far (all of them after finish()).
+  const copy_batch& batch() const;
+
+  /// Moves the lines out, leaving the renderer spent.
+  copy_batch take_batch();
+
+private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
 
 /// Checks the keys of a delete request (`[[1, "a"], …]`, or bare values for a
 /// one-column key) and renders them with the key columns as the batch columns.

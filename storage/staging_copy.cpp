@@ -17,6 +17,10 @@ namespace {
 // overhead vanishes, small enough not to copy the whole batch again at once.
 constexpr std::size_t copy_chunk_bytes = 1 << 20;
 
+// Rendered lines are sent in chunks of about this size while the rest are
+// checked: small, so PostgreSQL starts early and the last chunk's check is short.
+constexpr std::size_t stream_chunk_bytes = 256 << 10;
+
 std::vector<std::string> quoted_columns(const pqxx::transaction_base& tx,
                                         const copy_batch& batch) {
   std::vector<std::string> names;
@@ -37,26 +41,63 @@ void create_staging(pqxx::transaction_base& tx, const copy_batch& batch) {
   tx.exec(sql + ") ON COMMIT DROP");
 }
 
-void stream_lines(pqxx::transaction_base& tx, const std::string& table,
-                  const std::vector<std::string>& columns, const std::string& text) {
-  // tablewriter is deprecated in favour of stream_to, whose raw-line writer
-  // is private in libpqxx 6.4; raw lines are what lets us send many rows per
-  // call. It puts `table` and `columns` into the COPY statement as given.
+// tablewriter is deprecated in favour of stream_to, whose raw-line writer is
+// private in libpqxx 6.4; raw lines are what lets us send many rows per call.
+// It puts `table` and `columns` into the COPY statement as given.
+// The pragma covers every use of it, down to stream_rendered.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer{tx, table, columns.begin(), columns.end()};
-#pragma GCC diagnostic pop
+using raw_line_writer = pqxx::tablewriter;
+
+// Sends text[begin, end) whose lines each end in '\n'; write_raw_line adds
+// the one ending the chunk.
+void send_lines(raw_line_writer& writer, const std::string& text, std::size_t begin,
+                std::size_t end) {
+  writer.write_raw_line(text.substr(begin, end - 1 - begin));
+}
+
+void stream_lines(pqxx::transaction_base& tx, const std::string& table,
+                  const std::vector<std::string>& columns, const std::string& text) {
+  raw_line_writer writer{tx, table, columns.begin(), columns.end()};
   std::size_t begin = 0;
   while (begin < text.size()) {
     auto end = text.size();
     if (end - begin > copy_chunk_bytes)
       end = text.find('\n', begin + copy_chunk_bytes) + 1;
-    // Each line ends in '\n'; write_raw_line adds the one ending the chunk.
-    writer.write_raw_line(text.substr(begin, end - 1 - begin));
+    send_lines(writer, text, begin, end);
     begin = end;
   }
   writer.complete();
 }
+
+// Ends a COPY that will be rolled back, so the renderer's error is the one
+// reported rather than whatever PostgreSQL makes of the partial data.
+void abandon(raw_line_writer& writer) noexcept {
+  try {
+    writer.complete();
+  } catch (const std::exception&) {
+    // The transaction rolls back anyway.
+  }
+}
+
+void stream_rendered(pqxx::transaction_base& tx, const std::string& table,
+                     const std::vector<std::string>& columns, upload_renderer& renderer) {
+  raw_line_writer writer{tx, table, columns.begin(), columns.end()};
+  const auto& text = renderer.batch().copy_text;
+  std::size_t sent = 0;
+  try {
+    while (renderer.render_some(stream_chunk_bytes)) {
+      send_lines(writer, text, sent, text.size());
+      sent = text.size();
+    }
+    renderer.finish();
+  } catch (const protocol::api_error&) {
+    abandon(writer);
+    throw;
+  }
+  writer.complete();
+}
+#pragma GCC diagnostic pop
 
 // PostgreSQL's message without the "ERROR:" prefix, on one line, plus the row
 // and column from its "COPY <table>, line N, column C" context.
@@ -93,6 +134,19 @@ void copy_to_staging(pqxx::transaction_base& tx, const copy_batch& batch) {
 
 void copy_to_table(pqxx::transaction_base& tx, const std::string& target, const copy_batch& batch) {
   copy_lines(tx, target, batch);
+}
+
+void stream_to_table(pqxx::transaction_base& tx, const std::string& target,
+                     upload_renderer& renderer) {
+  if (renderer.row_count() == 0) {
+    renderer.finish();
+    return;
+  }
+  try {
+    stream_rendered(tx, target, quoted_columns(tx, renderer.batch()), renderer);
+  } catch (const pqxx::data_exception& e) {
+    throw protocol::api_error(protocol::error_code::bad_request, describe_copy_error(e.what()));
+  }
 }
 
 } // namespace tidesync::storage

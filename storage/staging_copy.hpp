@@ -22,4 +22,12 @@ void copy_to_staging(pqxx::transaction_base& tx, const copy_batch& batch);
 /// pqxx::unique_violation for the caller to fall back to an upsert.
 void copy_to_table(pqxx::transaction_base& tx, const std::string& target, const copy_batch& batch);
 
+/// Starts a COPY into `target` as copy_to_table, then has `renderer` check
+/// and render the body a chunk at a time and sends each chunk at once, so
+/// PostgreSQL loads while the next one is checked. A bad cell or repeated key
+/// ends the COPY and throws the renderer's api_error: the caller's
+/// transaction must then roll back. On return the renderer is finished.
+void stream_to_table(pqxx::transaction_base& tx, const std::string& target,
+                     upload_renderer& renderer);
+
 } // namespace tidesync::storage

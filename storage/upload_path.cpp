@@ -1,4 +1,4 @@
-// postgres_store::upload: validate, COPY into staging, one upsert, summary.
+// postgres_store::upload: COPY while validating, else staging and one upsert; summary.
 #include "storage/postgres_store.hpp"
 
 #include "protocol/error.hpp"
@@ -90,13 +90,13 @@ write_counts upsert(pqxx::transaction_base& tx, const tenant_table& tenant,
 }
 
 // The fast path for a batch of new rows: COPY straight into the shared table,
-// as fast as PostgreSQL loads. A key that exists already undoes the attempt
-// (to a savepoint) and the caller upserts instead.
-bool insert_only(pqxx::dbtransaction& tx, const tenant_table& tenant,
-                 const copy_batch& batch) {
+// as fast as PostgreSQL loads, checking the body while it loads. A key that
+// exists already undoes the attempt (to a savepoint) and the caller upserts
+// instead.
+bool insert_only(pqxx::dbtransaction& tx, const tenant_table& tenant, upload_renderer& renderer) {
   try {
     pqxx::subtransaction attempt{tx, "insert_only"};
-    copy_to_table(attempt, tenant.target, batch);
+    stream_to_table(attempt, tenant.target, renderer);
     attempt.commit();
     return true;
   } catch (const pqxx::unique_violation&) {
@@ -105,12 +105,17 @@ bool insert_only(pqxx::dbtransaction& tx, const tenant_table& tenant,
 }
 
 write_counts write_batch(pqxx::dbtransaction& tx, const tenant_table& tenant,
-                         const copy_batch& batch) {
-  if (batch.rows == 0)
+                         upload_renderer& renderer) {
+  if (renderer.row_count() == 0) {
+    renderer.finish();
     return {};
-  if (insert_only(tx, tenant, batch))
-    return {static_cast<std::int64_t>(batch.rows), 0};
-  return upsert(tx, tenant, batch);
+  }
+  if (insert_only(tx, tenant, renderer))
+    return {static_cast<std::int64_t>(renderer.row_count()), 0};
+  // PostgreSQL only reports the existing key once every line was sent, so
+  // the whole batch is checked and rendered by now.
+  renderer.finish();
+  return upsert(tx, tenant, renderer.batch());
 }
 
 } // namespace
@@ -121,10 +126,10 @@ upload_result postgres_store::upload(const std::string& client_id, const std::st
   return impl_->connection.run([&](pqxx::connection& c) {
     pqxx::work tx{c};
     auto tenant = load_tenant_table(tx, data_schema, client_id, database_id, table, true);
-    auto batch = prepare_upload(tenant.schema, body, client_id, database_id);
-    auto counts = write_batch(tx, tenant, batch);
+    upload_renderer renderer(tenant.schema, body, client_id, database_id);
+    auto counts = write_batch(tx, tenant, renderer);
     upload_result result;
-    result.rows = static_cast<std::int64_t>(batch.rows);
+    result.rows = static_cast<std::int64_t>(renderer.row_count());
     result.inserted = counts.inserted;
     result.updated = counts.updated;
     result.version = refresh_summary(tx, tenant, result.inserted);

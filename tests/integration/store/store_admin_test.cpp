@@ -55,7 +55,7 @@ TEST_F(store_admin, ALostConnectionIsUnavailableAndTheNextCallReconnects) {
 }
 
 TEST_F(store_admin, SessionTimeZoneIsUtc) {
-  EXPECT_EQ(store_->list_clients().at(0).created_at.substr(26), "+00");
+  EXPECT_TRUE(store_->list_clients().at(0).created_at.ends_with("+00"));  // zone fixed, µs may be trimmed
 }
 
 TEST_F(store_admin, TokensAreStoredOnlyAsTheirHash) {
@@ -134,7 +134,8 @@ TEST_F(store_admin, ListTokensShowsScopeAndRevocationButNeverTheSecretOrItsHash)
   EXPECT_FALSE(tokens[1].revoked_at);
   EXPECT_EQ(tokens[2].token_id, revoked.token_id);
   ASSERT_TRUE(tokens[2].revoked_at);
-  EXPECT_EQ(tokens[2].created_at.substr(26), "+00");
+  // PostgreSQL drops trailing zeros of the microseconds, so only the zone is fixed.
+  EXPECT_TRUE(tokens[2].created_at.ends_with("+00")) << tokens[2].created_at;
   auto hashes = query("SELECT secret_hash FROM tidesync.tokens");
   for (const auto& token : tokens)
     for (const auto& text : {token.token_id, token.created_at, token.revoked_at.value_or(""),

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 
 using namespace tidesync::protocol;
 
@@ -295,4 +296,82 @@ TEST(CopyEscaping, LeavesOtherBytesAlone) {
   std::string out;
   append_copy_escaped(out, "Grüße 🎉 \"q\" , ;");
   EXPECT_EQ(out, "Grüße 🎉 \"q\" , ;");
+}
+
+TEST(CopyEscaping, EscapesRunsAtEitherEndAndBackToBack) {
+  std::string out;
+  append_copy_escaped(out, "\t\\\n");
+  EXPECT_EQ(out, "\\t\\\\\\n");
+  out.clear();
+  append_copy_escaped(out, "\rmiddle\r");
+  EXPECT_EQ(out, "\\rmiddle\\r");
+}
+
+TEST(CopyCell, AppendsTheEscapedTextOfCellToPgText) {
+  const std::pair<boost::json::value, column_type> cells[] = {
+      {-42, column_type::integer},
+      {boost::json::parse("18446744073709551615"), column_type::numeric},
+      {str("12.50"), column_type::numeric},
+      {0.1, column_type::double_precision},
+      {-0.0, column_type::real},
+      {str("-Infinity"), column_type::double_precision},
+      {true, column_type::boolean},
+      {str("tab\there\nand \\ back"), column_type::text},
+      {str("\\x0aff"), column_type::bytea},
+      {str("2024-02-29 13:45:01.123456+00"), column_type::timestamptz},
+      {str("{\"a\": \"line\\nbreak\"}"), column_type::jsonb},
+  };
+  for (const auto& [cell, type] : cells) {
+    std::string expected = "|";
+    append_copy_escaped(expected, to_pg(cell, type));
+    std::string out = "|";
+    EXPECT_TRUE(append_copy_cell(out, cell, type, utf8_state::unchecked));
+    EXPECT_EQ(out, expected) << cell;
+  }
+}
+
+TEST(CopyCell, NullAppendsNothing) {
+  std::string out = "x";
+  EXPECT_FALSE(append_copy_cell(out, nullptr, column_type::text, utf8_state::checked));
+  EXPECT_EQ(out, "x");
+}
+
+TEST(CopyCell, CheckedUtf8StillRefusesNul) {
+  std::string out;
+  EXPECT_THROW(append_copy_cell(out, str(std::string_view("a\0b", 3)), column_type::text,
+                                utf8_state::checked),
+               api_error);
+  EXPECT_THROW(append_copy_cell(out, str("\xC3\x28"), column_type::text, utf8_state::unchecked),
+               api_error);
+}
+
+TEST(CopyCell, RefusesWhatCellToPgTextRefuses) {
+  std::string out;
+  EXPECT_THROW(append_copy_cell(out, str("1.5"), column_type::bigint, utf8_state::checked),
+               api_error);
+  EXPECT_THROW(append_copy_cell(out, str("{\"a\":"), column_type::json, utf8_state::checked),
+               api_error);
+  EXPECT_THROW(append_copy_cell(out, 1e300, column_type::real, utf8_state::checked), api_error);
+}
+
+TEST(CellCodec, JsonDocumentsAreCheckedAsBoostJsonParseReadsThem) {
+  for (auto text : {"1", " [1, {\"a\": null}] ", "\"\\\\u0000\"", "{\"k\": \"\\u00e9\"}", "",
+                    "[1,]", "{} {}", "[1] x", "{'a': 1}", "nul", "[\"\x01\"]", "1e999999"}) {
+    boost::system::error_code ec;
+    boost::json::parse(text, ec);
+    std::string out;
+    bool accepted = true;
+    try {
+      append_copy_cell(out, str(text), column_type::jsonb, utf8_state::checked);
+    } catch (const api_error&) {
+      accepted = false;
+    }
+    EXPECT_EQ(accepted, !ec) << text;
+  }
+}
+
+TEST(CellCodec, JsonbRefusesNulInKeysAsInValues) {
+  EXPECT_THROW(to_pg(str("{\"a\\u0000\": 1}"), column_type::jsonb), api_error);
+  EXPECT_THROW(to_pg(str("[[\"x\\u0000\"]]"), column_type::jsonb), api_error);
+  EXPECT_EQ(to_pg(str("{\"a\\u0000\": 1}"), column_type::json), "{\"a\\u0000\": 1}");
 }
