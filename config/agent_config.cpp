@@ -36,16 +36,27 @@ std::string read_url_safe_name(const yaml_value& value) {
   return name;
 }
 
-server_endpoint read_server(const yaml_value& value) {
+std::string read_server_url(const yaml_value& value) {
+  auto url = value.as_nonempty_string();
+  if (!has_scheme(url, server_schemes))
+    value.fail("expected an http:// or https:// URL, got \"" + url + "\"");
+  return url;
+}
+
+server_endpoint read_server(const yaml_value& value, agent_config_scope scope) {
   const yaml_mapping server(value, {"url", "client_id", "token", "ca_file"});
+  // Local work never uses these values, so one whose variable is not set yet stays empty.
+  const auto wanted = [scope](const yaml_value& v) {
+    return scope == agent_config_scope::full || !v.has_unset_variable();
+  };
   server_endpoint endpoint;
-  const auto url = server.require("url");
-  endpoint.url = url.as_nonempty_string();
-  if (!has_scheme(endpoint.url, server_schemes))
-    url.fail("expected an http:// or https:// URL, got \"" + endpoint.url + "\"");
-  endpoint.client_id = read_url_safe_name(server.require("client_id"));
-  endpoint.token = server.require("token").as_nonempty_string();
-  if (auto v = server.find("ca_file"))
+  if (const auto url = server.require("url"); wanted(url))
+    endpoint.url = read_server_url(url);
+  if (const auto client_id = server.require("client_id"); wanted(client_id))
+    endpoint.client_id = read_url_safe_name(client_id);
+  if (const auto token = server.require("token"); wanted(token))
+    endpoint.token = token.as_nonempty_string();
+  if (auto v = server.find("ca_file"); v && wanted(*v))
     endpoint.ca_file = v->as_existing_file();
   return endpoint;
 }
@@ -146,11 +157,11 @@ std::vector<database_config> read_databases(const yaml_value& value) {
   return databases;
 }
 
-agent_config read_agent_config(const yaml_value& document) {
+agent_config read_agent_config(const yaml_value& document, agent_config_scope scope) {
   const yaml_mapping root(document, {"server", "state_dir", "interval", "request_timeout", "batch",
                                      "metrics", "log_level", "databases"});
   agent_config config;
-  config.server = read_server(root.require("server"));
+  config.server = read_server(root.require("server"), scope);
   if (auto v = root.find("state_dir"))
     config.state_dir = v->as_nonempty_string();
   if (auto v = root.find("interval"))
@@ -169,17 +180,18 @@ agent_config read_agent_config(const yaml_value& document) {
 
 } // namespace
 
-agent_config parse_agent_config(const std::string& yaml, const std::string& source) {
+agent_config parse_agent_config(const std::string& yaml, const std::string& source,
+                                agent_config_scope scope) {
   try {
-    return read_agent_config(parse_yaml_document(yaml, source));
+    return read_agent_config(parse_yaml_document(yaml, source), scope);
   } catch (const YAML::Exception& e) {
     // The reader checks node kinds first; this is the net that keeps yaml-cpp inside config/.
     throw config_error(source + ": " + e.what());
   }
 }
 
-agent_config load_agent_config(const std::string& path) {
-  return parse_agent_config(read_config_file(path), path);
+agent_config load_agent_config(const std::string& path, agent_config_scope scope) {
+  return parse_agent_config(read_config_file(path), path, scope);
 }
 
 } // namespace tidesync::config

@@ -55,11 +55,24 @@ struct agent_config {
   std::string log_level = "info";
 };
 
+/// What the caller will do with the config, and so which parts must be usable.
+enum class agent_config_scope {
+  /// Everything, for `tidesync agent` and `status`.
+  full,
+  /// Local database work only (`tidesync prepare`), which never contacts the
+  /// server: a `server` value naming an unset `${VAR}` is left empty instead of
+  /// failing. The rest of the file, and `server`'s keys, kinds and other
+  /// values, are checked as in `full`.
+  local,
+};
+
 /// Reads and validates an agent config file. Throws config_error naming the
 /// file, line and key.
-agent_config load_agent_config(const std::string& path);
+agent_config load_agent_config(const std::string& path,
+                               agent_config_scope scope = agent_config_scope::full);
 
 /// Same, from YAML text; `source` names it in error messages.
-agent_config parse_agent_config(const std::string& yaml, const std::string& source);
+agent_config parse_agent_config(const std::string& yaml, const std::string& source,
+                                agent_config_scope scope = agent_config_scope::full);
 
 } // namespace tidesync::config

@@ -90,6 +90,14 @@ std::string yaml_value::scalar_text(std::string_view expected) const {
   return text;
 }
 
+bool yaml_value::has_unset_variable() const {
+  if (!node_.IsScalar())
+    return false;
+  std::string text = node_.Scalar();
+  std::string missing;
+  return !expand_environment(text, missing);
+}
+
 std::string yaml_value::as_string() const {
   return scalar_text("a string");
 }

@@ -35,6 +35,10 @@ public:
   /// Throws config_error `<file>:<line>: <path>: <message>`.
   [[noreturn]] void fail(std::string_view message) const;
 
+  /// True when this is a scalar that names an unset `${VAR}`, so a caller that
+  /// does not need the value can skip it instead of failing.
+  bool has_unset_variable() const;
+
   /// The scalar text with `${VAR}` expanded.
   std::string as_string() const;
   std::string as_nonempty_string() const;

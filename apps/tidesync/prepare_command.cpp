@@ -97,7 +97,8 @@ std::string source_name(const std::string& url) {
 
 std::vector<prepare_target> targets_from_config(const std::string& path) {
   std::vector<prepare_target> out;
-  for (const auto& database : config::load_agent_config(path).databases) {
+  const auto config = config::load_agent_config(path, config::agent_config_scope::local);
+  for (const auto& database : config.databases) {
     prepare_target target{database.name, database.source, {}};
     for (const auto& table : database.tables)
       target.tables.push_back(

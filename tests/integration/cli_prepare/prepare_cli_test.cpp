@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -52,9 +53,11 @@ protected:
   }
 
   /// An agent configuration with store-01 on the SQLite file and store-02 on PostgreSQL.
-  std::string write_config(const std::string& sqlite_tables = "[orders]") {
+  std::string write_config(const std::string& sqlite_tables = "[orders]",
+                           const std::string& token = "t0k") {
     auto path = dir_.path() / "agent.yaml";
-    std::ofstream{path} << "server: {url: http://127.0.0.1:8080, client_id: acme, token: t0k}\n"
+    std::ofstream{path} << "server: {url: http://127.0.0.1:8080, client_id: acme, token: " << token
+                        << "}\n"
                            "databases:\n"
                            "  - name: store-01\n"
                            "    source: " << sqlite_url_ << "\n"
@@ -114,6 +117,25 @@ TEST_F(PrepareCli, PrepareInstallsVersionTrackingAndASecondRunSaysAlreadyPrepare
                         "store-02: order_lines: already prepared\n");
   auto dry_run = prepare({"--config", write_config(), "--dry-run"});
   EXPECT_EQ(dry_run.out, "-- store-01: already prepared\n-- store-02: already prepared\n");
+}
+
+TEST_F(PrepareCli, AnUnsetTokenVariableDoesNotStopPrepareButStillStopsStatus) {
+  // The order of work on a new site: prepare the database, then issue the token.
+  ::unsetenv("TIDESYNC_TEST_PREPARE_TOKEN");
+  auto config = write_config("[orders]", "\"${TIDESYNC_TEST_PREPARE_TOKEN}\"");
+  auto result = prepare({"--config", config});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "store-01: orders: installed version tracking (")) << result.out;
+  EXPECT_TRUE(contains(result.out, "store-02: order_lines: installed version tracking ("))
+    << result.out;
+  EXPECT_TRUE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version"));
+  EXPECT_TRUE(pg_has_column(pg_.url(), "order_lines", "row_version"));
+
+  auto status = run_to_completion(TIDESYNC_BINARY, {"status", "--config", config}, dir_.path());
+  EXPECT_EQ(status.exit_code, 1);
+  EXPECT_TRUE(contains(status.err, "agent.yaml:1: server.token: environment variable "
+                                   "TIDESYNC_TEST_PREPARE_TOKEN is not set"))
+    << status.err;
 }
 
 TEST_F(PrepareCli, SourceAndTablesOnTheCommandLinePrepareThoseTablesOnly) {

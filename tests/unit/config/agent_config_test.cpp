@@ -12,9 +12,9 @@ using namespace std::chrono_literals;
 namespace {
 
 /// The message of the config_error the text raises, or "" (and a failure) if none.
-std::string error_of(const std::string& yaml) {
+std::string error_of(const std::string& yaml, agent_config_scope scope = agent_config_scope::full) {
   try {
-    parse_agent_config(yaml, "agent.yaml");
+    parse_agent_config(yaml, "agent.yaml", scope);
   } catch (const config_error& e) {
     return e.what();
   } catch (const std::exception& e) {
@@ -116,6 +116,67 @@ TEST(AgentConfig, UnsetTokenVariableNamesTheVariableKeyAndLine) {
                           "  token: ${TIDESYNC_TEST_UNSET}\n");
   EXPECT_CONTAINS(
       e, "agent.yaml:4: server.token: environment variable TIDESYNC_TEST_UNSET is not set");
+}
+
+TEST(AgentConfig, UnsetTokenVariableLoadsInLocalScopeAndFailsInFullScope) {
+  ::unsetenv("TIDESYNC_TEST_UNSET");
+  const std::string yaml =
+      "server: {url: http://127.0.0.1:8080, client_id: acme, token: \"${TIDESYNC_TEST_UNSET}\"}\n"
+      "databases:\n  - {name: store, source: \"sqlite:///s.db\", tables: [orders]}\n";
+  const auto c = parse_agent_config(yaml, "agent.yaml", agent_config_scope::local);
+  EXPECT_TRUE(c.server.token.empty());
+  EXPECT_EQ(c.server.url, "http://127.0.0.1:8080");
+  EXPECT_EQ(c.server.client_id, "acme");
+  ASSERT_EQ(c.databases.size(), 1u);
+  EXPECT_EQ(c.databases[0].tables[0].name, "orders");
+  EXPECT_CONTAINS(
+      error_of(yaml, agent_config_scope::full),
+      "agent.yaml:1: server.token: environment variable TIDESYNC_TEST_UNSET is not set");
+}
+
+TEST(AgentConfig, LocalScopeLeavesEveryUnsetServerVariableEmpty) {
+  ::unsetenv("TIDESYNC_TEST_UNSET");
+  const auto c = parse_agent_config(
+      "server:\n  url: ${TIDESYNC_TEST_UNSET}\n  client_id: ${TIDESYNC_TEST_UNSET}\n"
+      "  token: ${TIDESYNC_TEST_UNSET}\n  ca_file: ${TIDESYNC_TEST_UNSET}/ca.pem\n"
+      "databases:\n  - {name: store, source: \"sqlite:///s.db\", tables: [orders]}\n",
+      "agent.yaml", agent_config_scope::local);
+  EXPECT_TRUE(c.server.url.empty());
+  EXPECT_TRUE(c.server.client_id.empty());
+  EXPECT_TRUE(c.server.token.empty());
+  EXPECT_FALSE(c.server.ca_file.has_value());
+}
+
+TEST(AgentConfig, LocalScopeStillRejectsAnUnsetVariableOutsideServer) {
+  ::unsetenv("TIDESYNC_TEST_UNSET");
+  EXPECT_CONTAINS(error_of(with_databases("  - name: store\n    source: ${TIDESYNC_TEST_UNSET}\n"
+                                          "    tables: [orders]\n"),
+                           agent_config_scope::local),
+                  "agent.yaml:4: databases[0].source: environment variable TIDESYNC_TEST_UNSET is "
+                  "not set");
+}
+
+TEST(AgentConfig, LocalScopeStillChecksTheServerSectionsKeysAndValues) {
+  ::unsetenv("TIDESYNC_TEST_UNSET");
+  const auto local = agent_config_scope::local;
+  const std::string databases = "databases:\n  - {name: a, source: \"sqlite:///a\", tables: [t]}\n";
+  EXPECT_CONTAINS(error_of("server:\n  url: http://h\n  client_id: a\n"
+                           "  token: ${TIDESYNC_TEST_UNSET}\n  tokne: x\n" +
+                               databases,
+                           local),
+                  "agent.yaml:5: server.tokne: unknown key (did you mean token?)");
+  EXPECT_CONTAINS(error_of("server: {url: http://h, client_id: a}\n" + databases, local),
+                  "agent.yaml:1: server.token: required key is missing");
+  EXPECT_CONTAINS(
+      error_of("server: {url: http://h, client_id: a, token: [t]}\n" + databases, local),
+      "agent.yaml:1: server.token: expected a string, got a list");
+  EXPECT_CONTAINS(
+      error_of("server: {url: ftp://h, client_id: a, token: \"${TIDESYNC_TEST_UNSET}\"}\n" +
+                   databases,
+               local),
+      "agent.yaml:1: server.url: expected an http:// or https:// URL");
+  EXPECT_CONTAINS(error_of(with_top("interval: 10x\n"), local),
+                  "agent.yaml:2: interval: expected a duration");
 }
 
 TEST(AgentConfig, MissingTokenNamesTheKeyAndTheServerLine) {
