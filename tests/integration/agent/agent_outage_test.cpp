@@ -3,19 +3,14 @@
 #include "protocol/http_client.hpp"
 #include "storage/state_store.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/integration/agent/log_capture.hpp"
 
 #include <pqxx/pqxx>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 namespace tidesync::testing {
 
@@ -43,45 +38,6 @@ int terminate_site_sessions(const std::string& site_url) {
                         "WHERE datname = current_database() AND pid <> pg_backend_pid()");
   return result[0][0].as<int>();
 }
-
-/// Every log line of this test binary, in order (payloads only).
-class line_sink : public spdlog::sinks::base_sink<std::mutex> {
-public:
-  std::size_t size() {
-    std::lock_guard lock{mutex_};
-    return lines_.size();
-  }
-
-  /// How many lines from the `first`th on contain `text`.
-  std::size_t count_since(std::size_t first, const std::string& text) {
-    std::lock_guard lock{mutex_};
-    return static_cast<std::size_t>(
-      std::count_if(lines_.begin() + static_cast<std::ptrdiff_t>(std::min(first, lines_.size())),
-                    lines_.end(),
-                    [&](const std::string& line) { return line.find(text) != std::string::npos; }));
-  }
-
-protected:
-  void sink_it_(const spdlog::details::log_msg& message) override {
-    lines_.emplace_back(message.payload.data(), message.payload.size());
-  }
-  void flush_() override {}
-
-private:
-  std::vector<std::string> lines_;
-};
-
-line_sink& test_log() {
-  static auto sink = [] {
-    auto made = std::make_shared<line_sink>();
-    spdlog::default_logger()->sinks().push_back(made);
-    return made;
-  }();
-  return *sink;
-}
-
-// Added while the binary loads: a logger's sinks may not change once threads log.
-[[maybe_unused]] const bool test_log_installed = (test_log(), true);
 
 } // namespace
 
@@ -121,8 +77,8 @@ TEST_F(postgres_agent_test, ASourceConnectionKilledMidRunIsReopenedAndNothingIsS
   site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
   site_exec("INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 3000) i");
   prepare({"orders"});
-  const auto first_line = test_log().size();
-  auto logged = [&](const char* text) { return test_log().count_since(first_line, text); };
+  const auto first_line = log_capture::size();
+  auto logged = [&](const char* text) { return log_capture::count_since(first_line, text); };
   actors::agent_hooks hooks;
   hooks.retry = sync::retry_settings{std::chrono::milliseconds(50), std::chrono::milliseconds(500)};
   actors::agent agent{agent_config({"orders"}), hooks};
