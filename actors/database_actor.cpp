@@ -99,6 +99,16 @@ void database_actor_state::forget_id() {
   context->state->clear_database_id(config->name);
 }
 
+// Without the database's id or summaries no table can run its cycle; each is
+// reported failed with the database's error, so --once still has a line per table.
+database_report with_every_table_failed(database_report report,
+                                        const config::database_config& config) {
+  for (const auto& table : config.tables)
+    report.tables.push_back(
+      table_report{report.database, table.name, table_state::error, 0, 0, 0, false, report.error});
+  return report;
+}
+
 using database_self = caf::stateful_actor<database_actor_state>;
 
 caf::result<database_report> run_cycle(database_self* self, bool full_pass) {
@@ -107,9 +117,11 @@ caf::result<database_report> run_cycle(database_self* self, bool full_pass) {
   report.database = state.config->name;
   auto id = state.database_id(report);
   if (!id)
-    return report;
+    return with_every_table_failed(std::move(report), *state.config);
   auto remote = state.summaries(*id, report);
-  if (!remote || state.tables.empty())
+  if (!remote)
+    return with_every_table_failed(std::move(report), *state.config);
+  if (state.tables.empty())
     return report;
   auto promise = self->make_response_promise<database_report>();
   auto collected = std::make_shared<database_report>(std::move(report));

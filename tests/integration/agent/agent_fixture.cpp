@@ -82,6 +82,7 @@ void agent_fixture::start_server(std::uint16_t port) {
   server.max_waiting = 16;
   server.io_threads = 2;
   server.max_body_bytes = max_body_bytes_;
+  server.tls = server_tls_;
   server_ = std::make_unique<server::api_server>(server);
   port_ = server_->start();
 }
@@ -89,6 +90,12 @@ void agent_fixture::start_server(std::uint16_t port) {
 void agent_fixture::restart_server_with_body_limit(std::uint64_t bytes) {
   server_->stop();
   max_body_bytes_ = bytes;
+  start_server(port_);
+}
+
+void agent_fixture::restart_server_with_tls(const config::tls_files& tls) {
+  server_->stop();
+  server_tls_ = tls;
   start_server(port_);
 }
 

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ protected:
   void start_server(std::uint16_t port);
   /// Stops the server and starts it again on the same port, refusing bodies over `bytes`.
   void restart_server_with_body_limit(std::uint64_t bytes);
+  /// Stops the server and starts it again on the same port, serving only HTTPS with `tls`.
+  void restart_server_with_tls(const config::tls_files& tls);
 
   /// Runs statements on the site database, as an application would.
   void site_exec(const std::string& sql);
@@ -76,6 +79,7 @@ protected:
   std::unique_ptr<server::api_server> server_;
   std::uint16_t port_ = 0;
   std::uint64_t max_body_bytes_ = config::default_max_body_bytes;
+  std::optional<config::tls_files> server_tls_;
   std::string token_;
 };
 
