@@ -32,7 +32,9 @@ bool agent_report::all_in_sync() const {
 std::string agent_report::summary_lines() const {
   std::ostringstream out;
   for (const auto& database : databases) {
-    if (!database.error.empty())
+    // A database-level failure is repeated on each table line; a line of its
+    // own is only needed when no table line carries it.
+    if (!database.error.empty() && database.tables.empty())
       out << database.database << " error: " << database.error << "\n";
     for (const auto& t : database.tables) {
       out << t.database << " " << t.table << " " << to_string(t.state)
