@@ -2,10 +2,10 @@
 
 #include "protocol/cell_codec.hpp"
 #include "protocol/http_client.hpp"
+#include "protocol/url_encoding.hpp"
 
 #include <boost/json.hpp>
 
-#include <cctype>
 #include <exception>
 
 namespace tidesync::actors {
@@ -56,21 +56,6 @@ remote_answer<T> answer(const protocol::http_response& response, Parse parse) {
   } catch (const std::exception& e) {
     out.status.result = call_result::failed;
     out.status.message = std::string{"malformed answer from the server: "} + e.what();
-  }
-  return out;
-}
-
-std::string url_encode(const std::string& text) {
-  static constexpr const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
   }
   return out;
 }
@@ -184,7 +169,7 @@ http_remote::manifest(const std::string& database_id, const std::string& table,
   if (max_version)
     target += "&max_version=" + std::to_string(*max_version);
   if (after)
-    target += "&after=" + url_encode(*after);
+    target += "&after=" + protocol::url_encode(*after);
   std::vector<protocol::column_type> key_types;
   for (const auto& name : schema.key)
     if (const auto* column = schema.find(name))

@@ -69,11 +69,12 @@ cert_ptr make_ca_certificate(EVP_PKEY* ca_key) {
   return cert;
 }
 
-cert_ptr make_server_certificate(EVP_PKEY* server_key, X509* ca_cert, EVP_PKEY* ca_key) {
+cert_ptr make_server_certificate(EVP_PKEY* server_key, X509* ca_cert, EVP_PKEY* ca_key,
+                                 const std::string& names) {
   auto cert = make_unsigned_certificate(server_key, "localhost", ca_cert, 2);
   add_extension(cert.get(), ca_cert, NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert.get(), ca_cert, NID_ext_key_usage, "serverAuth");
-  add_extension(cert.get(), ca_cert, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  add_extension(cert.get(), ca_cert, NID_subject_alt_name, names.c_str());
   add_extension(cert.get(), ca_cert, NID_authority_key_identifier, "keyid:always");
   check(X509_sign(cert.get(), ca_key, EVP_sha256()) > 0, "signing the server certificate");
   return cert;
@@ -98,11 +99,13 @@ void write_private_key(const std::filesystem::path& path, EVP_PKEY* key) {
 
 } // namespace
 
-test_certificates write_test_certificates(const std::filesystem::path& dir) {
+test_certificates write_test_certificates(const std::filesystem::path& dir,
+                                          const std::string& server_names) {
   auto ca_key = make_key();
   auto ca_cert = make_ca_certificate(ca_key.get());
   auto server_key = make_key();
-  auto server_cert = make_server_certificate(server_key.get(), ca_cert.get(), ca_key.get());
+  auto server_cert = make_server_certificate(server_key.get(), ca_cert.get(), ca_key.get(),
+                                             server_names);
   test_certificates files{dir / "ca.crt", dir / "server.crt", dir / "server.key"};
   std::filesystem::create_directories(dir);
   write_certificate(files.ca_cert, ca_cert.get());

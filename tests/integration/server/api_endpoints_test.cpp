@@ -2,6 +2,7 @@
 #include "server/api_server.hpp"
 
 #include "protocol/gzip.hpp"
+#include "protocol/url_encoding.hpp"
 #include "tests/integration/server/server_fixture.hpp"
 
 #include <boost/json.hpp>
@@ -191,7 +192,7 @@ TEST_F(ApiEndpoints, TheManifestPagesWithNextUntilTheLastPage) {
   while (true) {
     auto target = table_path("orders") + "/manifest?min_version=10&max_version=12&limit=2";
     if (!after.empty())
-      target += "&after=" + url_encode(after);
+      target += "&after=" + protocol::url_encode(after);
     auto reply = client().call("GET", target, token_);
     ASSERT_EQ(reply.status, 200) << reply.body;
     auto page = reply.json();

@@ -59,8 +59,6 @@ protected:
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-/// Percent-encodes `text` for a query parameter.
-std::string url_encode(const std::string& text);
 
 /// A table schema body: `columns` is the JSON array of column objects.
 std::string schema_body(const std::string& columns, const std::string& key,

@@ -4,10 +4,10 @@
 
 #include "protocol/http_client.hpp"
 #include "tests/integration/server/server_fixture.hpp"
+#include "tests/support/test_certificates.hpp"
 
 #include <pqxx/pqxx>
 
-#include <cstdlib>
 #include <filesystem>
 #include <future>
 
@@ -98,18 +98,13 @@ TEST_F(ServerLifecycle, WithTlsFilesEveryConnectionIsHttps) {
   namespace fs = std::filesystem;
   auto dir = fs::temp_directory_path() / ("tidesync-tls-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  auto cert = (dir / "server.crt").string();
-  auto key = (dir / "server.key").string();
-  auto command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
-                 " -addext subjectAltName=IP:127.0.0.1 -keyout " +
-                 key + " -out " + cert + " 2>/dev/null";
-  ASSERT_EQ(std::system(command.c_str()), 0);
+  auto files = write_test_certificates(dir);
   auto config = test_config();
-  config.tls = config::tls_files{cert, key};
+  config.tls = config::tls_files{files.server_cert.string(), files.server_key.string()};
   restart_server(config);
 
   protocol::http_client_options options;
-  options.ca_file = cert;
+  options.ca_file = files.ca_cert.string();
   protocol::http_client https{"https://127.0.0.1:" + std::to_string(port_), options};
   auto reply = https.get("/healthz");
   EXPECT_FALSE(reply.transport_error) << *reply.transport_error;

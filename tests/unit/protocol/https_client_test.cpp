@@ -1,26 +1,24 @@
 #include "protocol/http_client.hpp"
 
+#include "tests/support/test_certificates.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
 
 #include <unistd.h>
 
 using namespace tidesync::protocol;
+using tidesync::testing::test_certificates;
+using tidesync::testing::write_test_certificates;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -28,62 +26,14 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-/// A fresh self-signed certificate for "localhost" (no IP address in it).
-struct test_certificate {
-  std::string certificate_pem;
-  std::string key_pem;
-};
-
-std::string to_pem(int (*write)(BIO*, void*), void* object) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  write(bio.get(), object);
-  char* data = nullptr;
-  auto size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
-void add_extension(X509* cert, int nid, const char* value) {
-  X509V3_CTX context;
-  X509V3_set_ctx_nodb(&context);
-  X509V3_set_ctx(&context, cert, cert, nullptr, nullptr, 0);
-  auto* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value);
-  X509_add_ext(cert, extension, -1);
-  X509_EXTENSION_free(extension);
-}
-
-test_certificate make_certificate() {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
-  X509_set_pubkey(cert.get(), key.get());
-  auto* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
-  add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
-  add_extension(cert.get(), NID_subject_alt_name, "DNS:localhost");
-  X509_sign(cert.get(), key.get(), EVP_sha256());
-  return {to_pem([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); },
-                 cert.get()),
-          to_pem(
-              [](BIO* b, void* k) {
-                return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0,
-                                                nullptr, nullptr);
-              },
-              key.get())};
-}
-
 /// A blocking loopback HTTPS server answering "secure" to every request.
 class tls_server {
 public:
-  explicit tls_server(const test_certificate& certificate)
+  explicit tls_server(const test_certificates& files)
       : context_(asio::ssl::context::tls_server),
         acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    context_.use_certificate_chain(asio::buffer(certificate.certificate_pem));
-    context_.use_private_key(asio::buffer(certificate.key_pem), asio::ssl::context::pem);
+    context_.use_certificate_chain_file(files.server_cert.string());
+    context_.use_private_key_file(files.server_key.string(), asio::ssl::context::pem);
     port_ = acceptor_.local_endpoint().port();
     thread_ = std::thread([this] { serve(); });
   }
@@ -144,27 +94,27 @@ private:
 class HttpsClient : public ::testing::Test {
 protected:
   void SetUp() override {
-    certificate_ = make_certificate();
-    ca_file_ = std::filesystem::temp_directory_path() /
-               ("tidesync-test-ca-" + std::to_string(::getpid()) + ".pem");
-    std::ofstream(ca_file_) << certificate_.certificate_pem;
-    server_ = std::make_unique<tls_server>(certificate_);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tidesync-https-test-" + std::to_string(::getpid()));
+    // Named "localhost" only, so 127.0.0.1 is a name the certificate doesn't cover.
+    files_ = write_test_certificates(dir_, "DNS:localhost");
+    server_ = std::make_unique<tls_server>(files_);
   }
 
   void TearDown() override {
     server_.reset();
-    std::filesystem::remove(ca_file_);
+    std::filesystem::remove_all(dir_);
   }
 
   http_client_options trusting() const {
     http_client_options options;
-    options.ca_file = ca_file_.string();
+    options.ca_file = files_.ca_cert.string();
     options.connect_timeout = std::chrono::milliseconds(3000);
     return options;
   }
 
-  test_certificate certificate_;
-  std::filesystem::path ca_file_;
+  std::filesystem::path dir_;
+  test_certificates files_;
   std::unique_ptr<tls_server> server_;
 };
 
