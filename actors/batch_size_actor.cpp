@@ -59,7 +59,9 @@ caf::actor spawn_batch_size_actor(caf::event_based_actor& parent, sync::batch_si
                                   storage::state_store* state, const std::string& database,
                                   const std::string& table) {
   auto sizer = std::make_shared<policy_batch_sizer>(bounds, state, database, table);
-  return parent.spawn<caf::linked>(batch_size_actor, std::move(sizer));
+  // Each record writes the history to the state file (an fsync): blocking
+  // I/O, so this actor gets its own thread like the table actors.
+  return parent.spawn<caf::detached + caf::linked>(batch_size_actor, std::move(sizer));
 }
 
 std::unique_ptr<batch_sizer> make_actor_batch_sizer(caf::actor_system& system, caf::actor actor) {
