@@ -69,6 +69,14 @@ protocol::http_client_options client_options(const config::server_endpoint& serv
   return options;
 }
 
+std::vector<protocol::column_type> key_types_of(const protocol::table_schema& schema) {
+  std::vector<protocol::column_type> types;
+  for (const auto& name : schema.key)
+    if (const auto* column = schema.find(name))
+      types.push_back(column->type);
+  return types;
+}
+
 sync::row_key key_from_json(const json::array& cells,
                             const std::vector<protocol::column_type>& types) {
   sync::row_key key;
@@ -170,10 +178,7 @@ http_remote::manifest(const std::string& database_id, const std::string& table,
     target += "&max_version=" + std::to_string(*max_version);
   if (after)
     target += "&after=" + protocol::url_encode(*after);
-  std::vector<protocol::column_type> key_types;
-  for (const auto& name : schema.key)
-    if (const auto* column = schema.find(name))
-      key_types.push_back(column->type);
+  auto key_types = key_types_of(schema);
   auto response = client_->get(target);
   return answer<manifest_page>(response, [&](const json::value& v) {
     manifest_page page;
@@ -184,6 +189,25 @@ http_remote::manifest(const std::string& database_id, const std::string& table,
       page.next = std::string(next.as_string());
     return page;
   });
+}
+
+remote_answer<protocol::digest_answer>
+http_remote::digests(const std::string& database_id, const std::string& table,
+                     const protocol::table_schema& schema,
+                     const protocol::digest_request& request) {
+  auto key_types = key_types_of(schema);
+  auto body = json::serialize(protocol::to_json(request, key_types));
+  auto response = client_->post(table_path(database_id, table) + "/digests", body);
+  return answer<protocol::digest_answer>(response, [&](const json::value& v) {
+    return protocol::digest_answer_from_json(v, key_types);
+  });
+}
+
+remote_answer<protocol::table_version> http_remote::recount(const std::string& database_id,
+                                                            const std::string& table) {
+  auto response = client_->post(table_path(database_id, table) + "/recount", "{}");
+  return answer<protocol::table_version>(
+    response, [](const json::value& v) { return protocol::table_version_from_json(v); });
 }
 
 } // namespace tidesync::actors

@@ -38,6 +38,12 @@ public:
                                         std::optional<std::int64_t> max_version,
                                         std::int64_t limit,
                                         const std::optional<std::string>& after) override;
+  remote_answer<protocol::digest_answer> digests(const std::string& database_id,
+                                                 const std::string& table,
+                                                 const protocol::table_schema& schema,
+                                                 const protocol::digest_request& request) override;
+  remote_answer<protocol::table_version> recount(const std::string& database_id,
+                                                 const std::string& table) override;
 
 private:
   std::string database_path(const std::string& database_id) const;

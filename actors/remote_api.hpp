@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol/digest_messages.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
 #include "sync/row_position.hpp"
@@ -86,6 +87,17 @@ public:
            const protocol::table_schema& schema, std::optional<std::int64_t> min_version,
            std::optional<std::int64_t> max_version, std::int64_t limit,
            const std::optional<std::string>& after) = 0;
+
+  /// Content digests of key ranges, or one range's rows with a digest each
+  /// (`POST …/digests`, docs/api.md).
+  virtual remote_answer<protocol::digest_answer>
+  digests(const std::string& database_id, const std::string& table,
+          const protocol::table_schema& schema, const protocol::digest_request& request) = 0;
+
+  /// Has the server recount its summary of the table from the data
+  /// (`POST …/recount`); answers the corrected summary.
+  virtual remote_answer<protocol::table_version> recount(const std::string& database_id,
+                                                         const std::string& table) = 0;
 };
 
 } // namespace tidesync::actors

@@ -49,6 +49,7 @@ caf::actor spawn_table_actor(caf::event_based_actor& parent,
   sync_parts.metrics = context->metrics;
   sync_parts.stop = context->stop;
   sync_parts.retry = context->retry;
+  sync_parts.verify_interval = context->config.verify_interval;
   parts->sync = std::make_unique<table_sync>(std::move(sync_parts));
   // Detached: every cycle blocks on the source and the server.
   return parent.spawn<caf::detached + caf::linked>(table_actor, std::move(parts));

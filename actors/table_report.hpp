@@ -37,6 +37,10 @@ struct table_report {
   /// True when a differencing pass over the whole table finished in this cycle.
   bool scan_pass_completed = false;
   std::string error;
+  /// True when a content-digest pass over the whole table finished in this cycle.
+  bool digest_pass_completed = false;
+  /// Rows the digest pass found missing, extra or different in the cloud.
+  std::int64_t rows_repaired = 0;
 };
 
 /// One database's tables after a cycle, plus a database-level error (e.g. the

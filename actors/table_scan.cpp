@@ -68,16 +68,6 @@ bool table_sync::scan_batch() {
   return wrapped;
 }
 
-void table_sync::full_scan_pass() {
-  // A full pass starts at the beginning so it covers the whole table once.
-  cursor_.reset();
-  while (!scan_batch()) {
-    if (parts_.stop->stop_requested())
-      throw detail::cycle_stopped{};
-  }
-  spdlog::info("{}.{}: full differencing pass completed", parts_.database, table_name());
-}
-
 void table_sync::catch_late_commits() {
   auto mark = parts_.state->safe_version_mark(parts_.database, table_name());
   if (!mark || !remote_.max_version || *mark > *remote_.max_version)

@@ -29,6 +29,7 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   report_.table = table_name();
   full_pass_ = cycle.full_pass;
   pass_completed_ = false;
+  digest_clean_ = true;
   try {
     run_steps(cycle);
     report_.state = final_state(cycle.full_pass);
@@ -78,8 +79,10 @@ void table_sync::run_steps(const table_cycle& cycle) {
   catch_late_commits();
   catch_up(!cycle.full_pass);
   if (cycle.full_pass) {
-    full_scan_pass();
+    digest_pass();
     catch_up(false);
+  } else {
+    verify_slice();
   }
   parts_.state->set_safe_version_mark(parts_.database, table_name(), mark);
 }
@@ -209,7 +212,8 @@ bool table_sync::explained_by_skipped(const protocol::table_version& local) cons
 table_state table_sync::final_state(bool full_pass) {
   if (!skipped_keys_.empty())
     return table_state::skipped;
-  if (last_decision_ == sync::sync_decision::equal && (!full_pass || pass_completed_))
+  if (last_decision_ == sync::sync_decision::equal && (!full_pass || pass_completed_) &&
+      digest_clean_)
     return table_state::in_sync;
   return table_state::syncing;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/batch_sizer.hpp"
+#include "actors/digest_walk.hpp"
 #include "actors/remote_api.hpp"
 #include "actors/stop_signal.hpp"
 #include "actors/table_report.hpp"
@@ -13,6 +14,7 @@
 #include "sync/scan_cursor.hpp"
 #include "sync/scan_window.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -48,6 +50,11 @@ struct table_sync_parts {
   /// Transient failures tolerated in a row before a full-pass (`--once`)
   /// cycle gives up; a continuous cycle retries until stopped.
   unsigned full_pass_attempts = 6;
+  /// How often a continuous agent compares the whole table by content digests.
+  std::chrono::milliseconds verify_interval = config::default_verify_interval;
+  /// Site rows a continuous cycle compares by digests at most, so a verify
+  /// pass over a large table spreads over cycles instead of starving them.
+  std::int64_t verify_slice_rows = 200'000;
 };
 
 /// One table's synchronisation, cycle by cycle: the algorithm of `sync/`
@@ -78,7 +85,6 @@ private:
 
   // table_scan.cpp: the differencing scan and the late-commit window.
   bool scan_batch();
-  void full_scan_pass();
   void catch_late_commits();
   std::vector<sync::row_position> remote_manifest(const sync::version_range& range,
                                                   const sync::scan_window& window = {},
@@ -87,6 +93,15 @@ private:
   void upload_keys(const std::vector<sync::row_key>& keys);
   void delete_keys(const std::vector<sync::row_key>& keys);
   void save_cursor();
+
+  // table_verify.cpp: content digests, the net under everything else.
+  void digest_pass();
+  void verify_slice();
+  bool verify_due() const;
+  digest_call digest_caller();
+  void drop_skipped(sync::content_diff& diff) const;
+  void repair(const sync::content_diff& diff);
+  void finish_verify_pass(bool found_differences);
 
   // row_sender.cpp: uploads with batch sizing, skipping and backoff.
   void send_rows(std::span<const storage::text_row> rows);
@@ -117,6 +132,13 @@ private:
   bool full_pass_ = false;
   bool pass_completed_ = false;
   std::set<std::string> skipped_keys_;  // key_json of rows held as skipped
+  // A continuous verify pass: where the next slice starts, what it found so far.
+  bool verify_running_ = false;
+  std::optional<storage::key_cells> verify_next_;
+  bool verify_found_ = false;
+  std::optional<std::chrono::steady_clock::time_point> verify_done_at_;
+  std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
+  bool digest_clean_ = true;  // false: a full pass could not repair every difference
   table_report report_;
   std::mt19937_64 random_{std::random_device{}()};
 };

@@ -158,7 +158,7 @@ std::vector<database_config> read_databases(const yaml_value& value) {
 }
 
 agent_config read_agent_config(const yaml_value& document, agent_config_scope scope) {
-  const yaml_mapping root(document, {"server", "state_dir", "interval", "request_timeout", "batch",
+  const yaml_mapping root(document, {"server", "state_dir", "interval", "request_timeout", "verify_interval", "batch",
                                      "metrics", "log_level", "databases"});
   agent_config config;
   config.server = read_server(root.require("server"), scope);
@@ -168,6 +168,8 @@ agent_config read_agent_config(const yaml_value& document, agent_config_scope sc
     config.interval = v->as_duration();
   if (auto v = root.find("request_timeout"))
     config.request_timeout = v->as_duration();
+  if (auto v = root.find("verify_interval"))
+    config.verify_interval = v->as_duration();
   if (auto v = root.find("batch"))
     config.batch = read_batch(*v);
   if (auto v = root.find("metrics"))

@@ -13,6 +13,7 @@ namespace tidesync::config {
 inline constexpr const char* default_version_column = "tidesync_version";
 inline constexpr std::chrono::milliseconds default_interval{60'000};
 inline constexpr std::chrono::milliseconds default_request_timeout{30'000};
+inline constexpr std::chrono::milliseconds default_verify_interval{3'600'000};
 inline constexpr std::int64_t default_batch_min = 1;
 inline constexpr std::int64_t default_batch_initial = 500;
 inline constexpr std::int64_t default_batch_max = 50'000;
@@ -49,6 +50,8 @@ struct agent_config {
   std::string state_dir = "./state";
   std::chrono::milliseconds interval = default_interval;
   std::chrono::milliseconds request_timeout = default_request_timeout;
+  /// How often a running agent compares every table by content digests.
+  std::chrono::milliseconds verify_interval = default_verify_interval;
   batch_bounds batch;
   std::optional<host_port> metrics_listen;
   std::vector<database_config> databases;

@@ -130,6 +130,10 @@ http_response api_handlers::handle(const http_request& request, const route_matc
     return delete_rows(request, route, store);
   case route_kind::manifest:
     return manifest(route, store);
+  case route_kind::digests:
+    return digests(request, route, store);
+  case route_kind::recount:
+    return recount(route, store);
   default:
     break;
   }
@@ -224,6 +228,19 @@ http_response api_handlers::manifest(const route_match& route, storage::postgres
   json::value next = page.next ? json::value(*page.next) : json::value(nullptr);
   return json_response(json::serialize(json::object{
       {"key_columns", std::move(key_columns)}, {"entries", std::move(entries)}, {"next", next}}));
+}
+
+http_response api_handlers::digests(const http_request& request, const route_match& route,
+                                    storage::postgres_store& store) {
+  require_table_name(route);
+  auto answer = store.digests(route.client_id, route.database_id, route.table, parse_body(request));
+  return json_response(json::serialize(answer));
+}
+
+http_response api_handlers::recount(const route_match& route, storage::postgres_store& store) {
+  require_table_name(route);
+  auto version = store.recount_summary(route.client_id, route.database_id, route.table);
+  return json_response(json::serialize(protocol::to_json(version)));
 }
 
 } // namespace tidesync::server

@@ -40,6 +40,9 @@ private:
   http_response delete_rows(const http_request& request, const route_match& route,
                             storage::postgres_store& store);
   http_response manifest(const route_match& route, storage::postgres_store& store);
+  http_response digests(const http_request& request, const route_match& route,
+                        storage::postgres_store& store);
+  http_response recount(const route_match& route, storage::postgres_store& store);
 
   metrics::server_metrics& metrics_;
 };

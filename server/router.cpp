@@ -114,6 +114,10 @@ route_kind match_v1(std::string_view method, const std::vector<std::string>& s) 
     return pick(method, {{"PUT", route_kind::declare_schema}});
   if (s.size() == 8 && s[7] == "manifest")
     return pick(method, {{"GET", route_kind::manifest}});
+  if (s.size() == 8 && s[7] == "digests")
+    return pick(method, {{"POST", route_kind::digests}});
+  if (s.size() == 8 && s[7] == "recount")
+    return pick(method, {{"POST", route_kind::recount}});
   unknown_route();
 }
 
@@ -166,6 +170,10 @@ std::string_view route_name(route_kind kind) {
     return "delete_rows";
   case route_kind::manifest:
     return "manifest";
+  case route_kind::digests:
+    return "digests";
+  case route_kind::recount:
+    return "recount";
   }
   return "unknown";
 }

@@ -18,6 +18,8 @@ enum class route_kind {
   upload,            // POST …/databases/{d}/tables/{t}
   delete_rows,       // DELETE …/databases/{d}/tables/{t}
   manifest,          // GET  …/databases/{d}/tables/{t}/manifest
+  digests,           // POST …/databases/{d}/tables/{t}/digests
+  recount,           // POST …/databases/{d}/tables/{t}/recount
 };
 
 /// A request target resolved to a route and its path parameters.

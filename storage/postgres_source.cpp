@@ -254,4 +254,34 @@ std::vector<text_row> postgres_source::read_rows_by_keys(const std::string& tabl
   return out;
 }
 
+void postgres_source::scan_key_range(const std::string& table,
+                                     const protocol::table_schema& schema,
+                                     const std::optional<key_cells>& from,
+                                     const std::optional<key_cells>& to,
+                                     const std::function<bool(const text_row&)>& visit) {
+  // Rows in key order (text bytewise) may need a sort: a cursor sorts once
+  // and hands the rows over a page at a time.
+  constexpr int fetch_rows = 10'000;
+  auto query = detail::key_range_query('$', table, schema, from, to);
+  impl_->guarded("read rows of table " + table + " in key order", [&](pqxx::connection& c) {
+    pqxx::read_transaction tx{c};
+    auto params = param_texts(query);
+    tx.exec_params("DECLARE tidesync_key_scan NO SCROLL CURSOR FOR " + query.sql,
+                   pqxx::prepare::make_dynamic_params(params));
+    text_row out;
+    for (;;) {
+      auto rows = tx.exec("FETCH FORWARD " + std::to_string(fetch_rows) + " FROM tidesync_key_scan");
+      for (const auto& row : rows) {
+        out.clear();
+        for (const auto& field : row)
+          out.push_back(cell_of(field));
+        if (!visit(out))
+          return;
+      }
+      if (rows.size() < static_cast<std::size_t>(fetch_rows))
+        return;
+    }
+  });
+}
+
 } // namespace tidesync::storage

@@ -52,6 +52,10 @@ public:
                                           const protocol::table_schema& schema,
                                           const std::vector<key_cells>& keys) override;
 
+  void scan_key_range(const std::string& table, const protocol::table_schema& schema,
+                      const std::optional<key_cells>& from, const std::optional<key_cells>& to,
+                      const std::function<bool(const text_row&)>& visit) override;
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -166,6 +166,18 @@ public:
   manifest_page manifest(const std::string& client_id, const std::string& database_id,
                          const std::string& table, const manifest_query& query);
 
+  /// Answers a digest request (protocol/digest_messages.hpp): a count and
+  /// content digest per key range, or one range's rows with a digest each.
+  /// The answer is the JSON body the API returns.
+  boost::json::value digests(const std::string& client_id, const std::string& database_id,
+                             const std::string& table, const boost::json::value& body);
+
+  /// Recounts this database's rows of a table and recomputes its maxima from
+  /// the data, correcting a summary that writes outside the API left wrong.
+  protocol::table_version recount_summary(const std::string& client_id,
+                                          const std::string& database_id,
+                                          const std::string& table);
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

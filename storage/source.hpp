@@ -4,6 +4,7 @@
 #include "protocol/table_version.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -122,6 +123,14 @@ public:
   virtual std::vector<text_row> read_rows_by_keys(const std::string& table,
                                                   const protocol::table_schema& schema,
                                                   const std::vector<key_cells>& keys) = 0;
+
+  /// Calls `visit` with every row whose key lies in `[from, to)` (each bound
+  /// when given), in key order (text bytewise), reading the table once
+  /// without holding it all in memory. Stops early when `visit` returns false.
+  virtual void scan_key_range(const std::string& table, const protocol::table_schema& schema,
+                              const std::optional<key_cells>& from,
+                              const std::optional<key_cells>& to,
+                              const std::function<bool(const text_row&)>& visit) = 0;
 };
 
 /// Opens the source a URL names: `postgresql://…` or `postgres://…` (libpq

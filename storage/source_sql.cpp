@@ -179,6 +179,36 @@ sql_query keys_query(char placeholder, const std::string& table,
   return query;
 }
 
+sql_query key_range_query(char placeholder, const std::string& table,
+                          const protocol::table_schema& schema,
+                          const std::optional<key_cells>& from,
+                          const std::optional<key_cells>& to) {
+  param_list params{placeholder};
+  auto order = order_terms(placeholder, schema);
+  std::vector<std::string> key_terms(order.begin() + 1, order.end());
+  auto bound = [&](const key_cells& key, std::string_view op) {
+    if (key.size() != schema.key.size())
+      throw storage_error(storage_errc::invalid,
+                          "range bound has " + std::to_string(key.size()) +
+                            " key cells, the key has " + std::to_string(schema.key.size()));
+    std::vector<std::string> values;
+    for (std::size_t i = 0; i < key.size(); ++i)
+      values.push_back(params.add({key_type(schema, schema.key[i]), key[i]}));
+    return " AND (" + joined(key_terms) + ") " + std::string{op} + " (" + joined(values) + ")";
+  };
+  auto order_columns_only = order_columns(schema);
+  std::string where = order_columns_only.front() + " IS NOT NULL" + key_not_null(order_columns_only);
+  if (from)
+    where += bound(*from, ">=");
+  if (to)
+    where += bound(*to, "<");
+  sql_query query;
+  query.sql = "SELECT " + all_columns(schema) + " FROM " + quote_identifier(table, "table") +
+              " WHERE " + where + " ORDER BY " + joined(key_terms);
+  query.params = params.take();
+  return query;
+}
+
 std::string summary_query(const std::string& table, const protocol::table_schema& schema,
                           std::string_view modified_cast) {
   auto modified = schema.modified_column

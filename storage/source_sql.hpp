@@ -56,6 +56,12 @@ sql_query keys_query(char placeholder, const std::string& table,
                      const protocol::table_schema& schema, const std::vector<key_cells>& keys,
                      std::size_t first, std::size_t last);
 
+/// `SELECT <all columns> … WHERE from <= (key) < to ORDER BY key`, each bound
+/// when given, text keys compared and ordered bytewise as in page_query.
+sql_query key_range_query(char placeholder, const std::string& table,
+                          const protocol::table_schema& schema,
+                          const std::optional<key_cells>& from, const std::optional<key_cells>& to);
+
 /// `SELECT count(*), max(version), max(modified)<cast> FROM table`; the
 /// modified column is left out (NULL) when the schema has none.
 std::string summary_query(const std::string& table, const protocol::table_schema& schema,

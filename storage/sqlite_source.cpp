@@ -150,13 +150,18 @@ void bind_all(sqlite_statement& st, const detail::sql_query& query) {
     bind_param(st, static_cast<int>(i + 1), query.params[i]);
 }
 
+void read_row(sqlite_statement& st, const protocol::table_schema& schema, text_row& row) {
+  row.clear();
+  row.reserve(schema.columns.size());
+  for (std::size_t i = 0; i < schema.columns.size(); ++i)
+    row.push_back(cell_text(st, static_cast<int>(i), schema.columns[i].type));
+}
+
 std::vector<text_row> collect_rows(sqlite_statement& st, const protocol::table_schema& schema) {
   std::vector<text_row> rows;
   while (st.step()) {
     text_row row;
-    row.reserve(schema.columns.size());
-    for (std::size_t i = 0; i < schema.columns.size(); ++i)
-      row.push_back(cell_text(st, static_cast<int>(i), schema.columns[i].type));
+    read_row(st, schema, row);
     rows.push_back(std::move(row));
   }
   return rows;
@@ -338,6 +343,21 @@ std::vector<text_row> sqlite_source::read_rows_by_keys(const std::string& table,
       return position_of(schema, a).version < position_of(schema, b).version;
     });
   return out;
+}
+
+void sqlite_source::scan_key_range(const std::string& table, const protocol::table_schema& schema,
+                                   const std::optional<key_cells>& from,
+                                   const std::optional<key_cells>& to,
+                                   const std::function<bool(const text_row&)>& visit) {
+  auto query = detail::key_range_query('?', table, schema, from, to);
+  sqlite_statement st{*db_, query.sql, "read rows of table " + table + " in key order"};
+  bind_all(st, query);
+  text_row row;
+  while (st.step()) {
+    read_row(st, schema, row);
+    if (!visit(row))
+      return;
+  }
 }
 
 } // namespace tidesync::storage

@@ -75,6 +75,16 @@ protocol::table_version refresh_summary(pqxx::transaction_base& tx, const tenant
   return summary_from(row);
 }
 
+protocol::table_version recount_summary(pqxx::transaction_base& tx, const tenant_table& tenant) {
+  auto counts = tx.exec_params1(
+      "SELECT (SELECT count(*) FROM " + tenant.target
+          + " WHERE client_id = $1 AND database_id = $2::uuid), row_count"
+            " FROM tidesync.tenant_tables"
+            " WHERE client_id = $1 AND database_id = $2::uuid AND table_name = $3",
+      tenant.client_id, tenant.database_id, tenant.table);
+  return refresh_summary(tx, tenant, counts[0].as<std::int64_t>() - counts[1].as<std::int64_t>());
+}
+
 std::optional<protocol::table_version>
 read_summary(pqxx::transaction_base& tx, const std::string& client_id,
              const std::string& database_id, const std::string& table) {

@@ -36,6 +36,10 @@ tenant_table load_tenant_table(pqxx::transaction_base& tx, const std::string& da
 protocol::table_version refresh_summary(pqxx::transaction_base& tx, const tenant_table& tenant,
                                         std::int64_t row_delta);
 
+/// Recounts the tenant's rows and recomputes its maxima from the data itself,
+/// for when something other than the API changed the shared table.
+protocol::table_version recount_summary(pqxx::transaction_base& tx, const tenant_table& tenant);
+
 /// The stored summary of one table, or nullopt when this database never declared it.
 std::optional<protocol::table_version>
 read_summary(pqxx::transaction_base& tx, const std::string& client_id,

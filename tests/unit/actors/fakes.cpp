@@ -1,5 +1,6 @@
 #include "tests/unit/actors/fakes.hpp"
 
+#include "protocol/content_digest.hpp"
 #include "protocol/manifest_cursor.hpp"
 
 #include <boost/json.hpp>
@@ -49,6 +50,19 @@ protocol::table_version summary_of(const fake_rows& rows) {
     summary.max_version = std::max(summary.max_version.value_or(row.version), row.version);
   return summary;
 }
+
+bool in_range(std::int64_t id, const protocol::key_range& range) {
+  return (!range.from || id >= std::stoll(range.from->at(0))) &&
+         (!range.to || id < std::stoll(range.to->at(0)));
+}
+
+// The fakes' rows as text cells: id, note, version.
+std::vector<std::optional<std::string_view>> cells_of(const std::vector<std::string>& text) {
+  return {text[0], text[1], text[2]};
+}
+
+const std::vector<protocol::column_type> fake_types{
+  protocol::column_type::bigint, protocol::column_type::text, protocol::column_type::bigint};
 
 actors::call_status failure(actors::call_result result, int status, std::string message) {
   actors::call_status out;
@@ -141,6 +155,22 @@ fake_source::read_rows_by_keys(const std::string& table, const protocol::table_s
     if (wanted.count(e.id))
       out.push_back(text_of(e));
   return out;
+}
+
+void fake_source::scan_key_range(const std::string& table, const protocol::table_schema&,
+                                 const std::optional<storage::key_cells>& from,
+                                 const std::optional<storage::key_cells>& to,
+                                 const std::function<bool(const storage::text_row&)>& visit) {
+  std::vector<storage::text_row> rows;
+  {
+    std::lock_guard lock{site_->mutex};
+    for (const auto& [id, row] : site_->tables[table])
+      if (in_range(id, {from, to}))
+        rows.push_back({std::to_string(id), row.note, std::to_string(row.version)});
+  }
+  for (const auto& row : rows)
+    if (!visit(row))
+      return;
 }
 
 int fake_server::total_calls() {
@@ -287,6 +317,55 @@ fake_remote::manifest(const std::string& database_id, const std::string& table,
   }
   server_->manifest_entries += static_cast<std::int64_t>(page.entries.size());
   return {{}, page};
+}
+
+actors::remote_answer<protocol::digest_answer>
+fake_remote::digests(const std::string& database_id, const std::string& table,
+                     const protocol::table_schema&, const protocol::digest_request& request) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["digests"];
+  const auto& stored = server_->databases[database_id][table];
+  auto text_of_row = [](std::int64_t id, const fake_row& row) {
+    return std::vector<std::string>{std::to_string(id), row.note, std::to_string(row.version)};
+  };
+  protocol::digest_answer answer;
+  answer.columns = request.columns;
+  for (const auto& range : request.ranges) {
+    protocol::row_digest digest;
+    for (const auto& [id, row] : stored) {
+      if (!in_range(id, range))
+        continue;
+      auto text = text_of_row(id, row);
+      auto cells = cells_of(text);
+      for (std::size_t i = 0; i < cells.size(); ++i)
+        digest.add_cell(cells[i], fake_types[i]);
+      digest.end_row();
+    }
+    auto count = digest.rows();
+    answer.ranges.push_back({count, digest.finish()});
+  }
+  if (request.list) {
+    auto after = request.list->after ? std::optional{std::stoll(request.list->after->at(0))}
+                                     : std::nullopt;
+    for (const auto& [id, row] : stored) {
+      if (!in_range(id, request.list->range) || (after && id <= *after))
+        continue;
+      if (static_cast<std::int64_t>(answer.rows.size()) == request.list->limit) {
+        answer.next = answer.rows.back().key;
+        break;
+      }
+      auto text = text_of_row(id, row);
+      answer.rows.push_back({{text[0]}, protocol::single_row_digest(cells_of(text), fake_types)});
+    }
+  }
+  return {{}, answer};
+}
+
+actors::remote_answer<protocol::table_version> fake_remote::recount(const std::string& database_id,
+                                                                    const std::string& table) {
+  std::lock_guard lock{server_->mutex};
+  ++server_->calls["recount"];
+  return {{}, summary_of(server_->databases[database_id][table])};
 }
 
 } // namespace tidesync::testing

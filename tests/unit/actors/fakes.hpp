@@ -60,6 +60,10 @@ public:
                                                    const protocol::table_schema& schema,
                                                    const std::vector<storage::key_cells>& keys)
     override;
+  void scan_key_range(const std::string& table, const protocol::table_schema& schema,
+                      const std::optional<storage::key_cells>& from,
+                      const std::optional<storage::key_cells>& to,
+                      const std::function<bool(const storage::text_row&)>& visit) override;
 
 private:
   std::shared_ptr<fake_site> site_;
@@ -113,6 +117,11 @@ public:
            const protocol::table_schema& schema, std::optional<std::int64_t> min_version,
            std::optional<std::int64_t> max_version, std::int64_t limit,
            const std::optional<std::string>& after) override;
+  actors::remote_answer<protocol::digest_answer>
+  digests(const std::string& database_id, const std::string& table,
+          const protocol::table_schema& schema, const protocol::digest_request& request) override;
+  actors::remote_answer<protocol::table_version> recount(const std::string& database_id,
+                                                         const std::string& table) override;
 
 private:
   std::shared_ptr<fake_server> server_;

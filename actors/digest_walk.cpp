@@ -1,0 +1,241 @@
+#include "actors/digest_walk.hpp"
+
+#include "protocol/content_digest.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+namespace tidesync::actors {
+
+namespace {
+
+std::size_t index_of(const protocol::table_schema& schema, const std::string& name) {
+  for (std::size_t i = 0; i < schema.columns.size(); ++i)
+    if (schema.columns[i].name == name)
+      return i;
+  throw std::runtime_error("the server digests column " + name + ", which the site table lacks");
+}
+
+std::vector<std::optional<std::string_view>> views_of(const storage::text_row& row,
+                                                      const std::vector<std::size_t>& index) {
+  std::vector<std::optional<std::string_view>> out;
+  out.reserve(index.size());
+  for (auto i : index)
+    out.push_back(row[i] ? std::optional<std::string_view>{*row[i]} : std::nullopt);
+  return out;
+}
+
+} // namespace
+
+digest_walk::digest_walk(storage::source& source, std::string table,
+                         const protocol::table_schema& schema, digest_call call,
+                         digest_walk_settings settings)
+  : source_(source), table_(std::move(table)), schema_(schema), call_(std::move(call)),
+    settings_(settings) {
+  std::vector<std::string> names;
+  for (const auto& column : schema_.columns)
+    names.push_back(column.name);
+  use_columns(names);
+  for (const auto& key : schema_.key) {
+    key_index_.push_back(index_of(schema_, key));
+    key_types_.push_back(schema_.columns[key_index_.back()].type);
+  }
+}
+
+void digest_walk::use_columns(const std::vector<std::string>& names) {
+  columns_ = names;
+  column_index_.clear();
+  column_types_.clear();
+  for (const auto& name : names) {
+    column_index_.push_back(index_of(schema_, name));
+    column_types_.push_back(schema_.columns[column_index_.back()].type);
+  }
+}
+
+template <class Walk> digest_walk_result digest_walk::with_columns_settled(Walk walk) {
+  // The server digests the columns both sides have; when that is fewer than
+  // the site's, the walk starts over over those columns (once).
+  auto result = walk();
+  if (!columns_changed_)
+    return result;
+  columns_changed_ = false;
+  result = walk();
+  if (columns_changed_)
+    throw std::runtime_error("the server keeps changing the digested columns of " + table_);
+  return result;
+}
+
+digest_walk_result digest_walk::run(const std::optional<storage::key_cells>& from,
+                                    std::int64_t max_rows) {
+  return with_columns_settled([&] {
+    digest_walk_result result;
+    auto ranges = read_ranges({from, std::nullopt}, settings_.range_rows, max_rows, result.next);
+    for (const auto& range : ranges)
+      result.rows_compared += range.count;
+    result.ranges_compared = static_cast<std::int64_t>(ranges.size());
+    auto differing = compare(ranges, result.cloud_rows);
+    if (columns_changed_)
+      return result;
+    for (const auto& range : differing) {
+      result.differing.push_back(range.range);
+      resolve(range, result.diff);
+    }
+    return result;
+  });
+}
+
+digest_walk_result digest_walk::run_ranges(const std::vector<protocol::key_range>& ranges) {
+  return with_columns_settled([&] {
+    digest_walk_result result;
+    for (const auto& bounds : ranges) {
+      std::optional<storage::key_cells> next;
+      auto local = read_ranges(bounds, std::numeric_limits<std::int64_t>::max(), 0, next);
+      result.rows_compared += local.front().count;
+      ++result.ranges_compared;
+      auto differing = compare(local, result.cloud_rows);
+      if (columns_changed_)
+        return result;
+      for (const auto& range : differing) {
+        result.differing.push_back(range.range);
+        resolve(range, result.diff);
+      }
+    }
+    return result;
+  });
+}
+
+std::vector<digest_walk::local_range>
+digest_walk::read_ranges(const protocol::key_range& bounds, std::int64_t range_rows,
+                         std::int64_t max_rows, std::optional<storage::key_cells>& next) {
+  std::vector<local_range> ranges;
+  protocol::row_digest digest;
+  std::int64_t rows_read = 0;
+  local_range current{{bounds.from, std::nullopt}, 0, {}};
+  auto close = [&](std::optional<storage::key_cells> to) {
+    current.range.to = std::move(to);
+    current.count = digest.rows();
+    current.digest = digest.finish();
+    ranges.push_back(std::move(current));
+  };
+  source_.scan_key_range(table_, schema_, bounds.from, bounds.to, [&](const storage::text_row& row) {
+    if (digest.rows() == range_rows) {
+      auto key = key_of(row);
+      close(key);
+      if (max_rows > 0 && rows_read >= max_rows) {
+        next = key;
+        return false;
+      }
+      current = local_range{{key, std::nullopt}, 0, {}};
+    }
+    for (std::size_t i = 0; i < column_index_.size(); ++i) {
+      const auto& cell = row[column_index_[i]];
+      digest.add_cell(cell ? std::optional<std::string_view>{*cell} : std::nullopt,
+                      column_types_[i]);
+    }
+    digest.end_row();
+    ++rows_read;
+    return true;
+  });
+  if (!next)
+    close(bounds.to);
+  return ranges;
+}
+
+std::vector<digest_walk::differing_range>
+digest_walk::compare(const std::vector<local_range>& ranges, std::int64_t& cloud_rows) {
+  std::vector<differing_range> differing;
+  std::size_t first = 0;
+  while (first < ranges.size() && !columns_changed_) {
+    protocol::digest_request request;
+    request.columns = columns_;
+    std::int64_t rows = 0;
+    auto last = first;
+    while (last < ranges.size() && request.ranges.size() < protocol::max_digest_ranges &&
+           (request.ranges.empty() || rows + ranges[last].count <= settings_.rows_per_request)) {
+      rows += ranges[last].count;
+      request.ranges.push_back(ranges[last++].range);
+    }
+    auto answer = call_(request);
+    if (answer.columns != columns_) {
+      use_columns(answer.columns);
+      columns_changed_ = true;
+      break;
+    }
+    if (answer.ranges.size() != request.ranges.size())
+      throw std::runtime_error("the server answered " + std::to_string(answer.ranges.size()) +
+                               " digests for " + std::to_string(request.ranges.size()) +
+                               " ranges");
+    for (std::size_t i = 0; i < answer.ranges.size(); ++i) {
+      const auto& local = ranges[first + i];
+      cloud_rows += answer.ranges[i].count;
+      if (answer.ranges[i].count != local.count || answer.ranges[i].digest != local.digest)
+        differing.push_back({local.range, local.count});
+    }
+    first = last;
+  }
+  return differing;
+}
+
+void digest_walk::resolve(const differing_range& range, sync::content_diff& diff) {
+  if (range.site_count <= settings_.leaf_rows) {
+    sync::append(diff, compare_rows(range.range));
+    return;
+  }
+  auto part_rows = (range.site_count + settings_.fan_out - 1) / settings_.fan_out;
+  std::optional<storage::key_cells> next;
+  auto parts = read_ranges(range.range, part_rows, 0, next);
+  std::int64_t cloud_rows = 0;
+  for (const auto& part : compare(parts, cloud_rows)) {
+    if (columns_changed_)
+      return;
+    resolve(part, diff);
+  }
+}
+
+sync::content_diff digest_walk::compare_rows(const protocol::key_range& range) {
+  auto site = site_rows(range);
+  auto cloud = cloud_rows(range);
+  return sync::diff_rows(site, cloud);
+}
+
+sync::digested_rows digest_walk::site_rows(const protocol::key_range& range) {
+  sync::digested_rows rows;
+  source_.scan_key_range(table_, schema_, range.from, range.to, [&](const storage::text_row& row) {
+    auto key = key_of(row);
+    std::vector<std::optional<std::string_view>> key_cells(key.begin(), key.end());
+    auto canonical = protocol::canonical_key(key_cells, key_types_);
+    auto digest = protocol::single_row_digest(views_of(row, column_index_), column_types_);
+    rows.emplace(std::move(canonical), sync::digested_row{std::move(key), std::move(digest)});
+    return true;
+  });
+  return rows;
+}
+
+sync::digested_rows digest_walk::cloud_rows(const protocol::key_range& range) {
+  sync::digested_rows rows;
+  protocol::digest_request request;
+  request.columns = columns_;
+  request.list = protocol::digest_request::row_list{range, std::nullopt, settings_.leaf_rows};
+  do {
+    auto answer = call_(request);
+    for (auto& row : answer.rows) {
+      std::vector<std::optional<std::string_view>> key_cells(row.key.begin(), row.key.end());
+      auto canonical = protocol::canonical_key(key_cells, key_types_);
+      rows.emplace(std::move(canonical),
+                   sync::digested_row{std::move(row.key), std::move(row.digest)});
+    }
+    request.list->after = answer.next;
+  } while (request.list->after);
+  return rows;
+}
+
+storage::key_cells digest_walk::key_of(const storage::text_row& row) const {
+  storage::key_cells key;
+  key.reserve(key_index_.size());
+  for (auto i : key_index_)
+    key.push_back(row[i].value_or(""));
+  return key;
+}
+
+} // namespace tidesync::actors

@@ -1,0 +1,134 @@
+// The content-digest pass of table_sync: what catches everything equal
+// counts and versions hide (rewound versions, writes made in the store by
+// other means, a missed change).
+#include "actors/table_sync.hpp"
+
+#include "actors/table_sync_detail.hpp"
+#include "actors/wire_body.hpp"
+#include "storage/state_store.hpp"
+#include "sync/decision.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace tidesync::actors {
+
+namespace {
+
+// Repair, then walk the ranges that differed again, at most this many times.
+constexpr int max_repair_rounds = 3;
+
+} // namespace
+
+digest_call table_sync::digest_caller() {
+  return [this](const protocol::digest_request& request) {
+    if (parts_.stop->stop_requested())
+      throw detail::cycle_stopped{};
+    auto answer = with_retry("compare digests", [&] {
+      return parts_.remote->digests(database_id_, table_name(), schema_, request);
+    });
+    if (!answer.status.ok())
+      fail("compare digests", answer.status);
+    return answer.value;
+  };
+}
+
+void table_sync::drop_skipped(sync::content_diff& diff) const {
+  // Rows held as skipped are missing on purpose; they are retried on their own.
+  std::erase_if(diff.missing, [&](const auto& key) { return is_skipped(key); });
+  std::erase_if(diff.different, [&](const auto& key) { return is_skipped(key); });
+}
+
+void table_sync::digest_pass() {
+  refresh_remote();
+  digest_walk walk{*source_, table_name(), schema_, digest_caller()};
+  auto result = walk.run(std::nullopt, 0);
+  drop_skipped(result.diff);
+  bool found = !result.diff.empty();
+  for (int round = 1; round <= max_repair_rounds; ++round) {
+    if (result.diff.empty())
+      break;
+    repair(result.diff);
+    if (round == max_repair_rounds) {
+      digest_clean_ = false;
+      break;
+    }
+    result = walk.run_ranges(result.differing);
+    drop_skipped(result.diff);
+  }
+  finish_verify_pass(found);
+  pass_completed_ = true;
+  report_.scan_pass_completed = true;
+  report_.digest_pass_completed = true;
+  spdlog::info("{}.{}: content digest pass completed{}", parts_.database, table_name(),
+               found ? ", differences repaired" : ": identical");
+}
+
+bool table_sync::verify_due() const {
+  auto now = std::chrono::steady_clock::now();
+  return now - verify_done_at_.value_or(started_at_) >= parts_.verify_interval;
+}
+
+void table_sync::verify_slice() {
+  if (!verify_running_) {
+    if (last_decision_ != sync::sync_decision::equal || !verify_due())
+      return;
+    verify_running_ = true;
+    verify_next_.reset();
+    verify_found_ = false;
+  }
+  digest_walk walk{*source_, table_name(), schema_, digest_caller()};
+  auto result = walk.run(verify_next_, parts_.verify_slice_rows);
+  drop_skipped(result.diff);
+  if (!result.diff.empty()) {
+    verify_found_ = true;
+    repair(result.diff);
+  }
+  verify_next_ = result.next;
+  if (verify_next_)
+    return;
+  verify_running_ = false;
+  verify_done_at_ = std::chrono::steady_clock::now();
+  finish_verify_pass(verify_found_);
+  report_.digest_pass_completed = true;
+  spdlog::log(verify_found_ ? spdlog::level::info : spdlog::level::debug,
+              "{}.{}: content digest pass completed{}", parts_.database, table_name(),
+              verify_found_ ? ", differences repaired" : ": identical");
+}
+
+void table_sync::repair(const sync::content_diff& diff) {
+  spdlog::info("{}.{}: content digests differ: {} rows missing in the cloud, {} extra, {} "
+               "different; repairing",
+               parts_.database, table_name(), diff.missing.size(), diff.extra.size(),
+               diff.different.size());
+  report_.rows_repaired += static_cast<std::int64_t>(diff.size());
+  delete_keys(diff.extra);
+  std::vector<sync::row_key> upload = diff.missing;
+  upload.insert(upload.end(), diff.different.begin(), diff.different.end());
+  upload_keys(upload);
+  remote_stale_ = true;
+}
+
+void table_sync::finish_verify_pass(bool found_differences) {
+  // The version GETs answer from a summary the store maintains on every API
+  // write; writes made another way leave it wrong. The digests told the
+  // truth, so when they found something, or the summaries still disagree,
+  // the server recounts from the data.
+  refresh_remote();
+  auto local = source_->summary(table_name(), schema_);
+  if (!found_differences && sync::decide(local, remote_) == sync::sync_decision::equal)
+    return;
+  if (!found_differences && explained_by_skipped(local))
+    return;
+  auto answer = with_retry("recount", [&] {
+    return parts_.remote->recount(database_id_, table_name());
+  });
+  if (!answer.status.ok())
+    fail("recount", answer.status);
+  if (answer.value.count != remote_.count || answer.value.max_version != remote_.max_version)
+    spdlog::warn("{}.{}: the cloud's summary was wrong (count {} → {}): recounted from the data",
+                 parts_.database, table_name(), remote_.count, answer.value.count);
+  remote_ = answer.value;
+  remote_stale_ = false;
+}
+
+} // namespace tidesync::actors
