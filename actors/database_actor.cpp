@@ -105,7 +105,8 @@ database_report with_every_table_failed(database_report report,
                                         const config::database_config& config) {
   for (const auto& table : config.tables)
     report.tables.push_back(
-      table_report{report.database, table.name, table_state::error, 0, 0, 0, false, report.error});
+      table_report{report.database, table.name, table_state::error, 0, 0, 0, false, report.error,
+                   {}});
   return report;
 }
 
@@ -141,7 +142,7 @@ caf::result<database_report> run_cycle(database_self* self, bool full_pass) {
       .then([=](const table_report& result) mutable { finish(result); },
             [=, name = table.name](const caf::error& error) mutable {
               finish(table_report{collected->database, name, table_state::error, 0, 0, 0, false,
-                                  "table actor: " + caf::to_string(error)});
+                                  "table actor: " + caf::to_string(error), {}});
             });
   }
   return promise;

@@ -1,6 +1,7 @@
 // Uploads of table_sync: batch sizing, skipping rejected rows, backoff.
 #include "actors/table_sync.hpp"
 
+#include "actors/row_quarantine.hpp"
 #include "actors/table_sync_detail.hpp"
 #include "actors/wire_body.hpp"
 #include "metrics/agent_metrics.hpp"
@@ -17,6 +18,9 @@ namespace {
 // The server's answer to a body over its max_body_bytes.
 constexpr int payload_too_large = 413;
 
+// Held or skipped rows a report (and so `--once`'s output) names one by one.
+constexpr std::size_t reported_skipped_rows = 10;
+
 sync::outcome_kind kind_of(const call_status& status) {
   switch (status.result) {
     case call_result::ok:
@@ -31,6 +35,8 @@ sync::outcome_kind kind_of(const call_status& status) {
 } // namespace
 
 void table_sync::send_rows(std::span<const storage::text_row> rows) {
+  std::vector<storage::text_row> encodable;
+  rows = hold_back_unencodable(rows, encodable);
   std::size_t done = 0;
   std::size_t single_until = 0;  // rows before this index go one per request
   unsigned attempt = 0;
@@ -90,10 +96,60 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
   return outcome;
 }
 
+std::span<const storage::text_row>
+table_sync::hold_back_unencodable(std::span<const storage::text_row> rows,
+                                  std::vector<storage::text_row>& kept) {
+  // Checked before any batch is cut: a row the server would refuse must cost
+  // neither a request nor a smaller batch for its neighbours.
+  std::size_t first_bad = 0;
+  std::optional<std::string> reason;
+  for (; first_bad < rows.size(); ++first_bad)
+    if ((reason = unencodable_reason(schema_, rows[first_bad])))
+      break;
+  if (!reason)
+    return rows;  // the usual case: nothing copied
+  kept.assign(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(first_bad));
+  hold_back(rows[first_bad], *reason);
+  for (auto i = first_bad + 1; i < rows.size(); ++i) {
+    if (auto refused = unencodable_reason(schema_, rows[i]))
+      hold_back(rows[i], *refused);
+    else
+      kept.push_back(rows[i]);
+  }
+  if (parts_.metrics)
+    parts_.metrics->set_skipped_rows(parts_.database, table_name(),
+                                     static_cast<std::int64_t>(skipped_keys_.size()));
+  return kept;
+}
+
+void table_sync::hold_back(const storage::text_row& row, const std::string& reason) {
+  auto position = storage::position_of(schema_, row);
+  auto key = quarantine_key(schema_, position.key);
+  parts_.state->add_skipped_row(parts_.database, table_name(), key, position.version, reason);
+  skipped_keys_.insert(key);
+  spdlog::warn("{}.{}: row {} (version {}) cannot be encoded, holding it back: {}",
+               parts_.database, table_name(), key, position.version, reason);
+}
+
+void table_sync::report_skipped_rows() {
+  report_.skipped_rows = static_cast<std::int64_t>(skipped_keys_.size());
+  report_.skipped.clear();
+  if (skipped_keys_.empty())
+    return;  // an idle table reads nothing more
+  try {
+    auto records = parts_.state->skipped_rows(parts_.database, table_name());
+    for (std::size_t i = 0; i < records.size() && i < reported_skipped_rows; ++i)
+      report_.skipped.push_back({records[i].key_json, records[i].reason});
+  } catch (const storage::storage_error& e) {
+    spdlog::warn("{}.{}: could not list skipped rows: {}", parts_.database, table_name(),
+                 e.what());
+  }
+}
+
 void table_sync::skip_rows(std::span<const storage::text_row> rows, const std::string& reason) {
   for (const auto& row : rows) {
     auto position = storage::position_of(schema_, row);
-    auto key = key_json(schema_, position.key);
+    auto key = quarantine_key(schema_, position.key);
     parts_.state->add_skipped_row(parts_.database, table_name(), key, position.version, reason);
     skipped_keys_.insert(key);
     spdlog::warn("{}.{}: server rejected row {} (version {}), skipping it for now: {}",
@@ -111,7 +167,7 @@ void table_sync::retry_skipped_rows() {
   for (const auto& record : records) {
     skipped_keys_.insert(record.key_json);
     try {
-      keys.push_back(key_from_json(schema_, record.key_json));
+      keys.push_back(quarantine_key_cells(schema_, record.key_json));
     } catch (const std::exception&) {
       keys.emplace_back();  // unreadable after a schema change: found nowhere, dropped below
     }
@@ -135,7 +191,12 @@ void table_sync::retry_skipped_rows() {
 
 std::string table_sync::retry_skipped_row(const storage::text_row& row) {
   auto position = storage::position_of(schema_, row);
-  auto key = key_json(schema_, position.key);
+  auto key = quarantine_key(schema_, position.key);
+  if (auto reason = unencodable_reason(schema_, row)) {
+    // Still unencodable at the site: held another cycle, no request.
+    parts_.state->add_skipped_row(parts_.database, table_name(), key, position.version, *reason);
+    return key;
+  }
   // Alone and outside the batch-size history: one bad row must not shrink every batch.
   auto answer = with_retry("upload skipped row", [&] {
     return parts_.remote->upload(database_id_, table_name(), upload_body(schema_, {&row, 1}));
@@ -156,7 +217,7 @@ std::string table_sync::retry_skipped_row(const storage::text_row& row) {
 }
 
 bool table_sync::is_skipped(const sync::row_key& key) const {
-  return !skipped_keys_.empty() && skipped_keys_.count(key_json(schema_, key)) > 0;
+  return !skipped_keys_.empty() && skipped_keys_.count(quarantine_key(schema_, key)) > 0;
 }
 
 void table_sync::log_recovery(const char* what, unsigned failed_attempts) {

@@ -43,6 +43,13 @@ std::string agent_report::summary_lines() const {
       if (!t.error.empty())
         out << " error: " << t.error;
       out << "\n";
+      for (const auto& row : t.skipped)
+        out << t.database << " " << t.table << " skipped row " << row.key << ": " << row.reason
+            << "\n";
+      if (t.skipped_rows > static_cast<std::int64_t>(t.skipped.size()))
+        out << t.database << " " << t.table << " and "
+            << t.skipped_rows - static_cast<std::int64_t>(t.skipped.size())
+            << " more skipped rows (tidesync status counts them)\n";
     }
   }
   return out.str();

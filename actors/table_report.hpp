@@ -25,6 +25,12 @@ enum class table_state {
 /// Stable lower-case name ("in_sync", "syncing", "skipped", "error").
 std::string_view to_string(table_state state);
 
+/// A row held back at the site or rejected by the server, as a report names it.
+struct skipped_row_note {
+  std::string key;     // the state store's key: wire cells, or {"site_key":[…]}
+  std::string reason;  // why it can't be sent
+};
+
 /// What one table's cycle did, for `--once`'s summary and for tests.
 struct table_report {
   std::string database;
@@ -37,6 +43,8 @@ struct table_report {
   /// True when a differencing pass over the whole table finished in this cycle.
   bool scan_pass_completed = false;
   std::string error;
+  /// The oldest few of the skipped rows (at most 10), each with its key and reason.
+  std::vector<skipped_row_note> skipped;
   /// True when a content-digest pass over the whole table finished in this cycle.
   bool digest_pass_completed = false;
   /// Rows the digest pass found missing, extra or different in the cloud.
@@ -58,7 +66,8 @@ struct agent_report {
   /// True when every table is in sync and no database failed.
   bool all_in_sync() const;
 
-  /// One line per table: database, table, state, uploaded, deleted, skipped.
+  /// One line per table: database, table, state, uploaded, deleted, skipped;
+  /// then one line per skipped row the report names (key and reason).
   std::string summary_lines() const;
 };
 

@@ -52,7 +52,7 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
     report_.error = e.what();
     spdlog::error("{}.{}: {}", parts_.database, table_name(), e.what());
   }
-  report_.skipped_rows = static_cast<std::int64_t>(skipped_keys_.size());
+  report_skipped_rows();
   return report_;
 }
 

@@ -107,6 +107,10 @@ private:
   void send_rows(std::span<const storage::text_row> rows);
   sync::batch_outcome upload_batch(std::span<const storage::text_row> batch, call_status& status);
   void skip_rows(std::span<const storage::text_row> rows, const std::string& reason);
+  std::span<const storage::text_row> hold_back_unencodable(std::span<const storage::text_row> rows,
+                                                           std::vector<storage::text_row>& kept);
+  void hold_back(const storage::text_row& row, const std::string& reason);
+  void report_skipped_rows();
   void retry_skipped_rows();
   std::string retry_skipped_row(const storage::text_row& row);
   bool is_skipped(const sync::row_key& key) const;

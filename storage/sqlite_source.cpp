@@ -119,8 +119,17 @@ text_cell cell_text(const sqlite_statement& st, int column, protocol::column_typ
   }
 }
 
+// Whether `text` is wholly the number a numeric column's param should bind as.
+template <class Number> bool parses_as(const std::string& text) {
+  Number value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
 // Binds a parameter as the storage class its column holds, so comparisons
-// with stored values follow the column's order.
+// with stored values follow the column's order. A number column that holds
+// text (SQLite allows it; the agent holds such a row back) binds it as text,
+// so the row can still be found by its key and paged past.
 void bind_param(sqlite_statement& st, int index, const detail::sql_param& param) {
   using protocol::column_type;
   try {
@@ -128,9 +137,14 @@ void bind_param(sqlite_statement& st, int index, const detail::sql_param& param)
       case column_type::smallint:
       case column_type::integer:
       case column_type::bigint:
+        if (!parses_as<std::int64_t>(param.text))
+          return st.bind_text(index, param.text);
         return st.bind_int(index, std::stoll(param.text));
       case column_type::real:
       case column_type::double_precision:
+        if (!parses_as<double>(param.text) && param.text != "NaN" && param.text != "Infinity" &&
+            param.text != "-Infinity")
+          return st.bind_text(index, param.text);
         return st.bind_double(index, double_of_text(param.text));
       case column_type::boolean:
         return st.bind_int(index, boolean_text(param.text) == "t" ? 1 : 0);

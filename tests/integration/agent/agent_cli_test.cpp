@@ -123,7 +123,22 @@ TEST_F(AgentCli, OnceExitsOneWhenARowHadToBeSkipped) {
   site_exec("UPDATE orders SET day = '2023-02-30' WHERE id = 60");
   agent_process agent{{"agent", "--config", write_config().string(), "--once"}, dir_.path()};
   ASSERT_EQ(agent.wait_for(process_deadline), 1) << agent.err();
-  EXPECT_EQ(agent.out(), "store-01 orders skipped uploaded=119 deleted=0 skipped=1\n");
+  EXPECT_EQ(agent.out(), "store-01 orders skipped uploaded=119 deleted=0 skipped=1\n"
+                         "store-01 orders skipped row [60]: column day: expected a JSON string "
+                         "holding a date \"YYYY-MM-DD\", got \"2023-02-30\"\n");
+}
+
+TEST_F(AgentCli, OnceNamesARowHeldBackAtTheSiteWithItsReasonAndExitsOne) {
+  // Not valid UTF-8: the agent can't encode it, so no request ever carries it.
+  site_exec("UPDATE orders SET note = CAST(x'6f7264ff6572' AS TEXT) WHERE id = 60");
+  agent_process agent{{"agent", "--config", write_config().string(), "--once"}, dir_.path()};
+  ASSERT_EQ(agent.wait_for(process_deadline), 1) << agent.err();
+  auto out = agent.out();
+  EXPECT_EQ(out.rfind("store-01 orders skipped uploaded=119 deleted=0 skipped=1\n", 0), 0u) << out;
+  ASSERT_EQ(skipped_rows().size(), 1u);
+  EXPECT_NE(out.find("[60]"), std::string::npos) << out;
+  EXPECT_NE(out.find("column note"), std::string::npos) << out;
+  EXPECT_NE(out.find(skipped_rows()[0].reason), std::string::npos) << out;
 }
 
 TEST_F(AgentCli, SigtermStopsARunningAgentWithExitZero) {

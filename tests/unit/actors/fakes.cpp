@@ -106,8 +106,9 @@ protocol::table_version fake_source::summary(const std::string& table,
 }
 
 std::int64_t fake_source::safe_version() {
+  // As SQLite's: one writer at a time, so every version up to the counter is final.
   std::lock_guard lock{site_->mutex};
-  return site_->counter;
+  return site_->counter + 1;
 }
 
 std::vector<storage::text_row>

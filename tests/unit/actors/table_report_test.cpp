@@ -30,5 +30,22 @@ TEST(AgentReport, ADatabaseFailureWithoutTableLinesGetsALineOfItsOwn) {
   EXPECT_FALSE(report.all_in_sync());
 }
 
+TEST(AgentReport, EachNamedSkippedRowGetsALineWithItsKeyAndReasonThenTheRestAreCounted) {
+  table_report orders;
+  orders.database = "store-01";
+  orders.table = "orders";
+  orders.state = table_state::skipped;
+  orders.rows_uploaded = 118;
+  orders.skipped_rows = 3;
+  orders.skipped = {{"[60]", "column day: bad date"}, {R"({"site_key":["abc"]})", "key column id: x"}};
+  agent_report report{{database_report{"store-01", {orders}, ""}}};
+  EXPECT_EQ(report.summary_lines(),
+            "store-01 orders skipped uploaded=118 deleted=0 skipped=3\n"
+            "store-01 orders skipped row [60]: column day: bad date\n"
+            "store-01 orders skipped row {\"site_key\":[\"abc\"]}: key column id: x\n"
+            "store-01 orders and 1 more skipped rows (tidesync status counts them)\n");
+  EXPECT_FALSE(report.all_in_sync());
+}
+
 } // namespace
 } // namespace tidesync::actors
