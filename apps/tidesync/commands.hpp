@@ -19,5 +19,6 @@ int run_admin(const arguments& args);
 int run_agent(const arguments& args);
 int run_prepare(const arguments& args);
 int run_status(const arguments& args);
+int run_verify(const arguments& args);
 
 } // namespace tidesync::app

@@ -20,6 +20,7 @@ constexpr command commands[] = {
   {"agent", "keep the configured local tables replicated to the server", run_agent},
   {"prepare", "install version tracking on the configured local tables", run_prepare},
   {"status", "show how every configured table stands, changing nothing", run_status},
+  {"verify", "compare every configured table's content with the cloud copy", run_verify},
   {"admin", "manage clients and their tokens", run_admin},
   {"version", "print the version and exit", run_version},
 };
