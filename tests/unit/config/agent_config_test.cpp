@@ -48,6 +48,7 @@ server: {url: http://127.0.0.1:8080, client_id: acme, token: "${TIDESYNC_TEST_AG
 state_dir: ./state
 interval: 60s
 request_timeout: 30s
+verify_interval: 2h
 batch: {min: 1, initial: 500, max: 50000}
 metrics: {listen: 127.0.0.1:9464}
 log_level: info
@@ -65,6 +66,7 @@ databases:
   EXPECT_FALSE(c.server.ca_file.has_value());
   EXPECT_EQ(c.interval, 60s);
   EXPECT_EQ(c.request_timeout, 30s);
+  EXPECT_EQ(c.verify_interval, 2h);
   EXPECT_EQ(c.batch.initial, 500);
   ASSERT_TRUE(c.metrics_listen.has_value());
   EXPECT_EQ(c.metrics_listen->port, 9464);
@@ -83,6 +85,7 @@ TEST(AgentConfig, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.state_dir, "./state");
   EXPECT_EQ(c.interval, default_interval);
   EXPECT_EQ(c.request_timeout, default_request_timeout);
+  EXPECT_EQ(c.verify_interval, default_verify_interval);
   EXPECT_EQ(c.batch.min, default_batch_min);
   EXPECT_EQ(c.batch.initial, default_batch_initial);
   EXPECT_EQ(c.batch.max, default_batch_max);
@@ -281,6 +284,8 @@ TEST(AgentConfig, BadDurationIsRejected) {
                   "\"10x\"");
   EXPECT_CONTAINS(error_of(with_top("request_timeout: 0s\n")),
                   "agent.yaml:2: request_timeout: must be longer than zero");
+  EXPECT_CONTAINS(error_of(with_top("verify_interval: often\n")),
+                  "agent.yaml:2: verify_interval: expected a duration");
 }
 
 TEST(AgentConfig, BatchBoundsMustBeOrdered) {
