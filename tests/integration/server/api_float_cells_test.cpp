@@ -119,11 +119,12 @@ TEST_F(ApiFloatCells, ManifestPagesAfterFloatKeysLoseAndRepeatNothing) {
       target += "&after=" + protocol::url_encode(after);
     auto reply = client().call("GET", target, token_);
     ASSERT_EQ(reply.status, 200) << reply.body;
-    for (const auto& entry : reply.json().at("entries").as_array())
+    auto body = reply.json();
+    for (const auto& entry : body.at("entries").as_array())
       seen.emplace_back(entry.at("key").at(0).as_string());
-    if (reply.json().at("next").is_null())
+    if (body.at("next").is_null())
       break;
-    after = std::string(reply.json().at("next").as_string());
+    after = std::string(body.at("next").as_string());
   }
   EXPECT_EQ(seen, keys);
 }
