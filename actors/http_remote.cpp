@@ -171,7 +171,10 @@ http_remote::manifest(const std::string& database_id, const std::string& table,
                       std::optional<std::int64_t> min_version,
                       std::optional<std::int64_t> max_version, std::int64_t limit,
                       const std::optional<std::string>& after) {
-  auto target = table_path(database_id, table) + "/manifest?limit=" + std::to_string(limit);
+  // floats=string: float keys come back as exact text (a server of the previous
+  // release ignores it and sends numbers, which key_from_json still reads).
+  auto target =
+    table_path(database_id, table) + "/manifest?floats=string&limit=" + std::to_string(limit);
   if (min_version)
     target += "&min_version=" + std::to_string(*min_version);
   if (max_version)

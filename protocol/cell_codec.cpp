@@ -79,6 +79,11 @@ std::string_view numeric_to_pg(const boost::json::value& cell, number_buffer& bu
   return string_of(cell);
 }
 
+// PostgreSQL's spellings of the values that have no digits.
+bool is_special_float(std::string_view text) {
+  return text == "NaN" || text == "Infinity" || text == "-Infinity";
+}
+
 // PostgreSQL refuses a real that would round to infinity or, from non-zero, to zero.
 bool fits_real(double value) {
   constexpr double overflow = 0x1p128 - 0x1p103; // halfway past FLT_MAX
@@ -89,11 +94,17 @@ bool fits_real(double value) {
 
 std::string_view float_to_pg(const boost::json::value& cell, column_type type,
                              number_buffer& buffer) {
-  constexpr std::string_view what = "a JSON number or \"NaN\", \"Infinity\", \"-Infinity\"";
   if (cell.is_string()) {
     auto text = string_of(cell);
-    if (text != "NaN" && text != "Infinity" && text != "-Infinity")
-      expected(what, cell);
+    auto check = check_float_text(text, type);
+    if (check == float_text::out_of_range)
+      expected(type == column_type::real ? "a number within the range of real"
+                                         : "a number within the range of double precision",
+               cell);
+    if (check == float_text::malformed)
+      expected("a JSON string holding a float literal (\"1.5\", \"-0\", \"2.5e-07\", \"NaN\", "
+               "\"Infinity\", \"-Infinity\") or a JSON number",
+               cell);
     return text;
   }
   if (cell.is_int64())
@@ -101,7 +112,7 @@ std::string_view float_to_pg(const boost::json::value& cell, column_type type,
   if (cell.is_uint64())
     return number_text(cell.get_uint64(), buffer);
   if (!cell.is_double())
-    expected(what, cell);
+    expected("a JSON string holding a float literal or a JSON number", cell);
   auto value = cell.get_double();
   if (type == column_type::real && !fits_real(value))
     expected("a number within the range of real", cell);
@@ -220,13 +231,17 @@ boost::json::value integer_from_pg(std::string_view text, column_type type) {
   return value;
 }
 
-boost::json::value float_from_pg(std::string_view text, column_type type) {
-  if (text == "NaN" || text == "Infinity" || text == "-Infinity")
+// The agent checks only the spelling: a value out of the type's range is the
+// server's to refuse (400), so the row is skipped like any other bad row.
+boost::json::value float_from_pg(std::string_view text, column_type type, float_form floats) {
+  auto check = check_float_text(text, type);
+  if (check == float_text::malformed ||
+      (floats == float_form::number && check != float_text::valid))
+    unexpected_pg_text(text, type);
+  if (floats == float_form::text || is_special_float(text))
     return boost::json::string(text);
   double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    unexpected_pg_text(text, type);
+  std::from_chars(text.data(), text.data() + text.size(), value);
   return value;
 }
 
@@ -256,7 +271,24 @@ bool append_copy_cell(std::string& out, const boost::json::value& cell, column_t
   return true;
 }
 
-boost::json::value cell_from_pg_text(std::string_view text, column_type type) {
+float_text check_float_text(std::string_view text, column_type type) {
+  if (is_special_float(text))
+    return float_text::valid;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (end != text.data() + text.size() || text.empty())
+    return float_text::malformed;
+  if (ec == std::errc::result_out_of_range)
+    return float_text::out_of_range;
+  // from_chars also reads "inf", "nan(…)" and other spellings: one spelling per value.
+  if (ec != std::errc{} || !std::isfinite(value))
+    return float_text::malformed;
+  if (type == column_type::real && !fits_real(value))
+    return float_text::out_of_range;
+  return float_text::valid;
+}
+
+boost::json::value cell_from_pg_text(std::string_view text, column_type type, float_form floats) {
   switch (type) {
   case column_type::smallint:
   case column_type::integer:
@@ -264,7 +296,7 @@ boost::json::value cell_from_pg_text(std::string_view text, column_type type) {
     return integer_from_pg(text, type);
   case column_type::real:
   case column_type::double_precision:
-    return float_from_pg(text, type);
+    return float_from_pg(text, type, floats);
   case column_type::boolean:
     return boolean_from_pg(text);
   default:

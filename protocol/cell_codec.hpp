@@ -14,7 +14,11 @@ namespace tidesync::protocol {
 // and store; on the wire each type has one JSON form:
 //   smallint/integer/bigint   JSON integer (range-checked)
 //   numeric                   JSON string "12.50" (keeps its scale) or JSON integer
-//   real/double precision     JSON number, or "NaN" / "Infinity" / "-Infinity"
+//   real/double precision     JSON string of the value's exact text: "0.1", "-0",
+//                             "2.2345442730765653e-07", "NaN", "Infinity", "-Infinity";
+//                             a JSON number is still accepted (agents before the
+//                             string form sent numbers, and Boost.JSON's number
+//                             parser is not correctly rounded)
 //   boolean                   true / false
 //   text                      JSON string (no NUL)
 //   bytea                     JSON string in PostgreSQL hex form "\\x0aff"
@@ -40,9 +44,29 @@ enum class utf8_state {
 bool append_copy_cell(std::string& out, const boost::json::value& cell, column_type type,
                       utf8_state utf8);
 
+/// How cell_from_pg_text writes real and double precision values.
+enum class float_form {
+  text,   ///< a JSON string holding the exact text: what this release sends
+  number, ///< a JSON number, for peers of the previous release (their parser may round it)
+};
+
 /// Converts PostgreSQL's text form of a value (as a source or the store
-/// returns it) to its wire cell.
-boost::json::value cell_from_pg_text(std::string_view text, column_type type);
+/// returns it) to its wire cell. Float text is checked (check_float_text)
+/// and, in the text form, passed through unchanged.
+boost::json::value cell_from_pg_text(std::string_view text, column_type type,
+                                     float_form floats = float_form::text);
+
+/// What check_float_text found.
+enum class float_text {
+  valid,        ///< a float literal PostgreSQL reads as a value of the type
+  malformed,    ///< not one strict float literal
+  out_of_range, ///< a literal whose value overflows or underflows the type
+};
+
+/// Checks a real or double precision cell's text: exactly "NaN", "Infinity"
+/// or "-Infinity", or a decimal literal that std::from_chars reads whole (no
+/// sign but '-', no spaces, no hex, no other spelling of NaN or infinity).
+float_text check_float_text(std::string_view text, column_type type);
 
 /// Appends `text` to `out` escaped for COPY's text format (`\\`, tab, newline, CR).
 void append_copy_escaped(std::string& out, std::string_view text);

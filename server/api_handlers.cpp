@@ -1,6 +1,7 @@
 #include "server/api_handlers.hpp"
 
 #include "metrics/server_metrics.hpp"
+#include "protocol/cell_codec.hpp"
 #include "protocol/error.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
@@ -78,6 +79,19 @@ std::optional<std::int64_t> int_parameter(const route_match& route, const std::s
     throw api_error(error_code::bad_request,
                     "query parameter " + name + ": expected an integer, got \"" + text + "\"");
   return value;
+}
+
+// How the manifest writes float key cells: `floats=string` (exact) or
+// `floats=number` (the default, which agents of the previous release read).
+protocol::float_form floats_parameter(const route_match& route) {
+  auto it = route.query.find("floats");
+  if (it == route.query.end() || it->second == "number")
+    return protocol::float_form::number;
+  if (it->second == "string")
+    return protocol::float_form::text;
+  throw api_error(error_code::bad_request,
+                  "query parameter floats: expected \"string\" or \"number\", got \"" + it->second +
+                      "\"");
 }
 
 http_response database_response(const storage::database_info& info) {
@@ -218,6 +232,7 @@ http_response api_handlers::manifest(const route_match& route, storage::postgres
                     "query parameter limit: expected 1 to " + std::to_string(max_manifest_limit));
   if (auto after = route.query.find("after"); after != route.query.end())
     query.after = after->second;
+  query.floats = floats_parameter(route);
   auto page = store.manifest(route.client_id, route.database_id, route.table, query);
   json::array entries;
   entries.reserve(page.entries.size());

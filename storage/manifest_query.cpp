@@ -56,15 +56,16 @@ page_statement page_sql(const pqxx::transaction_base& tx, const tenant_table& te
   return page;
 }
 
-manifest_entry entry_from(const pqxx::row& row, const protocol::table_schema& schema) {
-  manifest_entry entry;
-  entry.version = row[0].as<std::int64_t>();
+// The row's key cells; `floats` says how real and double precision keys travel.
+std::vector<boost::json::value>
+key_cells(const pqxx::row& row, const protocol::table_schema& schema, protocol::float_form floats) {
+  std::vector<boost::json::value> key;
   for (std::size_t i = 0; i < schema.key.size(); ++i) {
     const auto& field = row[static_cast<pqxx::row::size_type>(i + 1)];
-    entry.key.push_back(protocol::cell_from_pg_text(std::string_view(field.c_str(), field.size()),
-                                                    schema.find(schema.key[i])->type));
+    key.push_back(protocol::cell_from_pg_text(std::string_view(field.c_str(), field.size()),
+                                              schema.find(schema.key[i])->type, floats));
   }
-  return entry;
+  return key;
 }
 
 } // namespace
@@ -85,11 +86,15 @@ manifest_page postgres_store::manifest(const std::string& client_id,
     page.key_columns = tenant.schema.key;
     for (const auto& row : rows) {
       if (static_cast<std::int64_t>(page.entries.size()) == query.limit) {
-        const auto& last = page.entries.back();
-        page.next = protocol::encode_cursor(last.version, last.key);
+        // Float keys as strings: a number would come back through a rounding parser.
+        const auto& last = rows[static_cast<pqxx::result::size_type>(query.limit - 1)];
+        page.next =
+            protocol::encode_cursor(page.entries.back().version,
+                                    key_cells(last, tenant.schema, protocol::float_form::text));
         break;
       }
-      page.entries.push_back(entry_from(row, tenant.schema));
+      page.entries.push_back(
+          {key_cells(row, tenant.schema, query.floats), row[0].as<std::int64_t>()});
     }
     return page;
   });

@@ -95,10 +95,13 @@ struct postgres_source::impl {
     if (!conn) {
       auto fresh = std::make_unique<pqxx::connection>(url);
       // pqxx restores these variables if it ever reconnects on its own.
+      fresh->set_client_encoding("UTF8");
       fresh->set_variable("TimeZone", "'UTC'");
       fresh->set_variable("DateStyle", "'ISO, YMD'");
       fresh->set_variable("bytea_output", "'hex'");
-      fresh->set_variable("extra_float_digits", "1");
+      // 3: servers before PostgreSQL 12 then print every double exactly (17
+      // digits); 12 and later print the shortest exact text for any value above 0.
+      fresh->set_variable("extra_float_digits", "3");
       fresh->set_variable("application_name", "'tidesync agent'");
       conn = std::move(fresh);
     }

@@ -14,8 +14,9 @@ class transaction_base;
 namespace tidesync::storage {
 
 /// A PostgreSQL database as a source, through libpqxx. The session runs with
-/// TimeZone UTC, DateStyle ISO, bytea_output hex and shortest round-trip
-/// floats, so the text it returns is the form the store takes.
+/// client encoding UTF8, TimeZone UTC, DateStyle ISO, bytea_output hex and
+/// extra_float_digits 3 (exact floats on every server version), so the text it
+/// returns is the form the store takes.
 class postgres_source final : public source {
 public:
   /// Connects lazily: the first call opens the connection.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol/cell_codec.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
 
@@ -72,6 +73,9 @@ struct manifest_query {
   std::optional<std::int64_t> max_version;
   std::int64_t limit = 10000;
   std::optional<std::string> after;  // continuation from the previous page
+  // Key cells of real/double precision columns: numbers unless the client asks
+  // for strings (docs/api.md, manifest); `next` always holds strings.
+  protocol::float_form floats = protocol::float_form::number;
 };
 
 struct manifest_entry {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <stdexcept>
 
 namespace tidesync::storage {
 
@@ -65,6 +66,7 @@ std::string bytes_of_hex(std::string_view text) {
   return out;
 }
 
+// Correctly rounded and independent of the process locale, unlike strtod.
 double double_of_text(const std::string& text) {
   if (text == "NaN")
     return std::numeric_limits<double>::quiet_NaN();
@@ -72,7 +74,11 @@ double double_of_text(const std::string& text) {
     return std::numeric_limits<double>::infinity();
   if (text == "-Infinity")
     return -std::numeric_limits<double>::infinity();
-  return std::strtod(text.c_str(), nullptr);
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size())
+    throw std::invalid_argument("not a float literal");
+  return value;
 }
 
 std::string boolean_text(std::string text) {

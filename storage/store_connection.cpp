@@ -36,10 +36,11 @@ pqxx::connection& store_connection::open() {
   auto fresh = std::make_unique<pqxx::connection>(url_);
   fresh->set_client_encoding("UTF8");
   pqxx::nontransaction tx{*fresh};
-  // extra_float_digits 1 makes real/double output the shortest exact form;
-  // notices such as "schema already exists, skipping" are not worth a line on stderr.
-  tx.exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
-          " SET extra_float_digits = 1; SET client_min_messages = warning");
+  // extra_float_digits 3 makes real/double output exact on every server version
+  // (the shortest exact form from PostgreSQL 12); manifest keys are read as text.
+  // Notices such as "schema already exists, skipping" are not worth a line on stderr.
+  tx.exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex';"
+          " SET extra_float_digits = 3; SET client_min_messages = warning");
   tx.commit();
   connection_ = std::move(fresh);
   return *connection_;

@@ -25,6 +25,23 @@ TEST(WireBody, UploadBodyHoldsTheColumnsAndEachCellInItsWireForm) {
             R"("rows":[[1,"a\"b","12.50",true,7],[2,"ü",null,null,7]]})");
 }
 
+TEST(WireBody, FloatsTravelAsTheSourcesTextNeverReprinted) {
+  protocol::table_schema schema{{{"k", protocol::column_type::double_precision, false},
+                                 {"r", protocol::column_type::real, true},
+                                 {"tidesync_version", protocol::column_type::bigint, false}},
+                                {"k"},
+                                "tidesync_version",
+                                std::nullopt};
+  std::vector<storage::text_row> rows{{"90.33333333333333", "-0", "7"},
+                                      {"0.10000000000000001", "NaN", "7"}};
+  EXPECT_EQ(upload_body(schema, rows),
+            R"({"columns":["k","r","tidesync_version"],)"
+            R"("rows":[["90.33333333333333","-0",7],["0.10000000000000001","NaN",7]]})");
+  sync::row_key key{"2.2345442730765653e-07"};
+  EXPECT_EQ(key_json(schema, key), R"(["2.2345442730765653e-07"])");
+  EXPECT_EQ(key_from_json(schema, key_json(schema, key)), key);
+}
+
 TEST(WireBody, DeleteBodiesHaveTheEndpointsThreeForms) {
   std::vector<sync::row_key> keys{{"1", "x"}, {"2", "y"}};
   EXPECT_EQ(delete_keys_body(lines_schema(), keys), R"({"keys":[[1,"x"],[2,"y"]]})");

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -116,44 +117,85 @@ TEST(CellCodec, NumericRefusesDoublesAndMalformedStrings) {
         << bad;
 }
 
-TEST(CellCodec, DoubleSurvivesExactly) {
+TEST(CellCodec, FloatsTravelAsTheirExactTextInAString) {
+  for (auto text :
+       {"1044227.8738926059", "2.2345442730765653e-07", "90.33333333333333", "-0", "0", "NaN",
+        "Infinity", "-Infinity", "1.7976931348623157e+308", "5e-324", "2.225073858507201e-308"}) {
+    EXPECT_EQ(cell_from_pg_text(text, column_type::double_precision), str(text));
+    expect_round_trip(str(text), column_type::double_precision);
+  }
+  for (auto text : {"0.1", "3.4028235e+38", "1e-45", "-1.5", "1.1754942e-38", "-0"}) {
+    EXPECT_EQ(cell_from_pg_text(text, column_type::real), str(text));
+    expect_round_trip(str(text), column_type::real);
+  }
+}
+
+TEST(CellCodec, FloatTextIsPassedOnUnchangedNotReprinted) {
+  // Spellings PostgreSQL reads but never prints still reach it as they were sent.
+  for (auto text : {"1e5", "1E+05", ".5", "5.", "-.5e-3", "0.10", "00012"})
+    EXPECT_EQ(to_pg(str(text), column_type::double_precision), text);
+}
+
+TEST(CellCodec, FloatsAsNumbersAreStillAcceptedExactly) {
+  // Agents of the previous release send JSON numbers.
   for (double value : {0.1, 1e308, -1e-308, 5e-324, 1.0 / 3.0, 123456789.125,
                        std::numeric_limits<double>::max()}) {
     auto text = to_pg(value, column_type::double_precision);
-    EXPECT_EQ(cell_from_pg_text(text, column_type::double_precision).as_double(), value) << text;
+    double back = 0;
+    std::from_chars(text.data(), text.data() + text.size(), back);
+    EXPECT_EQ(back, value) << text;
   }
   EXPECT_EQ(to_pg(0.1, column_type::double_precision), "0.1");
+  EXPECT_EQ(to_pg(-0.0, column_type::double_precision), "-0");
+  EXPECT_EQ(to_pg(0.0, column_type::real), "0");
 }
 
-TEST(CellCodec, NegativeZeroKeepsItsSign) {
-  auto text = to_pg(-0.0, column_type::double_precision);
-  EXPECT_EQ(text, "-0");
-  auto back = cell_from_pg_text(text, column_type::double_precision).as_double();
-  EXPECT_EQ(back, 0.0);
-  EXPECT_TRUE(std::signbit(back));
+TEST(CellCodec, TheNumberFormIsWrittenOnlyWhenAsked) {
+  auto cell = cell_from_pg_text("-0", column_type::double_precision, float_form::number);
+  ASSERT_TRUE(cell.is_double());
+  EXPECT_TRUE(std::signbit(cell.get_double()));
+  EXPECT_EQ(cell_from_pg_text("0.1", column_type::real, float_form::number), 0.1);
+  EXPECT_EQ(cell_from_pg_text("NaN", column_type::real, float_form::number), str("NaN"));
+  EXPECT_EQ(cell_from_pg_text("12.50", column_type::numeric, float_form::number), str("12.50"));
 }
 
-TEST(CellCodec, FloatSpecialValuesTravelAsStrings) {
-  for (auto special : {"NaN", "Infinity", "-Infinity"}) {
-    expect_round_trip(str(special), column_type::double_precision);
-    expect_round_trip(str(special), column_type::real);
+TEST(CellCodec, MalformedFloatStringsAreRefused) {
+  // One spelling per special value: PostgreSQL's own, case included.
+  for (auto bad : {"",       "1e",  "0x10", " 1",   "1 ",       "1.5abc",    "+1",
+                   "nan",    "NAN", "inf",  "-inf", "infinity", "+Infinity", "-NaN",
+                   "nan(1)", "1,5", ".",    "e5",   "--1",      "1e+",       "１"}) {
+    EXPECT_EQ(rejection(str(bad), column_type::double_precision)
+                  .rfind("expected a JSON string holding a float literal", 0),
+              0u)
+        << bad;
+    EXPECT_EQ(check_float_text(bad, column_type::real), float_text::malformed) << bad;
+    EXPECT_THROW(cell_from_pg_text(bad, column_type::double_precision), api_error) << bad;
   }
-  EXPECT_NE(rejection(str("nan"), column_type::double_precision).find("\"NaN\""),
-            std::string::npos);
-  EXPECT_NE(rejection(str("1.5"), column_type::real).find("expected a JSON number"),
-            std::string::npos);
+  EXPECT_EQ(rejection(str("0x10"), column_type::real),
+            "expected a JSON string holding a float literal (\"1.5\", \"-0\", \"2.5e-07\", "
+            "\"NaN\", \"Infinity\", \"-Infinity\") or a JSON number, got \"0x10\"");
+  EXPECT_EQ(rejection(true, column_type::real),
+            "expected a JSON string holding a float literal or a JSON number, got true");
 }
 
-TEST(CellCodec, RealKeepsPostgresShortestText) {
-  // PostgreSQL prints real in its own shortest form; that text must come back.
-  for (auto text : {"0.1", "3.4028235e+38", "1e-45", "-1.5"}) {
-    auto cell = cell_from_pg_text(text, column_type::real);
-    EXPECT_EQ(to_pg(cell, column_type::real), text);
-  }
+TEST(CellCodec, FloatStringsOutsideTheTypesRangeAreRefused) {
+  EXPECT_EQ(rejection(str("1e39"), column_type::real),
+            "expected a number within the range of real, got \"1e39\"");
+  EXPECT_EQ(rejection(str("-1e-50"), column_type::real).rfind("expected a number within", 0), 0u);
+  EXPECT_EQ(rejection(str("1e999"), column_type::double_precision),
+            "expected a number within the range of double precision, got \"1e999\"");
+  EXPECT_EQ(rejection(str("1e-400"), column_type::double_precision)
+                .rfind("expected a number within the range of double precision", 0),
+            0u);
+  EXPECT_EQ(check_float_text("1e39", column_type::double_precision), float_text::valid);
+  // The agent leaves the range to the server, which refuses the row with a 400.
+  EXPECT_EQ(cell_from_pg_text("1e39", column_type::real), str("1e39"));
+}
+
+TEST(CellCodec, RealNumbersOutsideItsRangeAreRefused) {
   EXPECT_EQ(rejection(1e39, column_type::real),
             "expected a number within the range of real, got 1e+39");
   EXPECT_NE(rejection(1e-50, column_type::real).find("range of real"), std::string::npos);
-  EXPECT_EQ(to_pg(0.0, column_type::real), "0");
 }
 
 TEST(CellCodec, IntegersAreAcceptedAsFloats) {
