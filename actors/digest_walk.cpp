@@ -173,7 +173,7 @@ digest_walk::compare(const std::vector<local_range>& ranges, std::int64_t& cloud
       const auto& local = ranges[first + i];
       cloud_rows += answer.ranges[i].count;
       if (answer.ranges[i].count != local.count || answer.ranges[i].digest != local.digest)
-        differing.push_back({local.range, local.count});
+        differing.push_back({local.range, local.count, answer.ranges[i].count});
     }
     first = last;
   }
@@ -181,6 +181,11 @@ digest_walk::compare(const std::vector<local_range>& ranges, std::int64_t& cloud
 }
 
 void digest_walk::resolve(const differing_range& range, sync::content_diff& diff) {
+  if (range.cloud_count == 0) {
+    // Nothing there to bisect against: every site row of the range is missing.
+    sync::append(diff, all_missing(range.range));
+    return;
+  }
   if (range.site_count <= settings_.leaf_rows) {
     sync::append(diff, compare_rows(range.range));
     return;
@@ -205,6 +210,15 @@ sync::content_diff digest_walk::compare_rows(const protocol::key_range& range) {
   auto site = site_rows(range);
   auto cloud = cloud_rows(range);
   return sync::diff_rows(site, cloud);
+}
+
+sync::content_diff digest_walk::all_missing(const protocol::key_range& range) {
+  sync::content_diff diff;
+  source_.scan_key_range(table_, schema_, range.from, range.to, [&](const storage::text_row& row) {
+    diff.missing.push_back(key_of(row));
+    return true;
+  });
+  return diff;
 }
 
 sync::digested_rows digest_walk::site_rows(const protocol::key_range& range) {

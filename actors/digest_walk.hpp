@@ -63,6 +63,7 @@ private:
   struct differing_range {
     protocol::key_range range;
     std::int64_t site_count = 0;
+    std::int64_t cloud_count = 0;
   };
 
   template <class Walk> digest_walk_result with_columns_settled(Walk walk);
@@ -73,6 +74,7 @@ private:
                                        std::int64_t& cloud_rows);
   void resolve(const differing_range& range, sync::content_diff& diff);
   sync::content_diff compare_rows(const protocol::key_range& range);
+  sync::content_diff all_missing(const protocol::key_range& range);
   sync::digested_rows site_rows(const protocol::key_range& range);
   sync::digested_rows cloud_rows(const protocol::key_range& range);
   storage::key_cells key_of(const storage::text_row& row) const;
