@@ -4,6 +4,8 @@
 #include "protocol/content_digest.hpp"
 
 #include <algorithm>
+#include <future>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 
@@ -61,6 +63,7 @@ template <class Walk> digest_walk_result digest_walk::with_columns_settled(Walk 
   if (!columns_changed_)
     return result;
   columns_changed_ = false;
+  use_columns(answered_columns_);
   result = walk();
   if (columns_changed_)
     throw std::runtime_error("the server keeps changing the digested columns of " + table_);
@@ -71,11 +74,43 @@ digest_walk_result digest_walk::run(const std::optional<storage::key_cells>& fro
                                     std::int64_t max_rows) {
   return with_columns_settled([&] {
     digest_walk_result result;
-    auto ranges = read_ranges({from, std::nullopt}, settings_.range_rows, max_rows, result.next);
-    for (const auto& range : ranges)
-      result.rows_compared += range.count;
-    result.ranges_compared = static_cast<std::int64_t>(ranges.size());
-    auto differing = compare(ranges, result.cloud_rows);
+    // The site's read goes on while the server digests the ranges already
+    // read: one request in flight, so the walk takes about as long as the
+    // slower side's read, not the sum of both.
+    std::vector<local_range> batch;
+    std::int64_t batch_rows = 0;
+    std::future<compared> in_flight;
+    std::vector<differing_range> differing;
+    auto collect = [&] {
+      if (!in_flight.valid())
+        return;
+      auto answer = in_flight.get();
+      result.cloud_rows += answer.cloud_rows;
+      std::move(answer.differing.begin(), answer.differing.end(), std::back_inserter(differing));
+    };
+    auto send = [&] {
+      collect();
+      in_flight = std::async(std::launch::async, [this, ranges = std::move(batch)] {
+        compared out;
+        out.differing = compare(ranges, out.cloud_rows);
+        return out;
+      });
+      batch.clear();
+      batch_rows = 0;
+    };
+    read_ranges({from, std::nullopt}, settings_.range_rows, max_rows, result.next,
+                [&](local_range&& range) {
+                  result.rows_compared += range.count;
+                  ++result.ranges_compared;
+                  if (!batch.empty() && (batch_rows + range.count > settings_.rows_per_request ||
+                                         batch.size() == protocol::max_digest_ranges))
+                    send();
+                  batch_rows += range.count;
+                  batch.push_back(std::move(range));
+                });
+    if (!batch.empty())
+      send();
+    collect();
     if (columns_changed_)
       return result;
     for (const auto& range : differing) {
@@ -110,6 +145,14 @@ std::vector<digest_walk::local_range>
 digest_walk::read_ranges(const protocol::key_range& bounds, std::int64_t range_rows,
                          std::int64_t max_rows, std::optional<storage::key_cells>& next) {
   std::vector<local_range> ranges;
+  read_ranges(bounds, range_rows, max_rows, next,
+              [&](local_range&& range) { ranges.push_back(std::move(range)); });
+  return ranges;
+}
+
+void digest_walk::read_ranges(const protocol::key_range& bounds, std::int64_t range_rows,
+                              std::int64_t max_rows, std::optional<storage::key_cells>& next,
+                              const std::function<void(local_range&&)>& emit) {
   protocol::row_digest digest;
   std::int64_t rows_read = 0;
   local_range current{{bounds.from, std::nullopt}, 0, {}};
@@ -117,7 +160,7 @@ digest_walk::read_ranges(const protocol::key_range& bounds, std::int64_t range_r
     current.range.to = std::move(to);
     current.count = digest.rows();
     current.digest = digest.finish();
-    ranges.push_back(std::move(current));
+    emit(std::move(current));
   };
   source_.scan_key_range(table_, schema_, bounds.from, bounds.to, [&](const storage::text_row& row) {
     // A range ends where a row's key can travel as a bound; a key the server
@@ -142,7 +185,6 @@ digest_walk::read_ranges(const protocol::key_range& bounds, std::int64_t range_r
   });
   if (!next)
     close(bounds.to);
-  return ranges;
 }
 
 std::vector<digest_walk::differing_range>
@@ -161,7 +203,8 @@ digest_walk::compare(const std::vector<local_range>& ranges, std::int64_t& cloud
     }
     auto answer = call_(request);
     if (answer.columns != columns_) {
-      use_columns(answer.columns);
+      // Applied between walks: a read may be under way on another thread.
+      answered_columns_ = answer.columns;
       columns_changed_ = true;
       break;
     }

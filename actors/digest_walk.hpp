@@ -66,7 +66,18 @@ private:
     std::int64_t cloud_count = 0;
   };
 
+  struct compared {
+    std::vector<differing_range> differing;
+    std::int64_t cloud_rows = 0;
+  };
+
   template <class Walk> digest_walk_result with_columns_settled(Walk walk);
+  /// Reads the site's rows of `bounds` in key order, cut into ranges of
+  /// `range_rows` rows, each handed to `emit` as soon as it is complete;
+  /// stops at a boundary once `max_rows` were read (0: no limit), setting `next`.
+  void read_ranges(const protocol::key_range& bounds, std::int64_t range_rows,
+                   std::int64_t max_rows, std::optional<storage::key_cells>& next,
+                   const std::function<void(local_range&&)>& emit);
   std::vector<local_range> read_ranges(const protocol::key_range& bounds, std::int64_t range_rows,
                                        std::int64_t max_rows,
                                        std::optional<storage::key_cells>& next);
@@ -92,6 +103,7 @@ private:
   std::vector<std::size_t> key_index_;      // key columns' places in a source row
   std::vector<protocol::column_type> key_types_;
   bool columns_changed_ = false;  // the server digests other columns than asked
+  std::vector<std::string> answered_columns_;  // ... namely these
 };
 
 } // namespace tidesync::actors
