@@ -1,4 +1,5 @@
 #include "actors/agent.hpp"
+#include "actors/status_report.hpp"
 
 #include "tests/integration/agent/agent_fixture.hpp"
 
@@ -129,6 +130,9 @@ TEST_F(digest_repair_test, RowsChangedInTheStoreBySqlAreRepairedAndTheSummaryRec
   EXPECT_EQ(table_of(report, "orders").rows_repaired, 3);
   expect_remote_matches("orders");
   EXPECT_EQ(stored_summary("orders").count, 2000);
+  auto status = actors::collect_status(agent_config({"orders"}));
+  ASSERT_EQ(status.tables.size(), 1u);
+  EXPECT_TRUE(actors::in_sync(status.tables.front())) << status.tables.front().error;
 
   report = run_once({"orders"});
   EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
