@@ -74,7 +74,6 @@ private:
   void resolve(const differing_range& range, sync::content_diff& diff);
   sync::content_diff compare_rows(const protocol::key_range& range);
   sync::digested_rows site_rows(const protocol::key_range& range);
-  sync::digested_rows cloud_rows(const protocol::key_range& range);
   storage::key_cells key_of(const storage::text_row& row) const;
   void use_columns(const std::vector<std::string>& names);
 
