@@ -250,9 +250,32 @@ void digest_walk::resolve(const differing_range& range, sync::content_diff& diff
 }
 
 sync::content_diff digest_walk::compare_rows(const protocol::key_range& range) {
+  // The site has at most leaf_rows rows here, the cloud any number (rows
+  // written behind the API's back): its listing is compared a page at a
+  // time, so memory holds the site's rows, one page and the keys found.
   auto site = site_rows(range);
-  auto cloud = cloud_rows(range);
-  return sync::diff_rows(site, cloud);
+  sync::content_diff diff;
+  protocol::digest_request request;
+  request.columns = columns_;
+  request.list = protocol::digest_request::row_list{range, std::nullopt, settings_.leaf_rows};
+  do {
+    auto answer = call_(request);
+    sync::digested_rows page;
+    sync::digested_rows met;  // the site's rows this page has too
+    for (auto& row : answer.rows) {
+      std::vector<std::optional<std::string_view>> key_cells(row.key.begin(), row.key.end());
+      auto canonical = protocol::canonical_key(key_cells, key_types_);
+      if (auto found = site.extract(canonical))
+        met.insert(std::move(found));
+      page.emplace(std::move(canonical),
+                   sync::digested_row{std::move(row.key), std::move(row.digest)});
+    }
+    sync::append(diff, sync::diff_rows(met, page));
+    request.list->after = answer.next;
+  } while (request.list->after);
+  // What no page had is missing in the cloud.
+  sync::append(diff, sync::diff_rows(site, {}));
+  return diff;
 }
 
 sync::content_diff digest_walk::all_missing(const protocol::key_range& range) {
@@ -274,24 +297,6 @@ sync::digested_rows digest_walk::site_rows(const protocol::key_range& range) {
     rows.emplace(std::move(canonical), sync::digested_row{std::move(key), std::move(digest)});
     return true;
   });
-  return rows;
-}
-
-sync::digested_rows digest_walk::cloud_rows(const protocol::key_range& range) {
-  sync::digested_rows rows;
-  protocol::digest_request request;
-  request.columns = columns_;
-  request.list = protocol::digest_request::row_list{range, std::nullopt, settings_.leaf_rows};
-  do {
-    auto answer = call_(request);
-    for (auto& row : answer.rows) {
-      std::vector<std::optional<std::string_view>> key_cells(row.key.begin(), row.key.end());
-      auto canonical = protocol::canonical_key(key_cells, key_types_);
-      rows.emplace(std::move(canonical),
-                   sync::digested_row{std::move(row.key), std::move(row.digest)});
-    }
-    request.list->after = answer.next;
-  } while (request.list->after);
   return rows;
 }
 

@@ -87,7 +87,6 @@ private:
   sync::content_diff compare_rows(const protocol::key_range& range);
   sync::content_diff all_missing(const protocol::key_range& range);
   sync::digested_rows site_rows(const protocol::key_range& range);
-  sync::digested_rows cloud_rows(const protocol::key_range& range);
   storage::key_cells key_of(const storage::text_row& row) const;
   bool is_encodable(const storage::key_cells& key) const;
   void use_columns(const std::vector<std::string>& names);

@@ -2,6 +2,7 @@
 
 #include "protocol/cell_codec.hpp"
 #include "protocol/http_client.hpp"
+#include "protocol/json_parse.hpp"
 #include "protocol/url_encoding.hpp"
 
 #include <boost/json.hpp>
@@ -52,7 +53,7 @@ remote_answer<T> answer(const protocol::http_response& response, Parse parse) {
   if (!out.status.ok())
     return out;
   try {
-    out.value = parse(json::parse(response.body));
+    out.value = parse(protocol::parse_json_exact(response.body));
   } catch (const std::exception& e) {
     out.status.result = call_result::failed;
     out.status.message = std::string{"malformed answer from the server: "} + e.what();

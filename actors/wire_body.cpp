@@ -1,6 +1,7 @@
 #include "actors/wire_body.hpp"
 
 #include "protocol/cell_codec.hpp"
+#include "protocol/json_parse.hpp"
 
 #include <boost/json.hpp>
 
@@ -77,7 +78,7 @@ std::string key_json(const protocol::table_schema& schema, const sync::row_key& 
 
 sync::row_key key_from_json(const protocol::table_schema& schema, const std::string& text) {
   auto types = key_types(schema);
-  const auto document = json::parse(text);
+  const auto document = protocol::parse_json_exact(text);
   const auto& cells = document.as_array();
   sync::row_key key;
   for (std::size_t i = 0; i < cells.size() && i < types.size(); ++i)

@@ -1,9 +1,11 @@
 #include "protocol/content_digest.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/pg_text_syntax.hpp"
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <charconv>
@@ -22,8 +24,12 @@ constexpr std::size_t flush_bytes = 64 * 1024;
 constexpr std::size_t single_row_digest_bytes = 16;
 constexpr std::int64_t microseconds_per_second = 1'000'000;
 constexpr std::int64_t seconds_per_day = 86'400;
-// PostgreSQL numerics carry at most about 16,383 digits after the point.
-constexpr std::int64_t max_numeric_exponent = 100'000;
+// What PostgreSQL's numeric can hold: 16,383 digits after the point and
+// 32,768 base-10000 digits (131,072 decimal ones) before it.
+constexpr std::int64_t max_numeric_scale = 16'383;
+constexpr std::int64_t max_numeric_integer_digits = 131'072;
+// PostgreSQL refuses exponents from INT_MAX / 2 on, whatever the digits.
+constexpr std::int64_t max_numeric_exponent = 1'073'741'823;
 
 void append_le(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i)
@@ -182,6 +188,9 @@ std::int64_t astronomical_days(const date_parts& date, bool bc) {
 }
 
 std::optional<std::int64_t> date_days(std::string_view text) {
+  // Only what the store takes: a lenient reader would make 2024-02-30 of March 1st.
+  if (!pg_text_syntax::is_date(text))
+    return std::nullopt;
   if (auto infinite = infinity_value(text))
     return infinite;
   reader in{text};
@@ -212,6 +221,8 @@ bool read_offset(reader& in, std::int64_t& seconds) {
 }
 
 std::optional<std::int64_t> timestamp_micros(std::string_view text, bool with_zone) {
+  if (!pg_text_syntax::is_timestamp(text, with_zone))
+    return std::nullopt;
   if (auto infinite = infinity_value(text))
     return infinite;
   reader in{text};
@@ -317,6 +328,19 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Whether PostgreSQL can store the value (it refuses the rest as overflowing),
+// checked before any zeros of an exponent are written out.
+bool fits_numeric(const numeric_parts& parts) {
+  auto scale = std::max<std::int64_t>(parts.scale, 0);
+  if (scale > max_numeric_scale)
+    return false;
+  auto first = parts.digits.find_first_not_of('0');
+  if (first == std::string::npos)
+    return true;
+  auto significant = static_cast<std::int64_t>(parts.digits.size() - first);
+  return significant - parts.scale <= max_numeric_integer_digits;
+}
+
 std::optional<numeric_parts> read_numeric(std::string_view text) {
   numeric_parts parts;
   std::size_t i = 0;
@@ -344,7 +368,9 @@ std::optional<numeric_parts> read_numeric(std::string_view text) {
     if (i < text.size() && (text[i] == '+' || text[i] == '-'))
       ++i;
     auto rest = text.substr(i);
-    if (!parse_whole(rest, exponent) || exponent > max_numeric_exponent)
+    // One sign only: "1e+-5" is not a numeric.
+    if (rest.empty() || rest.front() < '0' || rest.front() > '9' ||
+        !parse_whole(rest, exponent) || exponent >= max_numeric_exponent)
       return std::nullopt;
     exponent = negative_exponent ? -exponent : exponent;
     i = text.size();
@@ -352,6 +378,8 @@ std::optional<numeric_parts> read_numeric(std::string_view text) {
   if (i != text.size())
     return std::nullopt;
   parts.scale = static_cast<std::int64_t>(fraction) - exponent;
+  if (!fits_numeric(parts))
+    return std::nullopt;
   if (parts.scale < 0) {
     parts.digits.append(static_cast<std::size_t>(-parts.scale), '0');
     parts.scale = 0;
@@ -364,10 +392,10 @@ std::optional<numeric_parts> read_numeric(std::string_view text) {
 std::optional<std::string> canonical_numeric(std::string_view text) {
   if (equals_ignoring_case(text, "NaN"))
     return "NaN";
-  if (equals_ignoring_case(text, "Infinity") || equals_ignoring_case(text, "+Infinity"))
-    return "Infinity";
-  if (equals_ignoring_case(text, "-Infinity"))
-    return "-Infinity";
+  // PostgreSQL reads "inf" as well as "Infinity", with either sign.
+  auto unsigned_text = text.substr(!text.empty() && (text[0] == '+' || text[0] == '-') ? 1 : 0);
+  if (equals_ignoring_case(unsigned_text, "Infinity") || equals_ignoring_case(unsigned_text, "inf"))
+    return text.front() == '-' ? "-Infinity" : "Infinity";
   auto parts = read_numeric(text);
   if (!parts)
     return std::nullopt;

@@ -6,6 +6,8 @@
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 namespace tidesync::protocol {
 
 namespace {
@@ -65,9 +67,19 @@ key_range range_from_json(const json::value& value, std::span<const column_type>
 
 std::vector<std::string> columns_from_json(const json::object& object, std::string_view path) {
   const auto& array = jf::as_array(jf::required(object, "columns", path), "columns");
+  if (array.size() > max_digest_columns)
+    throw api_error(error_code::bad_request, "columns: expected at most " +
+                                                 std::to_string(max_digest_columns) + " columns");
   std::vector<std::string> columns;
-  for (std::size_t i = 0; i < array.size(); ++i)
-    columns.push_back(jf::as_string(array[i], jf::index_path("columns", i)));
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    auto path = jf::index_path("columns", i);
+    auto name = jf::as_string(array[i], path);
+    // A column digested twice would still digest alike on both sides, but
+    // says the client is confused; refuse it rather than guess.
+    if (std::find(columns.begin(), columns.end(), name) != columns.end())
+      throw api_error(error_code::bad_request, path + ": " + jf::quoted(name) + " is listed twice");
+    columns.push_back(std::move(name));
+  }
   return columns;
 }
 

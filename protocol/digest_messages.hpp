@@ -63,6 +63,8 @@ struct digest_answer {
 /// Most ranges one request may hold, and most rows one listing page may hold.
 inline constexpr std::size_t max_digest_ranges = 1000;
 inline constexpr std::int64_t max_listed_rows = 10'000;
+/// Most columns one request may name: PostgreSQL's limit for a table.
+inline constexpr std::size_t max_digest_columns = 1'600;
 
 boost::json::value to_json(const digest_request& request, std::span<const column_type> key_types);
 boost::json::value to_json(const digest_answer& answer, std::span<const column_type> key_types);

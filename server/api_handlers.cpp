@@ -3,6 +3,7 @@
 #include "metrics/server_metrics.hpp"
 #include "protocol/cell_codec.hpp"
 #include "protocol/error.hpp"
+#include "protocol/json_parse.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
 #include "storage/postgres_store.hpp"
@@ -28,7 +29,7 @@ json::value parse_body(const http_request& request) {
   // An upload body becomes millions of small nodes: one arena that the value
   // owns makes them one allocation to make and one to free.
   auto arena = json::make_shared_resource<json::monotonic_resource>();
-  auto value = json::parse(request.body, ec, std::move(arena));
+  auto value = protocol::parse_json_exact(request.body, ec, std::move(arena));
   if (ec)
     throw api_error(error_code::bad_request, "malformed JSON body: " + ec.message());
   return value;
