@@ -111,12 +111,8 @@ digest_walk_result digest_walk::run(const std::optional<storage::key_cells>& fro
     if (!batch.empty())
       send();
     collect();
-    if (columns_changed_)
-      return result;
-    for (const auto& range : differing) {
-      result.differing.push_back(range.range);
-      resolve(range, result.diff);
-    }
+    if (!columns_changed_)
+      resolve_all(differing, result);
     return result;
   });
 }
@@ -132,10 +128,7 @@ digest_walk_result digest_walk::run_ranges(const std::vector<protocol::key_range
       auto differing = compare(local, result.cloud_rows);
       if (columns_changed_)
         return result;
-      for (const auto& range : differing) {
-        result.differing.push_back(range.range);
-        resolve(range, result.diff);
-      }
+      resolve_all(differing, result);
     }
     return result;
   });
@@ -221,6 +214,14 @@ digest_walk::compare(const std::vector<local_range>& ranges, std::int64_t& cloud
     first = last;
   }
   return differing;
+}
+
+void digest_walk::resolve_all(const std::vector<differing_range>& ranges,
+                              digest_walk_result& result) {
+  for (const auto& range : ranges) {
+    result.differing.push_back(range.range);
+    resolve(range, result.diff);
+  }
 }
 
 void digest_walk::resolve(const differing_range& range, sync::content_diff& diff) {

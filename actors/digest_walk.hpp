@@ -83,6 +83,7 @@ private:
                                        std::optional<storage::key_cells>& next);
   std::vector<differing_range> compare(const std::vector<local_range>& ranges,
                                        std::int64_t& cloud_rows);
+  void resolve_all(const std::vector<differing_range>& ranges, digest_walk_result& result);
   void resolve(const differing_range& range, sync::content_diff& diff);
   sync::content_diff compare_rows(const protocol::key_range& range);
   sync::content_diff all_missing(const protocol::key_range& range);

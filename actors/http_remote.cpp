@@ -1,5 +1,7 @@
 #include "actors/http_remote.hpp"
 
+#include "actors/wire_body.hpp"
+
 #include "protocol/cell_codec.hpp"
 #include "protocol/http_client.hpp"
 #include "protocol/json_parse.hpp"
@@ -68,14 +70,6 @@ protocol::http_client_options client_options(const config::server_endpoint& serv
   options.ca_file = server.ca_file;
   options.default_headers = {{"Authorization", "Bearer " + server.token}};
   return options;
-}
-
-std::vector<protocol::column_type> key_types_of(const protocol::table_schema& schema) {
-  std::vector<protocol::column_type> types;
-  for (const auto& name : schema.key)
-    if (const auto* column = schema.find(name))
-      types.push_back(column->type);
-  return types;
 }
 
 sync::row_key key_from_json(const json::array& cells,
@@ -182,13 +176,13 @@ http_remote::manifest(const std::string& database_id, const std::string& table,
     target += "&max_version=" + std::to_string(*max_version);
   if (after)
     target += "&after=" + protocol::url_encode(*after);
-  auto key_types = key_types_of(schema);
+  auto types = key_types(schema);
   auto response = client_->get(target);
   return answer<manifest_page>(response, [&](const json::value& v) {
     manifest_page page;
     for (const auto& entry : v.at("entries").as_array())
       page.entries.push_back({entry.at("version").to_number<std::int64_t>(),
-                              key_from_json(entry.at("key").as_array(), key_types)});
+                              key_from_json(entry.at("key").as_array(), types)});
     if (const auto& next = v.at("next"); !next.is_null())
       page.next = std::string(next.as_string());
     return page;
@@ -199,11 +193,11 @@ remote_answer<protocol::digest_answer>
 http_remote::digests(const std::string& database_id, const std::string& table,
                      const protocol::table_schema& schema,
                      const protocol::digest_request& request) {
-  auto key_types = key_types_of(schema);
-  auto body = json::serialize(protocol::to_json(request, key_types));
+  auto types = key_types(schema);
+  auto body = json::serialize(protocol::to_json(request, types));
   auto response = client_->post(table_path(database_id, table) + "/digests", body);
   return answer<protocol::digest_answer>(response, [&](const json::value& v) {
-    return protocol::digest_answer_from_json(v, key_types);
+    return protocol::digest_answer_from_json(v, types);
   });
 }
 
