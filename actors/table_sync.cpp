@@ -121,6 +121,7 @@ void table_sync::catch_up(bool allow_scan) {
       refresh_remote();
     auto local = source_->summary(table_name(), schema_);
     last_decision_ = sync::decide(local, remote_);
+    caught_up_ = last_decision_ == sync::sync_decision::equal || explained_by_skipped(local);
     switch (last_decision_) {
       case sync::sync_decision::equal:
         return;

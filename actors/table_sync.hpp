@@ -130,6 +130,7 @@ private:
   bool source_down_ = false;  // the last cycle lost the source; its return is logged once
   bool remote_stale_ = false;  // a call changed the remote since remote_ was read
   sync::sync_decision last_decision_ = sync::sync_decision::scan;
+  bool caught_up_ = false;  // equal but for rows held as skipped, at the last decision
   std::optional<sync::row_position> last_uploaded_;
   sync::scan_cursor cursor_;
   bool cursor_loaded_ = false;

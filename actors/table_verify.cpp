@@ -70,7 +70,7 @@ bool table_sync::verify_due() const {
 
 void table_sync::verify_slice() {
   if (!verify_running_) {
-    if (last_decision_ != sync::sync_decision::equal || !verify_due())
+    if (!caught_up_ || !verify_due())
       return;
     verify_running_ = true;
     verify_next_.reset();

@@ -36,8 +36,11 @@ protected:
 
   void TearDown() override { std::filesystem::remove_all(state_dir_); }
 
-  std::unique_ptr<actors::table_sync> make_sync(actors::batch_sizer* sizer = nullptr) {
+  std::unique_ptr<actors::table_sync> make_sync(
+      actors::batch_sizer* sizer = nullptr,
+      std::chrono::milliseconds verify_interval = config::default_verify_interval) {
     actors::table_sync_parts parts;
+    parts.verify_interval = verify_interval;
     parts.database = "store";
     parts.table.name = "orders";
     parts.open_source = [site = site_] { return std::make_unique<fake_source>(site); };
@@ -229,6 +232,34 @@ TEST_F(TableSync, AScanOverRowsSharingOneVersionReadsEachManifestEntryAboutOnce)
   // Each batch's page holds up to twice its rows (room for rows the site no
   // longer has), so an entry is read a few times, never once per batch.
   EXPECT_LT(server_->manifest_entries, 4 * 400) << server_->calls_of("manifest");
+}
+
+TEST_F(TableSync, AContinuousCycleRepairsByDigestsOnceVerifyIsDueEvenWithSkippedRows) {
+  server_->poison_ids = {5};
+  auto sync = make_sync(nullptr, std::chrono::milliseconds(0));
+  ASSERT_EQ(cycle(*sync).state, table_state::skipped);
+  {
+    // Same count, same versions: only the content tells.
+    std::lock_guard lock{server_->mutex};
+    server_->databases[database_id]["orders"][9].note = "edited in the cloud";
+  }
+  auto report = cycle(*sync);
+  EXPECT_TRUE(report.digest_pass_completed);
+  EXPECT_EQ(report.rows_repaired, 1);
+  EXPECT_EQ(server_->rows(database_id, "orders").at(9).note, "order 9");
+  EXPECT_EQ(server_->rows(database_id, "orders").count(5), 0u);  // still held back
+}
+
+TEST_F(TableSync, AContinuousCycleLeavesContentAloneUntilVerifyIsDue) {
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  {
+    std::lock_guard lock{server_->mutex};
+    server_->databases[database_id]["orders"][9].note = "edited in the cloud";
+  }
+  auto report = cycle(*sync);
+  EXPECT_FALSE(report.digest_pass_completed);
+  EXPECT_EQ(server_->calls_of("digests"), 0);
 }
 
 TEST_F(TableSync, AStopDuringBackoffEndsTheCycleWithoutSkippingAnything) {
