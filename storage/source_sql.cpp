@@ -186,14 +186,25 @@ sql_query key_range_query(char placeholder, const std::string& table,
   param_list params{placeholder};
   auto order = order_terms(placeholder, schema);
   std::vector<std::string> key_terms(order.begin() + 1, order.end());
+  // SQLite keeps a uuid as the text it was given and compares it bytewise, so
+  // "0B…" would sort before "0a…". In lower case its text sorts as its bytes
+  // do, the order the store cuts the same ranges in.
+  auto folds_case = [&](std::size_t i) {
+    return placeholder == '?' && key_type(schema, schema.key[i]) == protocol::column_type::uuid;
+  };
+  for (std::size_t i = 0; i < key_terms.size(); ++i)
+    if (folds_case(i))
+      key_terms[i] = "lower(" + key_terms[i] + ")";
   auto bound = [&](const key_cells& key, std::string_view op) {
     if (key.size() != schema.key.size())
       throw storage_error(storage_errc::invalid,
                           "range bound has " + std::to_string(key.size()) +
                             " key cells, the key has " + std::to_string(schema.key.size()));
     std::vector<std::string> values;
-    for (std::size_t i = 0; i < key.size(); ++i)
-      values.push_back(params.add({key_type(schema, schema.key[i]), key[i]}));
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      auto value = params.add({key_type(schema, schema.key[i]), key[i]});
+      values.push_back(folds_case(i) ? "lower(" + value + ")" : value);
+    }
     return " AND (" + joined(key_terms) + ") " + std::string{op} + " (" + joined(values) + ")";
   };
   auto order_columns_only = order_columns(schema);
