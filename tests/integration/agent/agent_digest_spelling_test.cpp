@@ -57,6 +57,20 @@ TEST_F(DigestSpellings, MixedCaseUuidKeysSettleAfterOnePass) {
   expect_settled({"devices"});
 }
 
+// ISO 8601's 'T' and SQL's space both separate date and time: bytewise every
+// 'T' timestamp of a day sorts after every spaced one, by value they interleave.
+TEST_F(DigestSpellings, TimestampKeysSpelledWithTAndSpaceSettleAfterOnePass) {
+  site_exec("CREATE TABLE ticks (at TIMESTAMP PRIMARY KEY, note TEXT)");
+  site_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+            std::to_string(spelled_rows) +
+            ") INSERT INTO ticks SELECT strftime('%Y-%m-%d' || CASE WHEN i % 2 = 1 THEN 'T' "
+            "ELSE ' ' END || '%H:%M:%S', 1704067200 + i * 7, 'unixepoch'), 'tick ' || i FROM n");
+  prepare({"ticks"});
+  auto report = run_with(with_large_batches(agent_config({"ticks"})));
+  EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
+  expect_settled({"ticks"});
+}
+
 // Every column a spelling PostgreSQL reads as the same value but prints
 // otherwise: the digests compare values, so nothing is repaired.
 TEST_F(DigestSpellings, TextsPostgresqlNormalisesDigestAsTheirValues) {
