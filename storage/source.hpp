@@ -125,7 +125,8 @@ public:
                                                   const std::vector<key_cells>& keys) = 0;
 
   /// Calls `visit` with every row whose key lies in `[from, to)` (each bound
-  /// when given), in key order (text bytewise), reading the table once
+  /// when given), in the store's key order (text bytewise, uuids by their
+  /// bytes whatever case a SQLite file spells them in), reading the table once
   /// without holding it all in memory. Stops early when `visit` returns false.
   virtual void scan_key_range(const std::string& table, const protocol::table_schema& schema,
                               const std::optional<key_cells>& from,

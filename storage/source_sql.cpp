@@ -78,6 +78,24 @@ std::string key_not_null(const std::vector<std::string>& order) {
   return out;
 }
 
+// SQLite keeps a uuid or timestamp as the text it was given and compares it
+// bytewise: "0B…" would sort before "0a…", and every "…T…" timestamp of a day
+// after every "… …" one. Folded to one spelling, key cells sort as their values
+// do, the order the store cuts the same digest ranges in.
+std::string value_order_term(char placeholder, protocol::column_type type, std::string term) {
+  if (placeholder != '?')
+    return term;
+  switch (type) {
+  case protocol::column_type::uuid:
+    return "lower(" + term + ")";
+  case protocol::column_type::timestamp:
+  case protocol::column_type::timestamptz:
+    return "replace(" + term + ", 'T', ' ')";
+  default:
+    return term;
+  }
+}
+
 std::string after_condition(const protocol::table_schema& schema, const row_position& after,
                             const std::vector<std::string>& order, param_list& params) {
   if (after.key.size() != schema.key.size())
@@ -186,14 +204,21 @@ sql_query key_range_query(char placeholder, const std::string& table,
   param_list params{placeholder};
   auto order = order_terms(placeholder, schema);
   std::vector<std::string> key_terms(order.begin() + 1, order.end());
+  auto folded = [&](std::size_t i, const std::string& term) {
+    return value_order_term(placeholder, key_type(schema, schema.key[i]), term);
+  };
+  for (std::size_t i = 0; i < key_terms.size(); ++i)
+    key_terms[i] = folded(i, key_terms[i]);
   auto bound = [&](const key_cells& key, std::string_view op) {
     if (key.size() != schema.key.size())
       throw storage_error(storage_errc::invalid,
                           "range bound has " + std::to_string(key.size()) +
                             " key cells, the key has " + std::to_string(schema.key.size()));
     std::vector<std::string> values;
-    for (std::size_t i = 0; i < key.size(); ++i)
-      values.push_back(params.add({key_type(schema, schema.key[i]), key[i]}));
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      auto value = params.add({key_type(schema, schema.key[i]), key[i]});
+      values.push_back(folded(i, value));
+    }
     return " AND (" + joined(key_terms) + ") " + std::string{op} + " (" + joined(values) + ")";
   };
   auto order_columns_only = order_columns(schema);

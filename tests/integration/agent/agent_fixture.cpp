@@ -2,6 +2,7 @@
 
 #include "config/server_config.hpp"
 #include "protocol/cell_codec.hpp"
+#include "protocol/content_digest.hpp"
 #include "storage/version_tracking.hpp"
 
 #include <boost/json.hpp>
@@ -15,15 +16,34 @@ namespace {
 
 // One comparable form per cell: the wire form, with JSON documents re-serialised
 // (jsonb reorders keys and drops spaces) and numerics without trailing zeros.
-std::string comparable(const storage::text_cell& cell, protocol::column_type type) {
+std::string hex_of_bytes(const std::string& bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char byte : bytes) {
+    out.push_back(digits[byte >> 4]);
+    out.push_back(digits[byte & 0x0f]);
+  }
+  return out;
+}
+
+std::string comparable(storage::text_cell cell, protocol::column_type type) {
   if (!cell)
     return "NULL";
   auto wire = protocol::cell_from_pg_text(*cell, type);
   if ((type == protocol::column_type::json || type == protocol::column_type::jsonb) &&
       wire.is_string())
     return boost::json::serialize(boost::json::parse(wire.as_string()));
-  if (type == protocol::column_type::numeric && cell->find('.') != std::string::npos) {
-    auto text = *cell;
+  // Spellings of one value (upper-case uuids, 'T' in timestamps, exponents)
+  // compare as the value, as PostgreSQL stores it.
+  if (type == protocol::column_type::uuid || type == protocol::column_type::date ||
+      type == protocol::column_type::timestamp || type == protocol::column_type::timestamptz) {
+    std::optional<std::string_view> view{*cell};
+    return hex_of_bytes(protocol::canonical_key({&view, 1}, {&type, 1}));
+  }
+  if (type == protocol::column_type::numeric) {
+    auto text = protocol::canonical_numeric(*cell).value_or(*cell);
+    if (text.find('.') == std::string::npos)
+      return text;
     while (text.back() == '0')
       text.pop_back();
     if (text.back() == '.')
