@@ -20,7 +20,9 @@ using digest_call = std::function<protocol::digest_answer(const protocol::digest
 /// Sizes of a digest walk.
 struct digest_walk_settings {
   std::int64_t range_rows = 10'000;         ///< site rows per top-level range
-  std::int64_t rows_per_request = 200'000;  ///< site rows the ranges of one request cover
+  /// Site rows the ranges of one request cover: small enough that the server
+  /// answers well within a request timeout even when busy.
+  std::int64_t rows_per_request = 50'000;
   std::int64_t leaf_rows = 1'000;           ///< at most this many rows: compare row by row
   std::int64_t fan_out = 16;                ///< sub-ranges a differing range splits into
 };
