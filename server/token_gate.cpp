@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
 namespace tidesync::server {
 
 token_gate::token_gate(db_pool& pool, std::size_t max_lookups)
@@ -34,8 +36,9 @@ bool token_gate::look_up(const std::string& secret, completion done) {
     if (!trusted)
       ++untrusted_lookups_;
   }
-  auto job = [this, secret, hash, trusted, done](db_worker& worker) {
-    token_check check{token_verdict::unavailable, {}};
+  auto result = std::make_shared<token_check>(token_check{token_verdict::unavailable, {}});
+  auto job = [this, secret, hash, trusted, result](db_worker& worker) {
+    auto& check = *result;
     try {
       auto identity = worker.store().authenticate(secret);
       record(hash, identity);
@@ -53,9 +56,9 @@ bool token_gate::look_up(const std::string& secret, completion done) {
       std::lock_guard lock{mutex_};
       --untrusted_lookups_;
     }
-    done(std::move(check));
   };
-  if (pool_.try_submit(std::move(job)))
+  // Answered once the worker is free again: the request's own job may need it.
+  if (pool_.try_submit(std::move(job), [result, done] { done(*result); }))
     return true;
   if (!trusted) {
     std::lock_guard lock{mutex_};
