@@ -13,6 +13,8 @@ constexpr std::int64_t max_waiting_limit = 1'000'000;
 constexpr std::int64_t waiting_per_connection = 4;
 constexpr std::int64_t min_io_threads = 1;
 constexpr std::int64_t max_io_threads = 256;
+constexpr std::int64_t min_max_connections = 1;
+constexpr std::int64_t max_max_connections = 1'000'000;
 
 tls_files read_tls(const yaml_value& value) {
   const yaml_mapping tls(value, {"cert", "key"});
@@ -31,12 +33,15 @@ void read_limits(const yaml_mapping& root, server_config& config) {
     config.max_body_bytes = v->as_byte_size();
   if (auto v = root.find("io_threads"))
     config.io_threads = static_cast<int>(v->as_integer(min_io_threads, max_io_threads));
+  if (auto v = root.find("max_connections"))
+    config.max_connections =
+        static_cast<int>(v->as_integer(min_max_connections, max_max_connections));
 }
 
 server_config read_server_config(const yaml_value& document) {
   const yaml_mapping root(document,
                           {"listen", "database", "data_schema", "pool_size", "max_waiting",
-                           "max_body_bytes", "io_threads", "tls", "log_level"});
+                           "max_body_bytes", "io_threads", "max_connections", "tls", "log_level"});
   server_config config;
   if (auto v = root.find("listen"))
     config.listen = v->as_host_port();

@@ -13,6 +13,7 @@ inline constexpr const char* default_data_schema = "tidesync_data";
 inline constexpr int default_pool_size = 8;
 inline constexpr std::uint64_t default_max_body_bytes = 64ull << 20;
 inline constexpr int default_io_threads = 2;
+inline constexpr int default_max_connections = 1024;
 
 struct tls_files {
   std::string cert;
@@ -30,6 +31,8 @@ struct server_config {
   int max_waiting = 4 * default_pool_size;
   std::uint64_t max_body_bytes = default_max_body_bytes;
   int io_threads = default_io_threads;
+  /// Connections served at once; beyond that a new one gets 503 and is closed.
+  int max_connections = default_max_connections;
   std::optional<tls_files> tls;
   std::string log_level = "info";
 };

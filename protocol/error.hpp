@@ -17,6 +17,7 @@ enum class error_code {
   conflict,           // 409: incompatible schema change
   payload_too_large,  // 413: body over max_body_bytes (also after gunzip)
   unsupported_media,  // 415: unknown Content-Encoding
+  header_too_large,   // 431: request line and header fields over the server's limit
   unavailable,        // 503: pool saturated or database unreachable
   internal,           // 500
 };

@@ -56,11 +56,7 @@ storage::token_identity authorize(const http_request& request, const route_match
   auto identity = store.authenticate(secret);
   if (!identity)
     throw api_error(error_code::unauthorized, "unknown or revoked token");
-  if (identity->client_id != route.client_id)
-    throw api_error(error_code::forbidden, "the token belongs to another client");
-  if (identity->database_id && !route.database_id.empty() &&
-      *identity->database_id != route.database_id)
-    throw api_error(error_code::forbidden, "the token is narrowed to another database");
+  check_scope(*identity, route);
   return *identity;
 }
 
@@ -105,6 +101,14 @@ json::object version_object(const protocol::table_version& version) {
 }
 
 } // namespace
+
+void check_scope(const storage::token_identity& identity, const route_match& route) {
+  if (identity.client_id != route.client_id)
+    throw api_error(error_code::forbidden, "the token belongs to another client");
+  if (identity.database_id && !route.database_id.empty() &&
+      *identity.database_id != route.database_id)
+    throw api_error(error_code::forbidden, "the token is narrowed to another database");
+}
 
 std::string bearer_secret(std::string_view authorization) {
   constexpr std::string_view scheme = "bearer ";

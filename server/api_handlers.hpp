@@ -47,6 +47,10 @@ private:
   metrics::server_metrics& metrics_;
 };
 
+/// Throws api_error(forbidden) when `route` is outside the token's scope:
+/// another client's path, or another database than the one it is narrowed to.
+void check_scope(const storage::token_identity& identity, const route_match& route);
+
 /// The secret of an `Authorization: Bearer <secret>` header, or an empty
 /// string when the header is missing or uses another scheme.
 std::string bearer_secret(std::string_view authorization);

@@ -17,6 +17,9 @@ namespace {
 
 // docs: max_waiting defaults to 4 × pool_size when the config leaves it out.
 constexpr int waiting_per_worker = 4;
+// Checks of tokens not yet known valid may hold a quarter of the workers, at
+// least one, so a flood of bogus tokens leaves the rest to tenants.
+constexpr std::size_t workers_per_token_lookup = 4;
 
 storage::store_options store_options_of(const config::server_config& config) {
   return storage::store_options{config.database, config.data_schema};
@@ -55,10 +58,13 @@ std::uint16_t api_server::start() {
   impl_->pool = std::make_unique<db_pool>(pool_size, max_waiting, [options] {
     return std::make_unique<storage::postgres_store>(options);
   });
-  impl_->dispatcher = std::make_unique<request_dispatcher>(*impl_->pool, impl_->metrics,
-                                                           impl_->registry.get(), c.max_body_bytes);
+  auto max_token_lookups = std::max<std::size_t>(pool_size / workers_per_token_lookup, 1);
+  impl_->dispatcher = std::make_unique<request_dispatcher>(
+      *impl_->pool, impl_->metrics, impl_->registry.get(), c.max_body_bytes, max_token_lookups);
   impl_->http = std::make_unique<http_server>(
-      *impl_->dispatcher, http_server::settings{c.listen, c.io_threads, c.max_body_bytes, c.tls});
+      *impl_->dispatcher, http_server::settings{c.listen, c.io_threads, c.max_body_bytes,
+                                                static_cast<std::size_t>(c.max_connections),
+                                                c.tls});
   auto port = impl_->http->start();
   impl_->running = true;
   spdlog::info("server: listening on {}:{}{} (pool {} workers, {} may wait)", c.listen.host, port,

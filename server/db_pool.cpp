@@ -35,12 +35,16 @@ db_pool::~db_pool() {
 }
 
 bool db_pool::try_submit(job work) {
+  return try_submit(std::move(work), nullptr);
+}
+
+bool db_pool::try_submit(job work, std::function<void()> then) {
   {
     std::lock_guard lock{mutex_};
     // Queued jobs first take the free workers; the rest are the ones waiting.
     if (stopping_ || queue_.size() >= free_ + max_waiting_)
       return false;
-    queue_.push_back(std::move(work));
+    queue_.push_back({std::move(work), std::move(then)});
   }
   wake_.notify_one();
   return true;
@@ -70,27 +74,31 @@ std::size_t db_pool::waiting() const {
 void db_pool::run_worker(db_worker::store_factory factory) {
   db_worker worker{std::move(factory)};
   while (true) {
-    job work;
+    queued next;
     {
       std::unique_lock lock{mutex_};
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       // Stopping still drains the queue: those requests were accepted.
       if (queue_.empty())
         return;
-      work = std::move(queue_.front());
+      next = std::move(queue_.front());
       queue_.pop_front();
       --free_;
     }
     try {
-      work(worker);
+      next.work(worker);
     } catch (const protocol::api_error& e) {
       if (e.code() == protocol::error_code::unavailable)
         worker.reset();
     } catch (const std::exception& e) {
       spdlog::error("database worker: a job failed: {}", e.what());
     }
-    std::lock_guard lock{mutex_};
-    ++free_;
+    {
+      std::lock_guard lock{mutex_};
+      ++free_;
+    }
+    if (next.then)
+      next.then();
   }
 }
 

@@ -56,6 +56,10 @@ public:
   /// anything else a job throws is logged and swallowed.
   bool try_submit(job work);
 
+  /// try_submit, then calls `then` on the worker once it counts as free
+  /// again, so work that `then` submits can take the same worker.
+  bool try_submit(job work, std::function<void()> then);
+
   /// Finishes the running and queued jobs, then joins the workers.
   /// Idempotent; later try_submit calls return false.
   void stop();
@@ -72,7 +76,12 @@ private:
   const std::size_t max_waiting_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<job> queue_;
+  struct queued {
+    job work;
+    std::function<void()> then;
+  };
+
+  std::deque<queued> queue_;
   std::size_t free_ = 0; // workers not running a job
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -107,12 +107,13 @@ struct http_server::impl {
   net::io_context io;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::unique_ptr<net::ssl::context> tls;
-  std::shared_ptr<connection_set> connections = std::make_shared<connection_set>();
+  std::shared_ptr<connection_set> connections;
   std::shared_ptr<listener> acceptor;
   std::vector<std::thread> threads;
 
   impl(request_dispatcher& dispatcher, http_server::settings settings)
-      : options(std::move(settings)), io(std::max(options.io_threads, 1)) {
+      : options(std::move(settings)), io(std::max(options.io_threads, 1)),
+        connections(std::make_shared<connection_set>(options.max_connections)) {
     if (options.tls)
       tls = make_tls_context(*options.tls);
     acceptor = std::make_shared<listener>(

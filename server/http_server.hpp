@@ -2,6 +2,7 @@
 
 #include "config/server_config.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,8 @@ public:
     config::host_port listen;
     int io_threads = 1;
     std::uint64_t max_body_bytes = 0;
+    /// Connections served at once; more are answered 503 and closed.
+    std::size_t max_connections = 1;
     std::optional<config::tls_files> tls; // set: every connection is TLS
   };
 

@@ -48,7 +48,8 @@ void fail(const boost::system::error_code& ec, const char* what) {
   spdlog::debug("connection {}: {}", what, ec.message());
 }
 
-http_request to_request(http::request<http::string_body>&& message) {
+// The request line and header fields; the body is added once it is read.
+http_request to_request(const http::request<http::string_body>& message) {
   http_request request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
@@ -58,7 +59,6 @@ http_request to_request(http::request<http::string_body>&& message) {
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     request.headers[std::move(name)] = std::string(field.value());
   }
-  request.body = std::move(message.body());
   return request;
 }
 
@@ -87,8 +87,10 @@ public:
   ~session() override { settings_.connections->remove(this); }
 
   void run() {
-    if (!settings_.connections->add(this->shared_from_this()))
-      return; // the server is stopping; dropping the socket closes it
+    auto admission = settings_.connections->add(this->shared_from_this());
+    if (admission == connection_admission::drop)
+      return; // dropping the socket closes it
+    refusing_ = admission == connection_admission::refuse;
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->start(); });
   }
 
@@ -110,49 +112,104 @@ private:
           net::ssl::stream_base::server,
           beast::bind_front_handler(&session::on_handshake, this->shared_from_this()));
     } else {
-      do_read();
+      on_handshake({});
     }
   }
 
   void on_handshake(beast::error_code ec) {
     if (ec)
       return fail(ec, "handshake");
+    if (refusing_)
+      return send_refusal(protocol::error_code::unavailable,
+                          "too many connections (max_connections); retry shortly");
     do_read();
   }
 
+  // The head first: the route and token are checked before any body byte is read.
   void do_read() {
     if (closing_)
       return do_close();
     parser_.emplace();
+    parser_->header_limit(max_header_bytes);
     parser_->body_limit(settings_.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(read_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_read_header, this->shared_from_this()));
+  }
+
+  void on_read_header(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    version_ = parser_->get().version();
+    keep_alive_ = parser_->get().keep_alive();
+    busy_ = true;
+    // No timer runs while the token waits for a database worker.
+    beast::get_lowest_layer(stream_).expires_never();
+    settings_.dispatcher->admit(
+        to_request(parser_->get()), [self = this->shared_from_this()](auto refusal) {
+          net::post(self->stream_.get_executor(), [self, refusal = std::move(refusal)]() mutable {
+            self->on_admitted(std::move(refusal));
+          });
+        });
+  }
+
+  void on_admitted(std::optional<http_response> refusal) {
+    if (refusal)
+      return send_early_answer(std::move(*refusal));
+    busy_ = false;
+    if (closing_)
+      return do_close(); // stopping while reading: closed without an answer
+    do_read_body();
+  }
+
+  void do_read_body() {
     beast::get_lowest_layer(stream_).expires_after(read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    auto message = parser_->release();
+    busy_ = true;
+    // No timer runs while the request waits for a database worker.
+    beast::get_lowest_layer(stream_).expires_never();
+    auto request = to_request(message);
+    request.body = std::move(message.body());
+    settings_.dispatcher->dispatch(
+        std::move(request), [self = this->shared_from_this()](http_response r) {
+          net::post(self->stream_.get_executor(),
+                    [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+        });
+  }
+
+  void on_read_error(beast::error_code ec) {
     if (ec == http::error::end_of_stream)
       return do_close();
     if (ec == http::error::body_limit)
       return send_refusal(protocol::error_code::payload_too_large,
                           "request body is larger than max_body_bytes (" +
                               std::to_string(settings_.max_body_bytes) + ")");
-    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
+    if (ec == http::error::header_limit)
+      return send_refusal(protocol::error_code::header_too_large,
+                          "request line and header fields are larger than " +
+                              std::to_string(max_header_bytes) + " bytes");
+    if (ec.category() == http::make_error_code(http::error::bad_target).category())
       return send_refusal(protocol::error_code::bad_request,
                           "malformed HTTP request: " + ec.message());
-    if (ec)
-      return fail(ec, "read");
-    auto message = parser_->release();
-    version_ = message.version();
-    keep_alive_ = message.keep_alive();
-    busy_ = true;
-    // No timer runs while the request waits for a database worker.
-    beast::get_lowest_layer(stream_).expires_never();
-    settings_.dispatcher->dispatch(
-        to_request(std::move(message)), [self = this->shared_from_this()](http_response r) {
-          net::post(self->stream_.get_executor(),
-                    [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
-        });
+    fail(ec, "read");
+  }
+
+  // Answers a request whose body was not read: the connection may carry on
+  // only when it has no body; otherwise it closes after the answer.
+  void send_early_answer(http_response response) {
+    if (!parser_->is_done()) {
+      response.close = true;
+      draining_ = true;
+    }
+    send(std::move(response));
   }
 
   // Answers a request we could not read completely, then closes.
@@ -227,21 +284,34 @@ private:
   bool busy_ = false;     // a request is between read and written response
   bool closing_ = false;  // the server is stopping
   bool draining_ = false; // closing after a refused request
+  bool refusing_ = false; // over max_connections: answer 503 and close
 };
 
 } // namespace
 
-bool connection_set::add(const std::shared_ptr<session_base>& session) {
+connection_set::connection_set(std::size_t max_connections)
+    : max_connections_(std::max<std::size_t>(max_connections, 1)) {}
+
+connection_admission connection_set::add(const std::shared_ptr<session_base>& session) {
   std::lock_guard lock{mutex_};
   if (stopping_)
-    return false;
-  live_.emplace(session.get(), session);
-  return true;
+    return connection_admission::drop;
+  bool served = served_ < max_connections_;
+  // Refusals are answered too, but only so many at once: each holds a socket.
+  if (!served && live_.size() - served_ >= max_refusing)
+    return connection_admission::drop;
+  live_.emplace(session.get(), entry{session, served});
+  served_ += served ? 1 : 0;
+  return served ? connection_admission::serve : connection_admission::refuse;
 }
 
 void connection_set::remove(session_base* session) {
   std::lock_guard lock{mutex_};
-  live_.erase(session);
+  auto it = live_.find(session);
+  if (it == live_.end())
+    return;
+  served_ -= it->second.served ? 1 : 0;
+  live_.erase(it);
 }
 
 void connection_set::close_all() {
@@ -249,8 +319,8 @@ void connection_set::close_all() {
   {
     std::lock_guard lock{mutex_};
     stopping_ = true;
-    for (auto& [key, weak] : live_)
-      if (auto session = weak.lock())
+    for (auto& [key, entry] : live_)
+      if (auto session = entry.session.lock())
         sessions.push_back(std::move(session));
   }
   for (auto& session : sessions)

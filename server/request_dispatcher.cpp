@@ -5,6 +5,7 @@
 #include "protocol/error.hpp"
 #include "protocol/gzip.hpp"
 #include "server/db_pool.hpp"
+#include "server/log_text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -42,15 +43,61 @@ bool is_gzip_encoding(const std::string& encoding) {
 struct request_dispatcher::pending {
   http_request request;
   completion done;
+  request_dispatcher::admission admitted; // set while its head is being admitted
   clock_type::time_point started = clock_type::now();
   std::optional<route_match> route;
 };
 
 request_dispatcher::request_dispatcher(db_pool& pool, metrics::server_metrics& metrics,
                                        const prometheus::Registry& registry,
-                                       std::uint64_t max_body_bytes)
+                                       std::uint64_t max_body_bytes,
+                                       std::size_t max_token_lookups)
     : pool_(pool), metrics_(metrics), registry_(registry), max_body_bytes_(max_body_bytes),
-      handlers_(metrics) {}
+      handlers_(metrics), tokens_(pool, max_token_lookups) {}
+
+void request_dispatcher::admit(http_request head, admission done) {
+  auto state = std::make_shared<pending>();
+  state->request = std::move(head);
+  state->done = [done](http_response refusal) { done(std::move(refusal)); };
+  std::string secret;
+  try {
+    state->route = match_route(state->request.method, state->request.target);
+    if (!needs_token(state->route->kind))
+      return done(std::nullopt);
+    secret = bearer_secret(state->request.header("authorization"));
+    if (secret.empty())
+      throw api_error(error_code::unauthorized, "missing bearer token");
+  } catch (const api_error& e) {
+    return finish(*state, error_response(e.code(), e.what()));
+  }
+  state->admitted = std::move(done);
+  admit_token(state, secret);
+}
+
+void request_dispatcher::admit_token(const std::shared_ptr<pending>& state,
+                                     const std::string& secret) {
+  if (auto check = tokens_.cached(secret))
+    return settle(*state, *check);
+  bool started =
+      tokens_.look_up(secret, [this, state](token_check check) { settle(*state, check); });
+  if (!started)
+    settle(*state, token_check{token_verdict::unavailable, {}});
+}
+
+void request_dispatcher::settle(pending& state, const token_check& check) {
+  try {
+    if (check.verdict == token_verdict::unavailable) {
+      metrics_.add_rejection();
+      throw api_error(error_code::unavailable, "cannot check the token now; retry shortly");
+    }
+    if (check.verdict == token_verdict::unknown)
+      throw api_error(error_code::unauthorized, "unknown or revoked token");
+    check_scope(check.identity, *state.route);
+  } catch (const api_error& e) {
+    return finish(state, error_response(e.code(), e.what()));
+  }
+  state.admitted(std::nullopt);
+}
 
 void request_dispatcher::dispatch(http_request request, completion done) {
   auto state = std::make_shared<pending>();
@@ -85,6 +132,9 @@ void request_dispatcher::run_on_pool(std::shared_ptr<pending> state) {
     } catch (const std::exception& e) {
       response = error_response(error_code::internal, e.what());
     }
+    // The store refused the token: refuse it before the body next time.
+    if (response.status == protocol::http_status(error_code::unauthorized))
+      tokens_.forget(bearer_secret(state->request.header("authorization")));
     finish(*state, std::move(response));
   };
   if (!pool_.try_submit(std::move(job))) {
@@ -124,19 +174,20 @@ void request_dispatcher::finish(pending& state, http_response response) const {
   auto route = state.route ? std::string(route_name(state.route->kind)) : std::string("unknown");
   metrics_.record_request(route, response.status, seconds);
   const auto& r = state.request;
+  // Everything from the request is escaped: a path segment may hold a newline.
   std::string where;
   if (state.route && !state.route->client_id.empty())
-    where = " client=" + state.route->client_id;
+    where = " client=" + log_text(state.route->client_id);
   if (state.route && !state.route->database_id.empty())
-    where += " database=" + state.route->database_id;
+    where += " database=" + log_text(state.route->database_id);
   if (state.route && !state.route->table.empty())
-    where += " table=" + state.route->table;
+    where += " table=" + log_text(state.route->table);
   if (response.status >= 400)
-    spdlog::warn("{} {} -> {} in {:.1f} ms{}: {}", r.method, r.target, response.status,
-                 seconds * 1000, where, response.body);
+    spdlog::warn("{} {} -> {} in {:.1f} ms{}: {}", log_text(r.method), log_text(r.target),
+                 response.status, seconds * 1000, where, log_text(response.body));
   else
-    spdlog::debug("{} {} -> {} in {:.1f} ms{}", r.method, r.target, response.status, seconds * 1000,
-                  where);
+    spdlog::debug("{} {} -> {} in {:.1f} ms{}", log_text(r.method), log_text(r.target),
+                  response.status, seconds * 1000, where);
   state.done(std::move(response));
 }
 

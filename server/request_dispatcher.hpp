@@ -2,10 +2,12 @@
 
 #include "server/api_handlers.hpp"
 #include "server/http_message.hpp"
+#include "server/token_gate.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace prometheus {
 class Registry;
@@ -15,17 +17,30 @@ namespace tidesync::server {
 
 class db_pool;
 
-/// Turns a complete request into exactly one response, without any network
-/// type, so it runs the same behind a socket and in a test. Cheap answers
-/// (health, metrics, routing errors, body decoding errors, a missing token)
-/// come back on the caller's thread; everything that needs the database runs
-/// on the db_pool, or gets 503 at once when the pool's queue is full.
+/// Turns a request into exactly one response, without any network type, so
+/// it runs the same behind a socket and in a test. A request is admitted on
+/// its head alone (route and bearer token) before its body is read, then
+/// dispatched whole. Cheap answers (health, metrics, routing errors, body
+/// decoding errors, a missing or cached-bad token) come back on the caller's
+/// thread; everything that needs the database runs on the db_pool, or gets
+/// 503 at once when the pool's queue is full.
 class request_dispatcher {
 public:
   using completion = std::function<void(http_response)>;
+  /// Called with nothing when the body may be read, or with the refusal.
+  using admission = std::function<void(std::optional<http_response>)>;
 
+  /// `max_token_lookups`: database workers that checks of not-yet-known
+  /// tokens may hold at once (token_gate).
   request_dispatcher(db_pool& pool, metrics::server_metrics& metrics,
-                     const prometheus::Registry& registry, std::uint64_t max_body_bytes);
+                     const prometheus::Registry& registry, std::uint64_t max_body_bytes,
+                     std::size_t max_token_lookups);
+
+  /// Decides from `head` (a request whose body was not read) whether its body
+  /// is worth reading: the route exists and the token is live and covers the
+  /// path. Calls `done` once, on this thread or on a database worker; a
+  /// refusal (404/405/400, 401, 403, 503) is logged and counted here.
+  void admit(http_request head, admission done);
 
   /// Answers `request` by calling `done` once, on this thread or on a database
   /// worker. Logs the request and records its metrics.
@@ -34,6 +49,8 @@ public:
 private:
   struct pending;
 
+  void admit_token(const std::shared_ptr<pending>& state, const std::string& secret);
+  void settle(pending& state, const token_check& check);
   void run_on_pool(std::shared_ptr<pending> state);
   http_response metrics_page();
   void decode_body(http_request& request) const;
@@ -44,6 +61,7 @@ private:
   const prometheus::Registry& registry_;
   std::uint64_t max_body_bytes_;
   api_handlers handlers_;
+  token_gate tokens_;
 };
 
 } // namespace tidesync::server
