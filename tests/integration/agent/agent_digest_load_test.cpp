@@ -22,31 +22,6 @@ using namespace std::chrono_literals;
 // Large enough for many ranges and requests; small enough for the sanitized suite.
 constexpr int large_rows = 100'000;
 
-std::string numbered_rows(const std::string& insert_head, const std::string& values, int count) {
-  return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-         std::to_string(count) + ") " + insert_head + " SELECT " + values + " FROM n";
-}
-
-actors::agent_hooks quick_retries() {
-  actors::agent_hooks hooks;
-  hooks.retry = sync::retry_settings{std::chrono::milliseconds(50), std::chrono::seconds(1)};
-  return hooks;
-}
-
-class running_agent {
-public:
-  explicit running_agent(const config::agent_config& config)
-    : agent_(config, quick_retries()), thread_([this] { agent_.run(); }) {}
-  ~running_agent() {
-    agent_.stop();
-    thread_.join();
-  }
-
-private:
-  actors::agent agent_;
-  std::thread thread_;
-};
-
 template <class Base> class digest_load : public settling<Base> {
 protected:
   /// Runs `sql` on the store with $1 bound to this test's database id.
@@ -67,7 +42,7 @@ class DigestUnderWrites : public digest_load<agent_test> {};
 // summaries still agree, only the digests can tell.
 TEST_F(DigestLoad, LargeTableWithEdgeDifferencesAndManyExtraCloudRowsIsRepairedOnce) {
   site_exec("CREATE TABLE big (id INTEGER PRIMARY KEY, note TEXT)");
-  site_exec(numbered_rows("INSERT INTO big (id, note)", "2 * i, 'row ' || i", large_rows));
+  site_exec(rows_of("INSERT INTO big (id, note)", "2 * i, 'row ' || i", large_rows));
   prepare({"big"});
   auto config = with_large_batches(agent_config({"big"}));
   ASSERT_TRUE(run_with(config).all_in_sync());
@@ -103,7 +78,7 @@ TEST_F(DigestLoad, LargeTableWithEdgeDifferencesAndManyExtraCloudRowsIsRepairedO
 // completes, repairs nothing and leaves the table "skipped", not "syncing".
 TEST_F(DigestLoad, QuarantinedRowsNeitherFailNorLoopTheDigestPass) {
   site_exec("CREATE TABLE codes (id INT PRIMARY KEY, qty INTEGER, note TEXT)");
-  site_exec(numbered_rows("INSERT INTO codes (id, qty, note)", "i, i, 'code ' || i", 25'000));
+  site_exec(rows_of("INSERT INTO codes (id, qty, note)", "i, i, 'code ' || i", 25'000));
   site_exec("INSERT INTO codes VALUES ('abc', 1, 'text key'), (10000.5, 2, 'float key')");
   site_exec("UPDATE codes SET qty = 'many' WHERE id IN (1, 12345, 25000)");
   prepare({"codes"});
@@ -131,7 +106,7 @@ TEST_F(DigestLoad, QuarantinedRowsNeitherFailNorLoopTheDigestPass) {
 // lost, nothing fails, and it all settles once the writer stops.
 TEST_P(DigestUnderWrites, ARunningAgentSettlesAfterAWriterStops) {
   site_exec("CREATE TABLE events (id INTEGER PRIMARY KEY, note TEXT, n INTEGER)");
-  site_exec(numbered_rows("INSERT INTO events (id, note, n)", "i, 'event ' || i, i", 20'000));
+  site_exec(rows_of("INSERT INTO events (id, note, n)", "i, 'event ' || i, i", 20'000));
   prepare({"events"});
   auto config = with_large_batches(agent_config({"events"}));
   config.verify_interval = 500ms;

@@ -10,36 +10,6 @@
 
 namespace tidesync::testing {
 
-namespace {
-
-std::string rows_of(const std::string& insert_head, const std::string& values, int count) {
-  return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-         std::to_string(count) + ") " + insert_head + " SELECT " + values + " FROM n";
-}
-
-actors::agent_hooks quick_retries() {
-  actors::agent_hooks hooks;
-  hooks.retry = sync::retry_settings{std::chrono::milliseconds(50), std::chrono::seconds(1)};
-  return hooks;
-}
-
-/// Runs `tidesync agent` (continuous) on its own thread until destroyed.
-class running_agent {
-public:
-  explicit running_agent(const config::agent_config& config)
-    : agent_(config, quick_retries()), thread_([this] { agent_.run(); }) {}
-  ~running_agent() {
-    agent_.stop();
-    thread_.join();
-  }
-
-private:
-  actors::agent agent_;
-  std::thread thread_;
-};
-
-} // namespace
-
 class digest_repair_test : public agent_fixture {
 protected:
   site_kind kind() const override { return site_kind::sqlite; }

@@ -181,11 +181,19 @@ actors::agent_report agent_fixture::run_once(const std::vector<std::string>& tab
 }
 
 actors::agent_report agent_fixture::run_with(const config::agent_config& config) {
-  // Short backoff: the tests' server never fails transiently on purpose.
+  actors::agent agent{config, quick_retries()};
+  return agent.run_once();
+}
+
+std::string rows_of(const std::string& insert_head, const std::string& values, int count) {
+  return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+         std::to_string(count) + ") " + insert_head + " SELECT " + values + " FROM n";
+}
+
+actors::agent_hooks quick_retries() {
   actors::agent_hooks hooks;
   hooks.retry = sync::retry_settings{std::chrono::milliseconds(50), std::chrono::seconds(1)};
-  actors::agent agent{config, hooks};
-  return agent.run_once();
+  return hooks;
 }
 
 actors::table_report agent_fixture::table_of(const actors::agent_report& report,

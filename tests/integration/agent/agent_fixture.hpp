@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tidesync::testing {
@@ -99,6 +100,28 @@ protected:
 class postgres_agent_test : public agent_fixture {
 protected:
   site_kind kind() const override { return site_kind::postgresql; }
+};
+
+/// `INSERT … SELECT values FROM n` with n running 1..count, in SQL both
+/// SQLite and PostgreSQL understand.
+std::string rows_of(const std::string& insert_head, const std::string& values, int count);
+
+/// Short backoff: the tests' server never fails transiently on purpose.
+actors::agent_hooks quick_retries();
+
+/// `agent::run()` on its own thread, stopped and joined on destruction.
+class running_agent {
+public:
+  explicit running_agent(const config::agent_config& config)
+    : agent_{config, quick_retries()}, thread_{[this] { agent_.run(); }} {}
+  ~running_agent() {
+    agent_.stop();
+    thread_.join();
+  }
+
+private:
+  actors::agent agent_;
+  std::thread thread_;
 };
 
 /// "sqlite" / "postgresql", for test names.

@@ -8,11 +8,6 @@ namespace {
 
 using actors::table_state;
 
-std::string rows_of(const std::string& insert_head, const std::string& values, int count) {
-  return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-         std::to_string(count) + ") " + insert_head + " SELECT " + values + " FROM n";
-}
-
 // Small enough that one row can exceed it; the other rows' batches stay far below.
 constexpr std::uint64_t small_body_limit = 256 << 10;
 

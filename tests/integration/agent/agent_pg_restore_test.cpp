@@ -132,16 +132,13 @@ TEST_F(pg_file_restore_test, ARunningAgentRepairsASiteRestoredFromAFileCopyByIts
   restore_with_rewound_versions(cluster);
   auto config = agent_config({"orders"});
   config.verify_interval = std::chrono::milliseconds(500);
-  actors::agent_hooks hooks;
-  hooks.retry = sync::retry_settings{std::chrono::milliseconds(50), std::chrono::seconds(1)};
-  actors::agent agent{config, hooks};
-  std::thread runner([&] { agent.run(); });
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (remote_rows("orders") != site_rows("orders") &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  agent.stop();
-  runner.join();
+  {
+    running_agent agent{config};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (remote_rows("orders") != site_rows("orders") &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   expect_remote_matches("orders");
 }
 

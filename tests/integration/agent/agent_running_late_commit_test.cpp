@@ -22,28 +22,6 @@ constexpr auto cycle_interval = 1s;
 // How long a test waits for anything; the promise itself is asserted separately.
 constexpr auto patience = 60s;
 
-/// `agent::run()` on its own thread, stopped and joined on destruction.
-class running_agent {
-public:
-  explicit running_agent(const config::agent_config& config)
-    : agent_{config, quick_retry()}, thread_{[this] { agent_.run(); }} {}
-
-  ~running_agent() {
-    agent_.stop();
-    thread_.join();
-  }
-
-private:
-  static actors::agent_hooks quick_retry() {
-    actors::agent_hooks hooks;
-    hooks.retry = sync::retry_settings{std::chrono::milliseconds(50), std::chrono::seconds(1)};
-    return hooks;
-  }
-
-  actors::agent agent_;
-  std::thread thread_;
-};
-
 /// Waits until `done()` holds or `patience` has passed; returns when it held.
 std::optional<clock_type::time_point> wait_until(const std::function<bool()>& done) {
   auto deadline = clock_type::now() + patience;
