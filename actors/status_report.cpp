@@ -17,6 +17,7 @@ namespace {
 struct saved_state {
   std::map<std::string, std::string> database_ids;
   std::map<std::pair<std::string, std::string>, skipped_summary> skipped;
+  std::map<std::pair<std::string, std::string>, std::vector<protocol::refused_column>> refused;
 };
 
 // The snapshot's rows come oldest first: a table's first row holds the oldest reason.
@@ -27,6 +28,13 @@ saved_state summarized(storage::state_snapshot snapshot) {
     auto& table = out.skipped[{row.database, row.table}];
     if (table.count++ == 0)
       table.oldest_reason = std::move(row.reason);
+  }
+  for (const auto& [table, text] : snapshot.refused_columns) {
+    try {
+      out.refused[table] = protocol::refused_columns_from_text(text);
+    } catch (const std::exception&) {
+      out.refused[table] = {{"?", "the saved list is unreadable: " + text}};
+    }
   }
   return out;
 }
@@ -117,6 +125,8 @@ table_status table_row(const config::database_config& database, const config::ta
   status.table = table.name;
   if (auto found = saved.skipped.find({database.name, table.name}); found != saved.skipped.end())
     status.skipped = found->second;
+  if (auto found = saved.refused.find({database.name, table.name}); found != saved.refused.end())
+    status.not_replicated = found->second;
   apply_remote(listing, status);
   auto local_error = opened.source ? read_local(*opened.source, table, status) : opened.error;
   if (opened.source && !local_error.empty())

@@ -31,7 +31,9 @@ TEST(store_migrations, MigrateIsIdempotentAndSafeFromTwoThreadsAtOnce) {
     EXPECT_EQ(failure, "");
   pqxx::connection connection{database.url()};
   pqxx::nontransaction tx{connection};
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM tidesync.schema_migrations")[0].as<int>(), 1);
+  EXPECT_EQ(tx.exec1("SELECT string_agg(version::text, ',' ORDER BY version)"
+                     " FROM tidesync.schema_migrations")[0].as<std::string>(),
+            "1,2");
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_namespace WHERE nspname = 'tidesync_data'")[0]
                 .as<int>(),
             1);
