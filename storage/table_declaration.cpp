@@ -102,13 +102,20 @@ bool record_tenant(pqxx::transaction_base& tx, const tenant_table& tenant,
 }
 
 void require_table_room(pqxx::transaction_base& tx, const declaration& request) {
-  auto declared = tx.exec_params("SELECT count(*) FILTER (WHERE table_name = $3), count(*)"
-                                 " FROM tidesync.tenant_tables"
-                                 " WHERE client_id = $1 AND database_id = $2::uuid",
-                                 request.client_id, request.database_id, request.table)[0];
-  if (declared[0].as<std::int64_t>() > 0)
+  if (!tx.exec_params("SELECT 1 FROM tidesync.tenant_tables"
+                      " WHERE client_id = $1 AND database_id = $2::uuid AND table_name = $3",
+                      request.client_id, request.database_id, request.table)
+           .empty())
     return;
-  auto count = declared[1].as<std::int64_t>();
+  // Declarations of different new tables hold different table locks: the
+  // database's row makes them count one after the other.
+  tx.exec_params("SELECT 1 FROM tidesync.databases WHERE database_id = $1::uuid"
+                 " FOR NO KEY UPDATE",
+                 request.database_id);
+  auto count = tx.exec_params1("SELECT count(*) FROM tidesync.tenant_tables"
+                               " WHERE client_id = $1 AND database_id = $2::uuid",
+                               request.client_id, request.database_id)[0]
+                   .as<std::int64_t>();
   if (static_cast<std::size_t>(count) >= request.limits.tables_per_database)
     throw api_error(error_code::limit_exceeded,
                     "the database already declares " + std::to_string(count) +

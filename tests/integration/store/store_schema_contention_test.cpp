@@ -108,6 +108,20 @@ TEST_F(store_contention, TwoTenantsCreatingOneTableWithDifferentTypesAtOnceGetOn
   EXPECT_EQ(scalar("SELECT count(*) FROM tidesync.tenant_tables WHERE table_name = 'orders'"), "1");
 }
 
+// Each declaration checks the database's table count under its own table's
+// lock: declarations of different new tables must not all see room.
+TEST_F(store_contention, ADatabaseDeclaringNewTablesInParallelStaysWithinItsTableLimit) {
+  auto ids = register_tenants(1);
+  declaration_limits limits{.tables_per_database = 3};
+  auto outcomes = at_once(8, limits, [&](postgres_store& store, int i) {
+    store.declare_table("tenant_0", ids[0], "table_" + std::to_string(i), items_schema());
+  });
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), "ok"), 3);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), "limit_exceeded"), 5);
+  EXPECT_EQ(scalar("SELECT count(*) FROM tidesync.tenant_tables WHERE client_id = 'tenant_0'"),
+            "3");
+}
+
 TEST_F(store_contention, NoColumnIsAddedOnceLockSchemaHasReturned) {
   auto ids = register_tenants(6);
   std::atomic<bool> locked{false};
