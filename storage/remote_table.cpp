@@ -26,6 +26,15 @@ std::string joined(const std::vector<std::string>& names) {
 constexpr const char* duplicate_table = "42P07";
 constexpr const char* unique_violation = "23505";
 
+// PostgreSQL's system columns: no table can have a column of these names.
+constexpr std::string_view system_columns[] = {"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"};
+constexpr const char* system_name_reason = "PostgreSQL reserves the name for a system column";
+
+bool is_system_name(const std::string& name) {
+  return std::find(std::begin(system_columns), std::end(system_columns), name) !=
+         std::end(system_columns);
+}
+
 [[noreturn]] void conflict(std::string message) {
   throw api_error(error_code::conflict, std::move(message));
 }
@@ -56,6 +65,20 @@ std::string column_sql(const pqxx::transaction_base& tx, const protocol::column_
 
 } // namespace
 
+schema_merge first_declaration(const protocol::table_schema& declared) {
+  schema_merge result{declared, {}, {}};
+  for (const auto& column : declared.columns) {
+    if (!is_system_name(column.name))
+      continue;
+    if (is_structural(declared, column.name))
+      throw api_error(error_code::bad_request, "column " + jf::quoted(column.name) +
+                                                   " is a key or the version column, and " +
+                                                   system_name_reason);
+    result.refused.push_back({column.name, system_name_reason});
+  }
+  return result;
+}
+
 schema_merge merge(const protocol::table_schema& stored, const protocol::table_schema& declared,
                    const merge_rules& rules) {
   check_same_shape(stored, declared);
@@ -67,7 +90,9 @@ schema_merge merge(const protocol::table_schema& stored, const protocol::table_s
     auto existing = std::find_if(result.merged.columns.begin(), result.merged.columns.end(),
                                  [&](const auto& c) { return c.name == column.name; });
     if (existing == result.merged.columns.end()) {
-      if (rules.locked) {
+      if (is_system_name(column.name)) {
+        result.refused.push_back({column.name, system_name_reason});
+      } else if (rules.locked) {
         result.refused.push_back({column.name, "the table's schema is locked by the operator"});
       } else if (result.merged.columns.size() >= rules.max_columns) {
         result.refused.push_back({column.name, "the shared table has reached its limit of " +

@@ -33,12 +33,19 @@ struct schema_merge {
   std::vector<protocol::refused_column> refused;
 };
 
+/// The first declaration of a table name: its columns, but for those named
+/// like PostgreSQL's system columns (xmin, ctid, …), which are refused.
+/// Throws api_error(bad_request) when such a column is a key or the version
+/// column: no table can be made with it.
+schema_merge first_declaration(const protocol::table_schema& declared);
+
 /// Merges `declared` into `stored`. New columns are added; a column one
 /// tenant has and another lacks stays, nullable, since the other sends NULL.
 /// A non-key column whose type differs from the stored one, a new column of
-/// a locked table and a new column over `max_columns` are refused, each with
-/// its reason. Throws api_error(conflict) when the key (names or types) or
-/// the version column differ: no subset of such a table can sync.
+/// a locked table, a new column over `max_columns` and one named like a system
+/// column are refused, each with its reason. Throws api_error(conflict) when
+/// the key (names or types) or the version column differ: no subset of such a
+/// table can sync.
 schema_merge merge(const protocol::table_schema& stored, const protocol::table_schema& declared,
                    const merge_rules& rules = {});
 

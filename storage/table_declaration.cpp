@@ -138,7 +138,7 @@ declared declare_once(pqxx::connection& c, const declaration& request) {
   auto stored = stored_table(tx, table);
   remote_table::merge_rules rules{stored && stored->locked, limits.columns_per_shared_table};
   auto merge = stored ? remote_table::merge(stored->schema, schema, rules)
-                      : remote_table::schema_merge{schema, {}, {}};
+                      : remote_table::first_declaration(schema);
   if (!merge.refused.empty())
     throw protocol::columns_refused_error(
         "the shared table " + protocol::json_fields::quoted(table) + " does not take " +

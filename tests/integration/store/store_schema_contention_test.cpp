@@ -157,6 +157,47 @@ TEST_F(store_contention, NoColumnIsAddedOnceLockSchemaHasReturned) {
   EXPECT_EQ(columns_of("items"), before);
 }
 
+// xmin, xmax, cmin, cmax, ctid and tableoid are column names a site can have
+// (a bounding box, a measurement range) but PostgreSQL keeps for itself.
+TEST_F(store_contention, AColumnNamedLikeASystemColumnIsRefusedAndTheOthersSync) {
+  auto ids = register_tenants(1);
+  auto tiles = with_column(items_schema(), "xmin", protocol::column_type::double_precision);
+  tiles = with_column(tiles, "xmax", protocol::column_type::double_precision);
+  tiles = with_column(tiles, "ymin", protocol::column_type::double_precision);
+  for (const auto* table : {"tiles", "items"}) {
+    std::vector<protocol::refused_column> refused;
+    try {
+      store_->declare_table("tenant_0", ids[0], table, tiles);
+      ADD_FAILURE() << table << ": expected columns_refused";
+    } catch (const protocol::columns_refused_error& e) {
+      refused = e.columns();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << table << ": " << e.what();
+    }
+    ASSERT_EQ(refused.size(), 2u) << table;
+    EXPECT_EQ(refused[0].name, "xmin");
+    EXPECT_NE(refused[0].reason.find("system column"), std::string::npos) << refused[0].reason;
+    EXPECT_EQ(refused[1].name, "xmax");
+    EXPECT_NO_THROW(
+        store_->declare_table("tenant_0", ids[0], table, protocol::without_columns(tiles, refused)))
+        << table;
+  }
+  EXPECT_EQ(columns_of("tiles"), "7");
+  upload("tiles", R"({"columns":["id","ymin","v"],"rows":[[1,2.5,1]]})", "tenant_0", ids[0]);
+  EXPECT_EQ(store_->table_version("tenant_0", ids[0], "tiles").count, 1);
+}
+
+TEST_F(store_contention, AKeyColumnNamedLikeASystemColumnIsABadRequest) {
+  auto ids = register_tenants(1);
+  auto keyed = schema(R"({"columns":[{"name":"ctid","type":"bigint","nullable":false},
+                                     {"name":"v","type":"bigint","nullable":false}],
+                          "key":["ctid"],"version_column":"v","modified_column":null})");
+  auto message = error_of(error_code::bad_request,
+                          [&] { store_->declare_table("tenant_0", ids[0], "cells", keyed); });
+  EXPECT_NE(message.find("ctid"), std::string::npos) << message;
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'cells'"), "0");
+}
+
 TEST_F(store_contention, TenThousandColumnsAreRefusedBeforeAnySql) {
   auto ids = register_tenants(1);
   auto huge = items_schema();
