@@ -15,6 +15,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -124,6 +125,18 @@ void require_table_room(pqxx::transaction_base& tx, const declaration& request) 
                         " per database (tenants.tables_per_database)");
 }
 
+// The tenant whose summary to recompute when its modified column changed.
+// That happens before the DDL: from an ADD COLUMN on, every tenant's uploads
+// wait for this commit. A column the DDL adds holds only NULLs, so its
+// maximum is NULL without reading the tenant's rows.
+tenant_table summarised(tenant_table tenant, const std::vector<protocol::column_def>& added) {
+  if (tenant.modified_column &&
+      std::any_of(added.begin(), added.end(),
+                  [&](const auto& column) { return column.name == *tenant.modified_column; }))
+    tenant.modified_column.reset();
+  return tenant;
+}
+
 // One attempt in one transaction. Checks and metadata rows first, then the
 // DDL: an upload locks the tenant row before the shared table, so taking them
 // in the same order cannot deadlock, and the DDL's lock_timeout bounds how
@@ -149,15 +162,14 @@ declared declare_once(pqxx::connection& c, const declaration& request) {
     store_schema(tx, table, merge.merged);
   tenant_table tenant{client_id, database_id, table, merge.merged, schema.modified_column,
                       sql_names::qualified(tx, data_schema, table)};
-  bool modified_changed = record_tenant(tx, tenant, schema);
+  if (record_tenant(tx, tenant, schema))
+    refresh_summary(tx, summarised(tenant, merge.added), 0);
   if (!stored) {
     remote_table::create(tx, data_schema, table, merge.merged);  // new: nobody else waits
   } else if (!merge.added.empty()) {
     tx.exec("SET LOCAL lock_timeout = " + tx.quote(std::to_string(ddl_lock_timeout.count()) + "ms"));
     remote_table::add_columns(tx, data_schema, table, merge.added);
   }
-  if (modified_changed)
-    refresh_summary(tx, tenant, 0);  // after the DDL: the modified column may be new
   tx.commit();
   // A locked table gets no new index either: each one slows every tenant's writes.
   bool index_wanted = schema.modified_column && !(stored && stored->locked);

@@ -198,6 +198,41 @@ TEST_F(store_contention, AKeyColumnNamedLikeASystemColumnIsABadRequest) {
   EXPECT_EQ(scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'cells'"), "0");
 }
 
+// A tenant that adds a column and makes it its modified column in one
+// declaration: the ADD COLUMN holds the shared table's exclusive lock until
+// commit, so nothing may read the tenant's rows after it.
+TEST_F(store_contention, ANewModifiedColumnDoesNotHoldOtherTenantsUploadsWhileItsRowsAreRead) {
+  auto ids = register_tenants(1);
+  store_->declare_table("tenant_0", ids[0], "items", items_schema());
+  query("INSERT INTO tidesync_data.items (client_id, database_id, id, v) SELECT 'tenant_0', '" +
+        ids[0] + "'::uuid, i, i FROM generate_series(1, 500000) i; ANALYZE tidesync_data.items");
+  auto dated = with_column(items_schema(), "changed", protocol::column_type::timestamptz);
+  dated.modified_column = "changed";
+
+  std::atomic<bool> declared{false};
+  auto uploading = std::async(std::launch::async, [&] {
+    auto acme = store_with();
+    auto longest = 0ms;
+    for (int id = 1; !declared; ++id) {
+      auto started = std::chrono::steady_clock::now();
+      acme->upload("acme", db_, "items",
+                   json(R"({"columns":["id","v"],"rows":[[)" + std::to_string(id) + "," +
+                        std::to_string(id) + "]]}"));
+      longest = std::max(longest, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - started));
+    }
+    return longest;
+  });
+  std::this_thread::sleep_for(100ms);
+  auto declaring = store_with();
+  declaring->declare_table("tenant_0", ids[0], "items", dated);
+  declared = true;
+  auto longest = uploading.get();
+  EXPECT_LT(longest.count(), 150) << "longest upload " << longest.count() << " ms";
+  EXPECT_FALSE(store_->table_version("tenant_0", ids[0], "items").max_modified);
+  EXPECT_EQ(store_->table_version("tenant_0", ids[0], "items").max_version, 500000);
+}
+
 TEST_F(store_contention, TenThousandColumnsAreRefusedBeforeAnySql) {
   auto ids = register_tenants(1);
   auto huge = items_schema();
