@@ -73,11 +73,14 @@ remote_listing list_remote(const config::agent_config& config,
 }
 
 // Sets the local summary of one table; answers the source's message when it can't.
+// It leaves out the columns not replicated, as the agent does: a refused
+// modified column has no maximum in the cloud to compare with.
 std::string read_local(storage::source& source, const config::table_config& table,
                        table_status& status) {
   try {
-    auto schema =
-      source.describe(table.name, table.key, table.version_column, table.modified_column);
+    auto schema = protocol::without_columns(
+        source.describe(table.name, table.key, table.version_column, table.modified_column),
+        status.not_replicated);
     status.local = source.summary(table.name, schema);
     return "";
   } catch (const storage::storage_error& e) {

@@ -50,6 +50,31 @@ protected:
 
 } // namespace
 
+// The site's modified column is refused (another tenant stores `changed` as
+// date): the agent leaves it out, so the cloud has no max_modified for this
+// site, and status must compare the summaries the agent compares.
+TEST_P(RefusedColumns, ARefusedModifiedColumnLeavesTheTableInSyncForStatus) {
+  other_tenant_declares("orders", R"(,{"name":"changed","type":"date","nullable":true})");
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT, changed TIMESTAMP)");
+  site_exec(rows_of("INSERT INTO orders (id, note, changed)",
+                    "i, 'order ' || i, '2024-05-01 10:00:00'", 200));
+  prepare({"orders"});
+  auto config = agent_config({"orders"});
+  config.databases[0].tables[0].modified_column = "changed";
+
+  auto report = run_with(config);
+  ASSERT_TRUE(report.all_in_sync()) << report.summary_lines();
+  auto status = actors::collect_status(config);
+  ASSERT_EQ(status.tables.size(), 1u);
+  const auto& orders = status.tables.front();
+  ASSERT_EQ(orders.not_replicated.size(), 1u);
+  EXPECT_EQ(orders.not_replicated[0].name, "changed");
+  EXPECT_TRUE(actors::in_sync(orders))
+      << "decision " << (orders.decision ? sync::to_string(*orders.decision) : "none")
+      << ", local max_modified " << orders.local->max_modified.value_or("null");
+  EXPECT_EQ(repaired_by_next_run(config), 0);
+}
+
 // `total` is text at this site, numeric in the shared table: refused, left out
 // of digests on both sides, so verify finds the rest identical and the
 // agent repairs nothing, run after run.
