@@ -79,7 +79,7 @@ void table_sync::declare_schema(const protocol::table_schema& described, const s
                        : std::optional{boost::json::serialize(protocol::to_json(refused_))});
   parts_.state->set_schema_hash(parts_.database, name, hash);
   spdlog::info("{}.{}: schema declared ({} columns, key {})", parts_.database, name,
-               described.columns.size() - refused_.size(), described.key.size());
+               protocol::without_columns(described, refused_).columns.size(), described.key.size());
 }
 
 } // namespace tidesync::actors

@@ -171,8 +171,9 @@ declared declare_once(pqxx::connection& c, const declaration& request) {
     remote_table::add_columns(tx, data_schema, table, merge.added);
   }
   tx.commit();
-  // A locked table gets no new index either: each one slows every tenant's writes.
-  bool index_wanted = schema.modified_column && !(stored && stored->locked);
+  // Built on a locked table too: without it every upload of this tenant would
+  // scan its rows for max_modified, and a concurrent build makes no one wait.
+  bool index_wanted = schema.modified_column.has_value();
   return {merge.merged, index_wanted ? schema.modified_column : std::nullopt};
 }
 
