@@ -15,6 +15,22 @@ inline constexpr std::uint64_t default_max_body_bytes = 64ull << 20;
 inline constexpr int default_io_threads = 2;
 inline constexpr int default_max_connections = 1024;
 
+inline constexpr int default_tables_per_database = 1'000;
+inline constexpr int default_columns_per_table = 200;
+inline constexpr int default_columns_per_shared_table = 800;
+
+/// What one tenant may ask of the shared store (the `tenants:` mapping).
+/// A declaration over a limit is refused with 422 and changes nothing.
+struct tenant_limits {
+  /// Tables one registered database may declare.
+  int tables_per_database = default_tables_per_database;
+  /// Columns one declaration may carry, key and version columns included.
+  int columns_per_table = default_columns_per_table;
+  /// Columns a shared table may reach from all tenants' declarations together;
+  /// half of PostgreSQL's 1,600, since dropped columns still count there.
+  int columns_per_shared_table = default_columns_per_shared_table;
+};
+
 struct tls_files {
   std::string cert;
   std::string key;
@@ -33,6 +49,7 @@ struct server_config {
   int io_threads = default_io_threads;
   /// Connections served at once; beyond that a new one gets 503 and is closed.
   int max_connections = default_max_connections;
+  tenant_limits tenants;
   std::optional<tls_files> tls;
   std::string log_level = "info";
 };
