@@ -220,11 +220,35 @@ bool read_offset(reader& in, std::int64_t& seconds) {
   return true;
 }
 
-std::optional<std::int64_t> timestamp_micros(std::string_view text, bool with_zone) {
+std::string int64_bytes(std::int64_t value) {
+  std::string out;
+  append_le(out, static_cast<std::uint64_t>(value), 8);
+  return out;
+}
+
+// Microseconds since the epoch as 8 little-endian bytes. From
+// 294247-01-10 04:00:54.775807 UTC on, int64 holds an instant only as its
+// maximum (infinity's encoding) or not at all, yet PostgreSQL's range runs on
+// to 294276 AD: those instants take 16 bytes, so they meet neither infinity.
+std::string instant_bytes(std::int64_t seconds, std::int64_t fraction) {
+  constexpr auto last_seconds = std::numeric_limits<std::int64_t>::max() / microseconds_per_second;
+  constexpr auto last_fraction = std::numeric_limits<std::int64_t>::max() % microseconds_per_second;
+  if (seconds < last_seconds || (seconds == last_seconds && fraction < last_fraction))
+    return int64_bytes(seconds * microseconds_per_second + fraction);
+  // Below 2^64 while the last year is 294276 (pg_text_syntax's last_timestamp_year).
+  std::string out;
+  auto micros = static_cast<std::uint64_t>(seconds) * microseconds_per_second +
+                static_cast<std::uint64_t>(fraction);
+  append_le(out, micros, 8);
+  append_le(out, 0, 8);
+  return out;
+}
+
+std::optional<std::string> timestamp_bytes(std::string_view text, bool with_zone) {
   if (!pg_text_syntax::is_timestamp(text, with_zone))
     return std::nullopt;
   if (auto infinite = infinity_value(text))
-    return infinite;
+    return int64_bytes(*infinite);
   reader in{text};
   date_parts date;
   std::int64_t hour = 0, minute = 0, second = 0, fraction = 0, offset = 0;
@@ -246,7 +270,7 @@ std::optional<std::int64_t> timestamp_micros(std::string_view text, bool with_zo
     offset = 0;
   auto seconds = astronomical_days(date, bc) * seconds_per_day + hour * 3600 + minute * 60 +
                  second - offset;
-  return seconds * microseconds_per_second + fraction;
+  return instant_bytes(seconds, fraction);
 }
 
 std::optional<bool> boolean_value(std::string_view text) {
@@ -300,9 +324,9 @@ std::optional<std::string> canonical_bytes(std::string_view text, column_type ty
   case column_type::date:
     return integer(date_days(text));
   case column_type::timestamp:
-    return integer(timestamp_micros(text, false));
+    return timestamp_bytes(text, false);
   case column_type::timestamptz:
-    return integer(timestamp_micros(text, true));
+    return timestamp_bytes(text, true);
   case column_type::text:
   case column_type::json:
   case column_type::jsonb:

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "tests/support/time_scale.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -11,7 +13,7 @@
 namespace tidesync::testing {
 
 /// How long a CLI test waits for a child process or a condition.
-inline constexpr auto cli_deadline = std::chrono::seconds(60);
+inline const auto cli_deadline = scaled(std::chrono::seconds(60));
 
 /// Writes `<dir>/agent.yaml`: the server on loopback `port` as client "acme",
 /// state in `<dir>/state`, and the `databases:` list given as YAML lines.
@@ -25,7 +27,7 @@ inline std::filesystem::path write_agent_yaml(const std::filesystem::path& dir,
                       << "  token: \"" << token << "\"\n"
                       << "state_dir: " << (dir / "state").string() << "\n"
                       << "interval: 200ms\n"
-                      << "request_timeout: 5s\n"
+                      << "request_timeout: " << scaled(std::chrono::seconds(5)).count() << "s\n"
                       << "batch: {min: 1, initial: 20, max: 50}\n"
                       << "databases:\n"
                       << databases;

@@ -1,5 +1,6 @@
 // The built `tidesync agent` as an operator runs it.
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <csignal>
 #include <fcntl.h>
@@ -75,7 +76,7 @@ private:
   std::optional<int> exit_code_;
 };
 
-constexpr auto process_deadline = std::chrono::seconds(60);
+const auto process_deadline = scaled(std::chrono::seconds(60));
 
 /// A site fixture that can write the agent's YAML config for its site.
 template <class site_fixture>

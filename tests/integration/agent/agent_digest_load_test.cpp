@@ -6,6 +6,7 @@
 #include "actors/content_verify.hpp"
 
 #include "tests/integration/agent/digest_settling.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <pqxx/pqxx>
 
@@ -137,7 +138,7 @@ TEST_P(DigestUnderWrites, ARunningAgentSettlesAfterAWriterStops) {
       std::this_thread::sleep_for(5ms);
     }
     EXPECT_GT(verifications, 0);
-    auto deadline = std::chrono::steady_clock::now() + 60s;
+    auto deadline = std::chrono::steady_clock::now() + scaled(60s);
     while (remote_rows("events") != site_rows("events") &&
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(200ms);

@@ -2,6 +2,7 @@
 #include "actors/status_report.hpp"
 
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <pqxx/pqxx>
 
@@ -76,7 +77,7 @@ TEST_F(digest_repair_test, ARunningAgentRepairsARewindingRestoreByItself) {
   auto config = agent_config({"orders"});
   config.verify_interval = std::chrono::milliseconds(500);
   running_agent agent{config};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(60));
   while (remote_rows("orders") != site_rows("orders") &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

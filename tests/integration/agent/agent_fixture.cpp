@@ -4,6 +4,7 @@
 #include "protocol/cell_codec.hpp"
 #include "protocol/content_digest.hpp"
 #include "storage/version_tracking.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
@@ -167,7 +168,7 @@ config::agent_config agent_fixture::agent_config(const std::vector<std::string>&
   config.server = {"http://127.0.0.1:" + std::to_string(port_), "acme", token_, std::nullopt};
   config.state_dir = (dir_.path() / "state").string();
   config.interval = std::chrono::milliseconds(200);
-  config.request_timeout = std::chrono::seconds(10);
+  config.request_timeout = scaled(std::chrono::seconds(10));
   config.batch = {1, 50, 50};
   config::database_config database{"store-01", site_url_, {}};
   for (const auto& table : tables)

@@ -2,6 +2,7 @@
 
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/support/test_certificates.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <chrono>
 #include <future>
@@ -13,7 +14,7 @@ namespace {
 
 using actors::table_state;
 
-constexpr auto run_deadline = std::chrono::seconds(60);
+const auto run_deadline = scaled(std::chrono::seconds(60));
 
 constexpr const char* create_orders = "CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)";
 

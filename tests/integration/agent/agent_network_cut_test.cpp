@@ -4,6 +4,7 @@
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/integration/agent/cutting_proxy.hpp"
 #include "tests/integration/agent/log_capture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <boost/json.hpp>
 
@@ -20,7 +21,7 @@ namespace tidesync::testing {
 
 namespace {
 
-constexpr auto deadline_after = std::chrono::seconds(60);
+const auto deadline_after = scaled(std::chrono::seconds(60));
 constexpr int site_row_count = 1500;
 // Random text compresses little: a gzipped batch stays well over the cut point.
 constexpr std::size_t note_hex_digits = 1600;

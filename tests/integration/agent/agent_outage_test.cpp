@@ -4,6 +4,7 @@
 #include "storage/state_store.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/integration/agent/log_capture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <pqxx/pqxx>
 
@@ -16,7 +17,7 @@ namespace tidesync::testing {
 
 namespace {
 
-constexpr auto deadline_after = std::chrono::seconds(60);
+const auto deadline_after = scaled(std::chrono::seconds(60));
 
 bool eventually(const std::function<bool()>& condition) {
   auto deadline = std::chrono::steady_clock::now() + deadline_after;

@@ -4,6 +4,7 @@
 #include "actors/agent.hpp"
 
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <pqxx/pqxx>
 
@@ -134,7 +135,7 @@ TEST_F(pg_file_restore_test, ARunningAgentRepairsASiteRestoredFromAFileCopyByIts
   config.verify_interval = std::chrono::milliseconds(500);
   {
     running_agent agent{config};
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(60));
     while (remote_rows("orders") != site_rows("orders") &&
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

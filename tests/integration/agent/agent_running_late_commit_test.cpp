@@ -2,6 +2,7 @@
 #include "actors/agent.hpp"
 
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <pqxx/pqxx>
 
@@ -20,7 +21,7 @@ using clock_type = std::chrono::steady_clock;
 // on a loaded machine.
 constexpr auto cycle_interval = 1s;
 // How long a test waits for anything; the promise itself is asserted separately.
-constexpr auto patience = 60s;
+const auto patience = scaled(60s);
 
 /// Waits until `done()` holds or `patience` has passed; returns when it held.
 std::optional<clock_type::time_point> wait_until(const std::function<bool()>& done) {

@@ -4,6 +4,7 @@
 
 #include "tests/integration/server/raw_http_connection.hpp"
 #include "tests/integration/server/server_fixture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <atomic>
 #include <future>
@@ -20,7 +21,7 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t ten_megabytes = 10u << 20;
 // Long enough for a loaded machine, far shorter than the server's 60 s read timeout.
-constexpr auto prompt_answer = 3s;
+const auto prompt_answer = scaled(3s);
 
 /// The head of an upload announcing a 10 MB body that never comes.
 std::string upload_head(const std::string& path, const std::string& token) {

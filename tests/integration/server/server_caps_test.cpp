@@ -3,6 +3,7 @@
 
 #include "tests/integration/server/raw_http_connection.hpp"
 #include "tests/integration/server/server_fixture.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <memory>
 #include <vector>
@@ -14,7 +15,7 @@ namespace {
 using ServerCaps = server_test;
 using namespace std::chrono_literals;
 
-constexpr auto prompt_answer = 3s;
+const auto prompt_answer = scaled(3s);
 
 std::string healthz_head() {
   return request_head("GET", "/healthz", {});

@@ -1,5 +1,7 @@
 #include "tests/integration/server/server_fixture.hpp"
 
+#include "tests/support/time_scale.hpp"
+
 #include <boost/json.hpp>
 
 #include <thread>
@@ -81,7 +83,7 @@ http_reply server_test::upload_orders(const std::string& rows) {
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition())
       return true;

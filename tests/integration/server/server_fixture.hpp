@@ -55,7 +55,8 @@ protected:
   std::string database_id_; // acme's store-01
 };
 
-/// Polls `condition` until it holds or `timeout` passes; true when it held.
+/// Polls `condition` until it holds or `timeout` (scaled: time_scale.hpp) passes;
+/// true when it held.
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

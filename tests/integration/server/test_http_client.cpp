@@ -1,6 +1,7 @@
 #include "tests/integration/server/test_http_client.hpp"
 
 #include "protocol/http_client.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@ protocol::http_client make_client(std::uint16_t port) {
   protocol::http_client_options options;
   options.gzip_requests = false;
   options.connect_timeout = std::chrono::seconds(5);
-  options.request_timeout = std::chrono::seconds(60);
+  options.request_timeout = scaled(std::chrono::seconds(60));
   return protocol::http_client("http://127.0.0.1:" + std::to_string(port), options);
 }
 

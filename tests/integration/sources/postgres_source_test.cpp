@@ -4,6 +4,7 @@
 #include "storage/version_tracking.hpp"
 #include "tests/integration/sources/source_fixtures.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
@@ -236,7 +237,8 @@ TEST_F(PostgresSource, SafeVersionStaysBelowAnOpenTransactionWhoseRowCommitsLate
 
   slow.commit();
   // Other tests' transactions on the cluster can hold the watermark back for a moment.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  auto deadline =
+      std::chrono::steady_clock::now() + tidesync::testing::scaled(std::chrono::seconds{30});
   while (source_.safe_version() <= slow_xid && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   EXPECT_GT(source_.safe_version(), slow_xid);

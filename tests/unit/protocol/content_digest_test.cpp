@@ -146,6 +146,26 @@ TEST(ContentDigest, InfinitiesAreValuesOfTheirOwn) {
   expect_different("-infinity", "infinity", column_type::timestamptz);
 }
 
+// 294247-01-10 04:00:54.775807 UTC is int64's last microsecond since 1970;
+// PostgreSQL's timestamps run on to 294276 AD.
+TEST(ContentDigest, InstantsBeyondInt64MicrosecondsMeetNeitherInfinity) {
+  constexpr auto last_int64 = "294247-01-10 04:00:54.775807";
+  constexpr auto past_int64 = "294247-01-10 04:00:54.775808";
+  expect_different("infinity", last_int64, column_type::timestamp);
+  expect_different("-infinity", past_int64, column_type::timestamp);
+  expect_different(last_int64, past_int64, column_type::timestamp);
+  expect_different("294247-01-10 04:00:54.775806", last_int64, column_type::timestamp);
+  expect_different("infinity", "294247-01-10 04:00:54.775807+00", column_type::timestamptz);
+  expect_same("294247-01-10 05:00:54.775808+01", "294247-01-10 04:00:54.775808+00",
+              column_type::timestamptz);
+  expect_same("294276-12-31 23:59:59.999999", "294276-12-31T23:59:59.999999",
+              column_type::timestamp);
+  // Every instant int64 holds below its maximum keeps its 8 bytes.
+  EXPECT_EQ(encode("294247-01-10 04:00:54.775806", column_type::timestamp),
+            std::string("\x01\x08\0\0\0\xfe\xff\xff\xff\xff\xff\xff\x7f", 13));
+  EXPECT_EQ(encode(past_int64, column_type::timestamp).size(), 1u + 4u + 16u);
+}
+
 TEST(ContentDigest, FloatSpellingsOfOneValueEncodeAlike) {
   expect_same("1e+20", "100000000000000000000", column_type::double_precision);
   expect_same("1.5e-05", "0.000015", column_type::double_precision);
