@@ -1,6 +1,7 @@
 #include "protocol/cell_codec.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_parse.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -196,6 +197,22 @@ TEST(CellCodec, RealNumbersOutsideItsRangeAreRefused) {
   EXPECT_EQ(rejection(1e39, column_type::real),
             "expected a number within the range of real, got 1e+39");
   EXPECT_NE(rejection(1e-50, column_type::real).find("range of real"), std::string::npos);
+}
+
+TEST(CellCodec, JsonNumbersBeyondTheRangeOfDoubleAreRefusedNotStoredAsInfinity) {
+  // A body's number too large for a double reads as infinity; it must not
+  // become the text "inf", which PostgreSQL would store as Infinity.
+  for (auto text : {"1e400", "-22.34e347"}) {
+    auto cell = parse_json_exact(text);
+    EXPECT_EQ(rejection(cell, column_type::double_precision)
+                  .rfind("expected a number within the range of double precision", 0),
+              0u)
+        << text;
+    EXPECT_EQ(
+        rejection(cell, column_type::real).rfind("expected a number within the range of real", 0),
+        0u)
+        << text;
+  }
 }
 
 TEST(CellCodec, IntegersAreAcceptedAsFloats) {
