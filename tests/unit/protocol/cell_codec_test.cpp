@@ -118,6 +118,21 @@ TEST(CellCodec, NumericRefusesDoublesAndMalformedStrings) {
         << bad;
 }
 
+TEST(CellCodec, NumericValuesPostgresqlCannotHoldAreRefused) {
+  // PostgreSQL refuses each as "value overflows numeric format", which would
+  // end the upload's COPY instead of a 400 naming the row and column.
+  for (auto bad : {"-922337235e-80475808", "1e999999999", "1e131072", "1e-16384", "0e-20000",
+                   "0.0e-16383", "1.5e-16383"})
+    EXPECT_EQ(rejection(str(bad), column_type::numeric)
+                  .rfind("expected a JSON string holding a numeric", 0),
+              0u)
+        << bad;
+  // It takes these, at the edges of its range.
+  for (auto good :
+       {"1e131071", "000001e131071", "0.5e131072", "1e-16383", "-0e-16383", "0e999999999"})
+    EXPECT_EQ(to_pg(str(good), column_type::numeric), good);
+}
+
 TEST(CellCodec, FloatsTravelAsTheirExactTextInAString) {
   for (auto text :
        {"1044227.8738926059", "2.2345442730765653e-07", "90.33333333333333", "-0", "0", "NaN",
