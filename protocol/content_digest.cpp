@@ -379,7 +379,10 @@ std::optional<numeric_parts> read_numeric(std::string_view text) {
   if (!fits_numeric(parts))
     return std::nullopt;
   if (parts.scale < 0) {
-    parts.digits.append(static_cast<std::size_t>(-parts.scale), '0');
+    // A zero stays a zero: PostgreSQL takes "0e999999999", and writing out its
+    // exponent would take a gigabyte. Other values are bounded by fits_numeric.
+    if (parts.digits.find_first_not_of('0') != std::string::npos)
+      parts.digits.append(static_cast<std::size_t>(-parts.scale), '0');
     parts.scale = 0;
   }
   return parts;
