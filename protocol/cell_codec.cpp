@@ -92,15 +92,18 @@ bool fits_real(double value) {
   return !std::isfinite(value) || value == 0 || (magnitude < overflow && magnitude > underflow);
 }
 
+std::string_view float_range_of(column_type type) {
+  return type == column_type::real ? "a number within the range of real"
+                                   : "a number within the range of double precision";
+}
+
 std::string_view float_to_pg(const boost::json::value& cell, column_type type,
                              number_buffer& buffer) {
   if (cell.is_string()) {
     auto text = string_of(cell);
     auto check = check_float_text(text, type);
     if (check == float_text::out_of_range)
-      expected(type == column_type::real ? "a number within the range of real"
-                                         : "a number within the range of double precision",
-               cell);
+      expected(float_range_of(type), cell);
     if (check == float_text::malformed)
       expected("a JSON string holding a float literal (\"1.5\", \"-0\", \"2.5e-07\", \"NaN\", "
                "\"Infinity\", \"-Infinity\") or a JSON number",
@@ -114,8 +117,10 @@ std::string_view float_to_pg(const boost::json::value& cell, column_type type,
   if (!cell.is_double())
     expected("a JSON string holding a float literal or a JSON number", cell);
   auto value = cell.get_double();
-  if (type == column_type::real && !fits_real(value))
-    expected("a number within the range of real", cell);
+  // JSON has no infinity: a number that reads as one overflowed double, and
+  // would otherwise be stored as "inf", i.e. Infinity.
+  if (!std::isfinite(value) || (type == column_type::real && !fits_real(value)))
+    expected(float_range_of(type), cell);
   // Shortest round-trip text, as json_fields::shortest_text writes it.
   return number_text(value, buffer);
 }

@@ -24,10 +24,8 @@ constexpr std::size_t flush_bytes = 64 * 1024;
 constexpr std::size_t single_row_digest_bytes = 16;
 constexpr std::int64_t microseconds_per_second = 1'000'000;
 constexpr std::int64_t seconds_per_day = 86'400;
-// What PostgreSQL's numeric can hold: 16,383 digits after the point and
-// 32,768 base-10000 digits (131,072 decimal ones) before it.
-constexpr std::int64_t max_numeric_scale = 16'383;
-constexpr std::int64_t max_numeric_integer_digits = 131'072;
+using pg_text_syntax::max_numeric_integer_digits;
+using pg_text_syntax::max_numeric_scale;
 // PostgreSQL refuses exponents from INT_MAX / 2 on, whatever the digits.
 constexpr std::int64_t max_numeric_exponent = 1'073'741'823;
 
@@ -405,7 +403,10 @@ std::optional<numeric_parts> read_numeric(std::string_view text) {
   if (!fits_numeric(parts))
     return std::nullopt;
   if (parts.scale < 0) {
-    parts.digits.append(static_cast<std::size_t>(-parts.scale), '0');
+    // A zero stays a zero: PostgreSQL takes "0e999999999", and writing out its
+    // exponent would take a gigabyte. Other values are bounded by fits_numeric.
+    if (parts.digits.find_first_not_of('0') != std::string::npos)
+      parts.digits.append(static_cast<std::size_t>(-parts.scale), '0');
     parts.scale = 0;
   }
   return parts;

@@ -1,5 +1,7 @@
 #include "protocol/error.hpp"
 
+#include "protocol/cell_check.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -59,7 +61,8 @@ error_code code_from_name(std::string_view name) {
 std::string error_body(error_code code, std::string_view message) {
   boost::json::object error;
   error["code"] = code_name(code);
-  error["message"] = message;
+  // A message may quote what a client sent (a header's value), and JSON is UTF-8.
+  error["message"] = printable_text(message);
   boost::json::object body;
   body["error"] = std::move(error);
   return boost::json::serialize(body);

@@ -46,7 +46,8 @@ private:
   error_code code_;
 };
 
-/// The JSON error body `{"error":{"code":"…","message":"…"}}`.
+/// The JSON error body `{"error":{"code":"…","message":"…"}}`; bytes of the
+/// message that are not UTF-8 appear as `\xNN`, so the body is always JSON.
 std::string error_body(error_code code, std::string_view message);
 
 } // namespace tidesync::protocol

@@ -70,6 +70,16 @@ public:
     return count;
   }
 
+  /// Reads any number of digits; returns how many.
+  std::size_t digit_run() {
+    auto start = pos_;
+    while (pos_ < text_.size() && is_digit(text_[pos_]))
+      ++pos_;
+    return pos_ - start;
+  }
+
+  std::size_t position() const { return pos_; }
+
   /// Reads exactly two digits no greater than `max`.
   bool two_digits(std::int64_t max, std::int64_t& value) {
     return digits(2, 2, value) == 2 && value <= max;
@@ -152,6 +162,21 @@ int utf8_continuation_bytes(unsigned char byte) {
   return -1;
 }
 
+// Whether numeric can hold the value of `mantissa` (digits and a point) × 10^exponent:
+// its scale, and its digits before the point but for leading zeros, within
+// PostgreSQL's limits. A zero fits with any exponent.
+bool fits_numeric(std::string_view mantissa, std::int64_t fraction_digits, std::int64_t exponent) {
+  if (fraction_digits - exponent > max_numeric_scale)
+    return false;
+  auto first = mantissa.find_first_not_of("0.");
+  if (first == std::string_view::npos)
+    return true;
+  auto significant = mantissa.substr(first);
+  auto significant_digits = static_cast<std::int64_t>(
+      significant.size() - (significant.find('.') == std::string_view::npos ? 0 : 1));
+  return significant_digits - (fraction_digits - exponent) <= max_numeric_integer_digits;
+}
+
 bool is_infinity(std::string_view text) {
   return text == "infinity" || text == "-infinity";
 }
@@ -227,25 +252,22 @@ bool is_numeric(std::string_view text) {
   cursor in(text);
   if (!in.eat('-'))
     in.eat('+');
-  std::int64_t ignored = 0;
-  // Digit runs are unbounded in numeric; read them in chunks that fit int64.
-  auto run = [&] {
-    std::size_t total = 0, got = 0;
-    while ((got = in.digits(1, 18, ignored)) != 0)
-      total += got;
-    return total;
-  };
-  auto integer_digits = run();
-  auto fraction_digits = in.eat('.') ? run() : 0;
+  auto mantissa_start = in.position();
+  auto integer_digits = in.digit_run();
+  auto fraction_digits = in.eat('.') ? in.digit_run() : 0;
   if (integer_digits + fraction_digits == 0)
     return false;
+  auto mantissa = text.substr(mantissa_start, in.position() - mantissa_start);
+  std::int64_t exponent = 0;
   if (in.eat('e') || in.eat('E')) {
-    if (!in.eat('-'))
+    bool negative = in.eat('-');
+    if (!negative)
       in.eat('+');
-    if (in.digits(1, 9, ignored) == 0)
+    if (in.digits(1, 9, exponent) == 0)
       return false;
+    exponent = negative ? -exponent : exponent;
   }
-  return in.done();
+  return in.done() && fits_numeric(mantissa, static_cast<std::int64_t>(fraction_digits), exponent);
 }
 
 bool is_bytea_hex(std::string_view text) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 // Strict checks of PostgreSQL text forms, so a bad cell is refused with a
@@ -9,8 +10,14 @@ namespace tidesync::protocol::pg_text_syntax {
 /// True for valid UTF-8 without NUL bytes (what a PostgreSQL text value may hold).
 bool is_valid_text(std::string_view text);
 
-/// Optional sign, digits with an optional point, optional exponent; or
-/// "NaN", "Infinity", "-Infinity" (case-insensitive, as PostgreSQL reads them).
+/// What PostgreSQL's numeric can hold: digits before the point, and after it.
+inline constexpr std::int64_t max_numeric_integer_digits = 131'072;
+inline constexpr std::int64_t max_numeric_scale = 16'383;
+
+/// Optional sign, digits with an optional point, optional exponent (up to 9
+/// digits), of a value numeric can hold however spelled (PostgreSQL refuses
+/// "1e-16384" and "1e131072" as overflowing, takes "0e999999999"); or "NaN",
+/// "Infinity", "-Infinity" (case-insensitive, as PostgreSQL reads them).
 bool is_numeric(std::string_view text);
 
 /// "\x" followed by an even number of hex digits.

@@ -1,6 +1,7 @@
 #include "protocol/cell_codec.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_parse.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -117,6 +118,21 @@ TEST(CellCodec, NumericRefusesDoublesAndMalformedStrings) {
         << bad;
 }
 
+TEST(CellCodec, NumericValuesPostgresqlCannotHoldAreRefused) {
+  // PostgreSQL refuses each as "value overflows numeric format", which would
+  // end the upload's COPY instead of a 400 naming the row and column.
+  for (auto bad : {"-922337235e-80475808", "1e999999999", "1e131072", "1e-16384", "0e-20000",
+                   "0.0e-16383", "1.5e-16383"})
+    EXPECT_EQ(rejection(str(bad), column_type::numeric)
+                  .rfind("expected a JSON string holding a numeric", 0),
+              0u)
+        << bad;
+  // It takes these, at the edges of its range.
+  for (auto good :
+       {"1e131071", "000001e131071", "0.5e131072", "1e-16383", "-0e-16383", "0e999999999"})
+    EXPECT_EQ(to_pg(str(good), column_type::numeric), good);
+}
+
 TEST(CellCodec, FloatsTravelAsTheirExactTextInAString) {
   for (auto text :
        {"1044227.8738926059", "2.2345442730765653e-07", "90.33333333333333", "-0", "0", "NaN",
@@ -196,6 +212,22 @@ TEST(CellCodec, RealNumbersOutsideItsRangeAreRefused) {
   EXPECT_EQ(rejection(1e39, column_type::real),
             "expected a number within the range of real, got 1e+39");
   EXPECT_NE(rejection(1e-50, column_type::real).find("range of real"), std::string::npos);
+}
+
+TEST(CellCodec, JsonNumbersBeyondTheRangeOfDoubleAreRefusedNotStoredAsInfinity) {
+  // A body's number too large for a double reads as infinity; it must not
+  // become the text "inf", which PostgreSQL would store as Infinity.
+  for (auto text : {"1e400", "-22.34e347"}) {
+    auto cell = parse_json_exact(text);
+    EXPECT_EQ(rejection(cell, column_type::double_precision)
+                  .rfind("expected a number within the range of double precision", 0),
+              0u)
+        << text;
+    EXPECT_EQ(
+        rejection(cell, column_type::real).rfind("expected a number within the range of real", 0),
+        0u)
+        << text;
+  }
 }
 
 TEST(CellCodec, IntegersAreAcceptedAsFloats) {

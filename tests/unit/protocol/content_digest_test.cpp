@@ -5,12 +5,41 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 using namespace tidesync::protocol;
+
+namespace {
+
+// The largest single allocation of this test program since it was last
+// reset, so a test can bound what a short cell costs to read.
+std::atomic<std::size_t> largest_allocation{0};
+
+} // namespace
+
+void* operator new(std::size_t size) {
+  auto seen = largest_allocation.load(std::memory_order_relaxed);
+  while (size > seen &&
+         !largest_allocation.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+  }
+  if (void* memory = std::malloc(size == 0 ? 1 : size))
+    return memory;
+  throw std::bad_alloc();
+}
+
+void operator delete(void* memory) noexcept {
+  std::free(memory);
+}
+
+void operator delete(void* memory, std::size_t) noexcept {
+  std::free(memory);
+}
 
 namespace {
 
@@ -99,6 +128,16 @@ TEST(ContentDigest, NumericSpellingsEncodeAsPostgresqlPrintsThem) {
   EXPECT_EQ(canonical_numeric("1.50e1"), "15.0");
   EXPECT_EQ(canonical_numeric("-0.00"), "0.00");
   EXPECT_EQ(canonical_numeric("000.10"), "0.10");
+}
+
+TEST(ContentDigest, AZeroWithAHugeExponentIsReadWithoutWritingOutItsZeros) {
+  // PostgreSQL takes "0e999999999" as 0; writing out the exponent took a gigabyte.
+  largest_allocation = 0;
+  EXPECT_EQ(canonical_numeric("0e999999999"), "0");
+  EXPECT_EQ(canonical_numeric("-0.000e999999999"), "0");
+  EXPECT_EQ(canonical_numeric("0.00e1"), "0.0");
+  EXPECT_LT(largest_allocation.load(), 1024u);
+  expect_same("0e999999999", "0", column_type::numeric);
 }
 
 TEST(ContentDigest, NumericScaleIsPartOfTheValue) {

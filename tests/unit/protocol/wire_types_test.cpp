@@ -55,3 +55,14 @@ TEST(ErrorModel, ErrorBodyIsEscapedJson) {
   EXPECT_EQ(body, R"({"error":{"code":"bad_request","message":"row 3, column \"price\": bad"}})");
   EXPECT_EQ(boost::json::parse(body).at("error").at("code"), "bad_request");
 }
+
+TEST(ErrorModel, ErrorBodyIsJsonWhateverBytesTheMessageQuotes) {
+  // A request's Content-Encoding is quoted in the 415 answer, and may hold any byte.
+  auto body = error_body(error_code::unsupported_media,
+                         "Content-Encoding \"ide\xd6tity\" is not supported; use gzip or identity");
+  boost::json::error_code ec;
+  auto parsed = boost::json::parse(body, ec);
+  ASSERT_FALSE(ec) << body;
+  EXPECT_EQ(parsed.at("error").at("message"),
+            "Content-Encoding \"ide\\xd6tity\" is not supported; use gzip or identity");
+}
