@@ -137,11 +137,17 @@ void request_dispatcher::run_on_pool(std::shared_ptr<pending> state) {
       tokens_.forget(bearer_secret(state->request.header("authorization")));
     finish(*state, std::move(response));
   };
-  if (!pool_.try_submit(std::move(job))) {
-    metrics_.add_rejection();
-    finish(*state, error_response(error_code::unavailable,
-                                  "all database connections are busy; retry shortly"));
-  }
+  // Each client's requests take turns with other clients' for its share of
+  // the pool; /readyz has no client and its own lane.
+  auto outcome = pool_.try_submit(state->route->client_id, std::move(job));
+  if (outcome == db_pool::outcome::accepted)
+    return;
+  metrics_.add_rejection();
+  finish(*state, error_response(error_code::unavailable,
+                                outcome == db_pool::outcome::client_full
+                                    ? "this client's share of the database connections is busy"
+                                      " (max_workers_per_client); retry shortly"
+                                    : "all database connections are busy; retry shortly"));
 }
 
 http_response request_dispatcher::metrics_page() {

@@ -22,8 +22,9 @@ class db_pool;
 /// its head alone (route and bearer token) before its body is read, then
 /// dispatched whole. Cheap answers (health, metrics, routing errors, body
 /// decoding errors, a missing or cached-bad token) come back on the caller's
-/// thread; everything that needs the database runs on the db_pool, or gets
-/// 503 at once when the pool's queue is full.
+/// thread; everything that needs the database runs on the db_pool, queued
+/// under the client of its path, or gets 503 at once when the pool's queue
+/// is full or the client holds its share of the pool.
 class request_dispatcher {
 public:
   using completion = std::function<void(http_response)>;
