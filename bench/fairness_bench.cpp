@@ -4,7 +4,7 @@
 // one cluster. The bound is 3×. See docs/benchmarks.md.
 //
 //   fairness_bench --pg-url URL [--seconds N] [--rate N] [--a-connections N]
-//                  [--a-batch N] [--pool N]
+//                  [--a-batch N] [--pool N] [--client-workers N] [--client-waiting N]
 #include "bench/api_upload.hpp"
 #include "bench/bench_database.hpp"
 #include "bench/bench_rows.hpp"
@@ -47,12 +47,16 @@ struct bench_options {
   int a_connections = default_a_connections;
   std::int64_t a_batch = default_a_batch;
   int pool_size = default_pool_size;
+  /// The server's max_workers_per_client and max_waiting_per_client; left
+  /// out, the server derives them from the pool as it does from a config file.
+  int client_workers = config::derived_from_pool;
+  int client_waiting = config::derived_from_pool;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "fairness_bench: " << problem
             << "\nusage: fairness_bench --pg-url URL [--seconds N] [--rate N] [--a-connections N]"
-               " [--a-batch N] [--pool N]\n";
+               " [--a-batch N] [--pool N] [--client-workers N] [--client-waiting N]\n";
   std::exit(usage_exit);
 }
 
@@ -86,6 +90,10 @@ bench_options parse_options(int argc, char** argv) {
       options.a_batch = positive(flag, value);
     else if (flag == "--pool")
       options.pool_size = static_cast<int>(positive(flag, value));
+    else if (flag == "--client-workers")
+      options.client_workers = static_cast<int>(positive(flag, value));
+    else if (flag == "--client-waiting")
+      options.client_waiting = static_cast<int>(positive(flag, value));
     else
       usage("unknown option '" + flag + "'");
   }
@@ -100,6 +108,8 @@ config::server_config server_config_for(const bench_options& options, const std:
   config.database = url;
   config.pool_size = options.pool_size;
   config.max_waiting = waiting_per_worker * options.pool_size;
+  config.max_workers_per_client = options.client_workers;
+  config.max_waiting_per_client = options.client_waiting;
   return config;
 }
 
@@ -171,13 +181,20 @@ int run(const bench_options& options) {
                                                b_preload_batch);
     bench::timed_upload(client, quiet, table, preload.bodies);
   }
-  std::printf("fairness_bench: one server (pool %d workers, %d may wait, %d I/O threads),"
-              " PostgreSQL %s\n"
+  auto client_workers = options.client_workers == config::derived_from_pool
+                            ? config::client_workers_for(config.pool_size)
+                            : options.client_workers;
+  auto client_waiting = options.client_waiting == config::derived_from_pool
+                            ? config::client_waiting_for(config.max_waiting)
+                            : options.client_waiting;
+  std::printf("fairness_bench: one server (pool %d workers, %d may wait; per client %d workers,"
+              " %d waiting; %d I/O threads), PostgreSQL %s\n"
               "  tenant B: %.0f requests/s for %d s per phase, in turn: the database's summary GET,"
               " an upload of %lld new rows, a manifest GET of its latest 1000 versions\n"
               "  tenant A: %d connections uploading %lld-row batches back to back, each deleting"
               " its last 4 batches by key after every 4 uploads\n",
-              config.pool_size, config.max_waiting, config.io_threads,
+              config.pool_size, config.max_waiting, client_workers, client_waiting,
+              config.io_threads,
               bench::server_version(url).c_str(), options.rate, options.seconds,
               static_cast<long long>(b_upload_rows), options.a_connections,
               static_cast<long long>(options.a_batch));
