@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -112,6 +113,15 @@ config::server_config server_config_for(const bench_options& options, const std:
   config.max_workers_per_client = options.client_workers;
   config.max_waiting_per_client = options.client_waiting;
   return config;
+}
+
+/// The machine's 1, 5 and 15 minute load averages, as uptime prints them.
+std::string load_average() {
+  std::ifstream file{"/proc/loadavg"};
+  std::string one, five, fifteen;
+  if (!(file >> one >> five >> fifteen))
+    return "unknown";
+  return one + ", " + five + ", " + fifteen;
 }
 
 /// A client with its token, a registered database and the table declared.
@@ -211,14 +221,16 @@ int run(const bench_options& options) {
   // Unrecorded: the first requests pay for cold caches and plans, which
   // would flatter the flood's phase.
   site.run(options.rate, warm_up);
-  std::printf("  phase 1: tenant B alone, %d s\n", options.seconds);
+  std::printf("  phase 1: tenant B alone, %d s (load average %s)\n", options.seconds,
+              load_average().c_str());
   std::fflush(stdout);
   auto alone = site.run(options.rate, phase);
 
   flood.start();
   if (!flood.wait_until_every_connection_uploaded(flood_start_timeout))
     throw std::runtime_error("tenant A's connections did not all get an upload through");
-  std::printf("  phase 2: tenant B with tenant A uploading flat out, %d s\n", options.seconds);
+  std::printf("  phase 2: tenant B with tenant A uploading flat out, %d s (load average %s)\n",
+              options.seconds, load_average().c_str());
   std::fflush(stdout);
   auto before = flood.totals();
   auto started = std::chrono::steady_clock::now();
