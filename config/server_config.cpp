@@ -27,6 +27,25 @@ tls_files read_tls(const yaml_value& value) {
   return {tls.require("cert").as_existing_file(), tls.require("key").as_existing_file()};
 }
 
+// A client's share is bounded by the pool it shares, so these are read
+// after pool_size and max_waiting, whatever the order in the file.
+void read_client_shares(const yaml_mapping& root, server_config& config) {
+  config.max_workers_per_client = client_workers_for(config.pool_size);
+  if (auto v = root.find("max_workers_per_client")) {
+    config.max_workers_per_client = static_cast<int>(v->as_integer(1, max_pool_size));
+    if (config.max_workers_per_client > config.pool_size)
+      v->fail("must not exceed pool_size (" + std::to_string(config.pool_size) + "), got " +
+              std::to_string(config.max_workers_per_client));
+  }
+  config.max_waiting_per_client = client_waiting_for(config.max_waiting);
+  if (auto v = root.find("max_waiting_per_client")) {
+    config.max_waiting_per_client = static_cast<int>(v->as_integer(0, max_waiting_limit));
+    if (config.max_waiting_per_client > config.max_waiting)
+      v->fail("must not exceed max_waiting (" + std::to_string(config.max_waiting) + "), got " +
+              std::to_string(config.max_waiting_per_client));
+  }
+}
+
 void read_limits(const yaml_mapping& root, server_config& config) {
   if (auto v = root.find("pool_size"))
     config.pool_size = static_cast<int>(v->as_integer(min_pool_size, max_pool_size));
@@ -42,6 +61,7 @@ void read_limits(const yaml_mapping& root, server_config& config) {
   if (auto v = root.find("max_connections"))
     config.max_connections =
         static_cast<int>(v->as_integer(min_max_connections, max_max_connections));
+  read_client_shares(root, config);
 }
 
 tenant_limits read_tenant_limits(const yaml_value& value) {
@@ -66,8 +86,8 @@ tenant_limits read_tenant_limits(const yaml_value& value) {
 server_config read_server_config(const yaml_value& document) {
   const yaml_mapping root(document,
                           {"listen", "database", "data_schema", "pool_size", "max_waiting",
-                           "max_body_bytes", "io_threads", "max_connections", "tenants", "tls",
-                           "log_level"});
+                           "max_workers_per_client", "max_waiting_per_client", "max_body_bytes",
+                           "io_threads", "max_connections", "tenants", "tls", "log_level"});
   server_config config;
   if (auto v = root.find("listen"))
     config.listen = v->as_host_port();
@@ -85,6 +105,17 @@ server_config read_server_config(const yaml_value& document) {
 }
 
 } // namespace
+
+int client_workers_for(int pool_size) {
+  return std::max(1, pool_size * default_client_workers_numerator /
+                         default_client_workers_denominator);
+}
+
+int client_waiting_for(int max_waiting) {
+  return (std::max(0, max_waiting) * default_client_waiting_numerator +
+          default_client_waiting_denominator - 1) /
+         default_client_waiting_denominator;
+}
 
 server_config parse_server_config(const std::string& yaml, const std::string& source) {
   try {

@@ -14,6 +14,16 @@ inline constexpr int default_pool_size = 8;
 inline constexpr std::uint64_t default_max_body_bytes = 64ull << 20;
 inline constexpr int default_io_threads = 2;
 inline constexpr int default_max_connections = 1024;
+/// When max_workers_per_client is left out, one client may hold this share
+/// of pool_size (rounded down, at least 1): 3 of 4 workers, 6 of 8, 1 of 2.
+inline constexpr int default_client_workers_numerator = 3;
+inline constexpr int default_client_workers_denominator = 4;
+/// When max_waiting_per_client is left out, one client may fill this share
+/// of max_waiting (rounded up): half.
+inline constexpr int default_client_waiting_numerator = 1;
+inline constexpr int default_client_waiting_denominator = 2;
+/// max_workers_per_client and max_waiting_per_client: derive from the pool.
+inline constexpr int derived_from_pool = -1;
 
 inline constexpr int default_tables_per_database = 1'000;
 inline constexpr int default_columns_per_table = 200;
@@ -49,10 +59,22 @@ struct server_config {
   int io_threads = default_io_threads;
   /// Connections served at once; beyond that a new one gets 503 and is closed.
   int max_connections = default_max_connections;
+  /// Database workers one client's requests may hold at once, 1 to
+  /// pool_size; derived_from_pool: client_workers_for(pool_size).
+  int max_workers_per_client = derived_from_pool;
+  /// Requests of one client that may wait for a worker beyond those, 0 to
+  /// max_waiting; derived_from_pool: client_waiting_for(max_waiting).
+  int max_waiting_per_client = derived_from_pool;
   tenant_limits tenants;
   std::optional<tls_files> tls;
   std::string log_level = "info";
 };
+
+/// The default max_workers_per_client for a pool of `pool_size` workers.
+int client_workers_for(int pool_size);
+
+/// The default max_waiting_per_client for a wait queue of `max_waiting`.
+int client_waiting_for(int max_waiting);
 
 /// Reads and validates a server config file. Throws config_error naming the
 /// file, line and key.

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace tidesync::server {
@@ -28,6 +29,26 @@ storage::store_options store_options_of(const config::server_config& config) {
       storage::declaration_limits{static_cast<std::size_t>(tenants.tables_per_database),
                                   static_cast<std::size_t>(tenants.columns_per_table),
                                   static_cast<std::size_t>(tenants.columns_per_shared_table)}};
+}
+
+// The config's limits, with what it leaves to the server filled in and each
+// client's share kept within the pool it shares.
+pool_limits pool_limits_of(const config::server_config& c) {
+  pool_limits limits;
+  limits.workers = static_cast<std::size_t>(std::max(c.pool_size, 1));
+  limits.max_waiting = c.max_waiting >= 0 ? static_cast<std::size_t>(c.max_waiting)
+                                          : limits.workers * waiting_per_worker;
+  auto workers = static_cast<int>(limits.workers);
+  auto max_waiting = static_cast<int>(limits.max_waiting);
+  auto client_workers = c.max_workers_per_client == config::derived_from_pool
+                            ? config::client_workers_for(workers)
+                            : c.max_workers_per_client;
+  auto client_waiting = c.max_waiting_per_client == config::derived_from_pool
+                            ? config::client_waiting_for(max_waiting)
+                            : c.max_waiting_per_client;
+  limits.client_max_workers = static_cast<std::size_t>(std::clamp(client_workers, 1, workers));
+  limits.client_max_waiting = static_cast<std::size_t>(std::clamp(client_waiting, 0, max_waiting));
+  return limits;
 }
 
 } // namespace
@@ -57,13 +78,11 @@ std::uint16_t api_server::start() {
   auto& c = impl_->config;
   auto options = store_options_of(c);
   storage::postgres_store{options}.migrate();
-  auto pool_size = static_cast<std::size_t>(std::max(c.pool_size, 1));
-  auto max_waiting =
-      c.max_waiting >= 0 ? static_cast<std::size_t>(c.max_waiting) : pool_size * waiting_per_worker;
-  impl_->pool = std::make_unique<db_pool>(pool_size, max_waiting, [options] {
+  auto limits = pool_limits_of(c);
+  impl_->pool = std::make_unique<db_pool>(limits, [options] {
     return std::make_unique<storage::postgres_store>(options);
   });
-  auto max_token_lookups = std::max<std::size_t>(pool_size / workers_per_token_lookup, 1);
+  auto max_token_lookups = std::max<std::size_t>(limits.workers / workers_per_token_lookup, 1);
   impl_->dispatcher = std::make_unique<request_dispatcher>(
       *impl_->pool, impl_->metrics, impl_->registry.get(), c.max_body_bytes, max_token_lookups);
   impl_->http = std::make_unique<http_server>(
@@ -72,8 +91,10 @@ std::uint16_t api_server::start() {
                                                 c.tls});
   auto port = impl_->http->start();
   impl_->running = true;
-  spdlog::info("server: listening on {}:{}{} (pool {} workers, {} may wait)", c.listen.host, port,
-               c.tls ? " (TLS)" : "", pool_size, max_waiting);
+  spdlog::info("server: listening on {}:{}{} (pool {} workers, {} may wait; per client {} "
+               "workers, {} waiting)",
+               c.listen.host, port, c.tls ? " (TLS)" : "", limits.workers, limits.max_waiting,
+               limits.client_max_workers, limits.client_max_waiting);
   return port;
 }
 

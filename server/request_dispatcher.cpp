@@ -113,7 +113,7 @@ void request_dispatcher::dispatch(http_request request, completion done) {
     // A request without any token is refused before any work on its body.
     if (needs_token(kind) && state->request.header("authorization").empty())
       throw api_error(error_code::unauthorized, "missing bearer token");
-    decode_body(state->request);
+    check_encoding(state->request);
   } catch (const api_error& e) {
     return finish(*state, error_response(e.code(), e.what()));
   }
@@ -124,6 +124,9 @@ void request_dispatcher::run_on_pool(std::shared_ptr<pending> state) {
   auto job = [this, state](db_worker& worker) {
     http_response response;
     try {
+      // Inflating is the client's work: it runs in the client's share of
+      // the pool, not on the I/O threads every client shares.
+      inflate_body(state->request);
       response = handlers_.handle(state->request, *state->route, worker.store());
     } catch (const api_error& e) {
       if (e.code() == error_code::unavailable)
@@ -137,11 +140,17 @@ void request_dispatcher::run_on_pool(std::shared_ptr<pending> state) {
       tokens_.forget(bearer_secret(state->request.header("authorization")));
     finish(*state, std::move(response));
   };
-  if (!pool_.try_submit(std::move(job))) {
-    metrics_.add_rejection();
-    finish(*state, error_response(error_code::unavailable,
-                                  "all database connections are busy; retry shortly"));
-  }
+  // Each client's requests take turns with other clients' for its share of
+  // the pool; /readyz has no client and its own lane.
+  auto outcome = pool_.try_submit(state->route->client_id, std::move(job));
+  if (outcome == db_pool::outcome::accepted)
+    return;
+  metrics_.add_rejection();
+  finish(*state, error_response(error_code::unavailable,
+                                outcome == db_pool::outcome::client_full
+                                    ? "this client's share of the database connections is busy"
+                                      " (max_workers_per_client); retry shortly"
+                                    : "all database connections are busy; retry shortly"));
 }
 
 http_response request_dispatcher::metrics_page() {
@@ -152,13 +161,16 @@ http_response request_dispatcher::metrics_page() {
   return response;
 }
 
-void request_dispatcher::decode_body(http_request& request) const {
+void request_dispatcher::check_encoding(const http_request& request) const {
   auto encoding = lower(request.header("content-encoding"));
-  if (is_identity_encoding(encoding))
-    return;
-  if (!is_gzip_encoding(encoding))
+  if (!is_identity_encoding(encoding) && !is_gzip_encoding(encoding))
     throw api_error(error_code::unsupported_media,
                     "Content-Encoding \"" + encoding + "\" is not supported; use gzip or identity");
+}
+
+void request_dispatcher::inflate_body(http_request& request) const {
+  if (!is_gzip_encoding(lower(request.header("content-encoding"))))
+    return;
   auto result = protocol::gzip_decompress(request.body, max_body_bytes_);
   if (result.status == protocol::gunzip_status::too_large)
     throw api_error(error_code::payload_too_large, "request body grows past max_body_bytes (" +

@@ -20,10 +20,11 @@ class db_pool;
 /// Turns a request into exactly one response, without any network type, so
 /// it runs the same behind a socket and in a test. A request is admitted on
 /// its head alone (route and bearer token) before its body is read, then
-/// dispatched whole. Cheap answers (health, metrics, routing errors, body
-/// decoding errors, a missing or cached-bad token) come back on the caller's
-/// thread; everything that needs the database runs on the db_pool, or gets
-/// 503 at once when the pool's queue is full.
+/// dispatched whole. Cheap answers (health, metrics, routing errors, an
+/// unsupported encoding, a missing or cached-bad token) come back on the caller's
+/// thread; everything that needs the database runs on the db_pool, queued
+/// under the client of its path, or gets 503 at once when the pool's queue
+/// is full or the client holds its share of the pool.
 class request_dispatcher {
 public:
   using completion = std::function<void(http_response)>;
@@ -53,7 +54,10 @@ private:
   void settle(pending& state, const token_check& check);
   void run_on_pool(std::shared_ptr<pending> state);
   http_response metrics_page();
-  void decode_body(http_request& request) const;
+  /// Refuses (415) a Content-Encoding other than gzip and identity.
+  void check_encoding(const http_request& request) const;
+  /// Un-gzips a gzip body in place; 413 past max_body_bytes, 400 when corrupt.
+  void inflate_body(http_request& request) const;
   void finish(pending& state, http_response response) const;
 
   db_pool& pool_;

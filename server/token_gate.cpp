@@ -27,13 +27,18 @@ std::optional<token_check> token_gate::cached(const std::string& secret) {
 bool token_gate::look_up(const std::string& secret, completion done) {
   auto hash = storage::token_hash::hash_secret(secret);
   bool trusted = false;
+  // A trusted token's lookup is its client's work and takes a turn in its
+  // client's share of the pool; the others share one lane of their own.
+  std::string lane = untrusted_lane;
   {
     std::lock_guard lock{mutex_};
     auto it = known_.find(hash);
     trusted = it != known_.end() && it->second.remembered_until > clock::now();
-    if (!trusted && untrusted_lookups_ >= max_lookups_)
+    if (trusted)
+      lane = it->second.identity.client_id;
+    else if (untrusted_lookups_ >= max_lookups_)
       return false;
-    if (!trusted)
+    else
       ++untrusted_lookups_;
   }
   auto result = std::make_shared<token_check>(token_check{token_verdict::unavailable, {}});
@@ -58,7 +63,8 @@ bool token_gate::look_up(const std::string& secret, completion done) {
     }
   };
   // Answered once the worker is free again: the request's own job may need it.
-  if (pool_.try_submit(std::move(job), [result, done] { done(*result); }))
+  if (pool_.try_submit(lane, std::move(job), [result, done] { done(*result); }) ==
+      db_pool::outcome::accepted)
     return true;
   if (!trusted) {
     std::lock_guard lock{mutex_};

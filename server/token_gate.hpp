@@ -31,8 +31,9 @@ struct token_check {
 /// the body is read. Answers come from a small cache keyed by the secret's
 /// SHA-256 (secrets are never kept); misses are looked up on a database
 /// worker. A secret not recently known valid may only use `max_lookups`
-/// workers at once, so a flood of bogus tokens cannot take the pool from
-/// tenants. The handlers still authenticate against the store, so a revoked
+/// workers at once, in a pool lane of their own, so a flood of bogus tokens
+/// cannot take the pool from tenants; a trusted secret's lookup runs in its
+/// client's lane. The handlers still authenticate against the store, so a revoked
 /// token never writes; the cache only decides how early it is refused.
 class token_gate {
 public:
@@ -48,6 +49,9 @@ public:
   static constexpr std::chrono::minutes remembered_ttl{10};
   /// Entries each cache holds at most; the oldest go first.
   static constexpr std::size_t max_entries = 10'000;
+  /// The pool lane (db_pool::try_submit) of lookups of secrets not trusted
+  /// yet: no client id has a space, so no client shares it.
+  static constexpr const char* untrusted_lane = "untrusted tokens";
 
   token_gate(db_pool& pool, std::size_t max_lookups);
 

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 
 namespace tidesync::server {
@@ -106,28 +107,35 @@ db_worker::store_factory unreachable_store() {
   };
 }
 
+constexpr auto accepted = db_pool::outcome::accepted;
+
+// Every client may use the whole pool: the limits as they were before shares.
+pool_limits unshared(std::size_t workers, std::size_t max_waiting) {
+  return {workers, max_waiting, workers, max_waiting};
+}
+
 TEST(DbPool, RefusesWorkOnceEveryWorkerIsBusyAndTheQueueIsFull) {
-  db_pool pool{2, 1, unreachable_store()};
+  db_pool pool{unshared(2, 1), unreachable_store()};
   gate held;
   std::atomic<int> done{0};
   auto job = [&](db_worker&) {
     held.wait();
     ++done;
   };
-  ASSERT_TRUE(pool.try_submit(job));
-  ASSERT_TRUE(pool.try_submit(job));
+  ASSERT_EQ(pool.try_submit("acme", job), accepted);
+  ASSERT_EQ(pool.try_submit("acme", job), accepted);
   ASSERT_TRUE(testing::eventually([&] { return pool.busy() == 2; }));
-  EXPECT_TRUE(pool.try_submit(job)); // waits
+  EXPECT_EQ(pool.try_submit("acme", job), accepted); // waits
   EXPECT_EQ(pool.waiting(), 1u);
-  EXPECT_FALSE(pool.try_submit(job)); // refused at once
+  EXPECT_EQ(pool.try_submit("other", job), db_pool::outcome::pool_full); // refused at once
   held.open();
   pool.stop();
   EXPECT_EQ(done, 3);
-  EXPECT_FALSE(pool.try_submit(job));
+  EXPECT_EQ(pool.try_submit("acme", job), db_pool::outcome::stopping);
 }
 
 TEST(DbPool, AJobThatCannotConnectGetsUnavailableAndTheWorkerSurvives) {
-  db_pool pool{1, 4, unreachable_store()};
+  db_pool pool{unshared(1, 4), unreachable_store()};
   std::atomic<int> unavailable{0};
   auto job = [&](db_worker& worker) {
     try {
@@ -137,10 +145,57 @@ TEST(DbPool, AJobThatCannotConnectGetsUnavailableAndTheWorkerSurvives) {
         ++unavailable;
     }
   };
-  ASSERT_TRUE(pool.try_submit(job));
-  ASSERT_TRUE(pool.try_submit(job));
+  ASSERT_EQ(pool.try_submit("acme", job), accepted);
+  ASSERT_EQ(pool.try_submit("acme", job), accepted);
   pool.stop();
   EXPECT_EQ(unavailable, 2);
+}
+
+TEST(DbPool, AClientAtItsShareWaitsWhileAnotherClientRunsOnTheWorkerLeft) {
+  db_pool pool{{2, 8, 1, 2}, unreachable_store()};
+  gate noisy_held, quiet_held;
+  std::atomic<int> noisy_done{0}, quiet_started{0};
+  auto noisy = [&](db_worker&) {
+    noisy_held.wait();
+    ++noisy_done;
+  };
+  ASSERT_EQ(pool.try_submit("noisy", noisy), accepted);
+  ASSERT_EQ(pool.try_submit("noisy", noisy), accepted);
+  ASSERT_EQ(pool.try_submit("noisy", noisy), accepted);
+  EXPECT_EQ(pool.try_submit("noisy", noisy), db_pool::outcome::client_full);
+  ASSERT_TRUE(testing::eventually([&] { return pool.busy() == 1 && pool.waiting() == 2; }));
+
+  // The noisy client's jobs hold one worker and wait for it; the other runs at once.
+  ASSERT_EQ(pool.try_submit("quiet",
+                            [&](db_worker&) {
+                              ++quiet_started;
+                              quiet_held.wait();
+                            }),
+            accepted);
+  EXPECT_TRUE(testing::eventually([&] { return quiet_started == 1; }));
+  EXPECT_EQ(pool.busy(), 2u);
+  EXPECT_EQ(noisy_done, 0);
+  quiet_held.open();
+  noisy_held.open();
+  pool.stop();
+  EXPECT_EQ(noisy_done, 3);
+}
+
+TEST(DbPool, StopRunsTheJobsQueuedBehindAClientsShare) {
+  db_pool pool{{2, 8, 1, 4}, unreachable_store()};
+  std::atomic<int> done{0};
+  gate held;
+  auto job = [&](db_worker&) {
+    held.wait();
+    ++done;
+  };
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(pool.try_submit("acme", job), accepted);
+  ASSERT_TRUE(testing::eventually([&] { return pool.busy() == 1; }));
+  auto stopping = std::async(std::launch::async, [&] { pool.stop(); });
+  held.open();
+  stopping.get();
+  EXPECT_EQ(done, 5);
 }
 
 } // namespace

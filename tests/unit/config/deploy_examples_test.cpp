@@ -13,6 +13,9 @@ TEST(DeployExamples, ServerExampleLoadsCleanly) {
   const auto c = load_server_config(TIDESYNC_DEPLOY_DIR "/server.yaml");
   EXPECT_EQ(c.listen.to_string(), "127.0.0.1:8080");
   EXPECT_EQ(c.max_waiting, 4 * c.pool_size);
+  // The example writes out the values the server derives when the keys are left out.
+  EXPECT_EQ(c.max_workers_per_client, client_workers_for(c.pool_size));
+  EXPECT_EQ(c.max_waiting_per_client, client_waiting_for(c.max_waiting));
   EXPECT_FALSE(c.tls.has_value());
 }
 

@@ -55,8 +55,53 @@ TEST(ServerConfig, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.max_waiting, 4 * default_pool_size);
   EXPECT_EQ(c.max_body_bytes, default_max_body_bytes);
   EXPECT_EQ(c.io_threads, default_io_threads);
+  EXPECT_EQ(c.max_workers_per_client, 6);  // 3/4 of 8
+  EXPECT_EQ(c.max_waiting_per_client, 16); // half of 32
   EXPECT_FALSE(c.tls.has_value());
   EXPECT_EQ(c.log_level, "info");
+}
+
+TEST(ServerConfig, ClientSharesFollowThePoolWhenLeftOut) {
+  struct pool {
+    int size, max_waiting, client_workers, client_waiting;
+  };
+  for (auto p : {pool{1, 4, 1, 2}, pool{2, 8, 1, 4}, pool{3, 0, 2, 0}, pool{4, 1, 3, 1},
+                 pool{16, 64, 12, 32}}) {
+    const auto c = parse_server_config("database: x\npool_size: " + std::to_string(p.size) +
+                                           "\nmax_waiting: " + std::to_string(p.max_waiting) +
+                                           "\n",
+                                       "server.yaml");
+    EXPECT_EQ(c.max_workers_per_client, p.client_workers) << "pool_size " << p.size;
+    EXPECT_EQ(c.max_waiting_per_client, p.client_waiting) << "max_waiting " << p.max_waiting;
+  }
+}
+
+TEST(ServerConfig, ClientSharesAreReadWhateverTheirPlaceInTheFile) {
+  const auto c = parse_server_config("max_workers_per_client: 4\n"
+                                     "max_waiting_per_client: 0\n"
+                                     "database: x\n"
+                                     "pool_size: 4\n",
+                                     "server.yaml");
+  EXPECT_EQ(c.max_workers_per_client, 4);
+  EXPECT_EQ(c.max_waiting_per_client, 0);
+}
+
+TEST(ServerConfig, AClientShareBeyondThePoolItSharesIsRejectedNamingTheKey) {
+  EXPECT_CONTAINS(error_of("database: x\npool_size: 4\nmax_workers_per_client: 5\n"),
+                  "server.yaml:3: max_workers_per_client: must not exceed pool_size (4), got 5");
+  EXPECT_CONTAINS(error_of("database: x\nmax_waiting_per_client: 9\nmax_waiting: 8\n"),
+                  "server.yaml:2: max_waiting_per_client: must not exceed max_waiting (8), got 9");
+}
+
+TEST(ServerConfig, AClientShareOfNoWorkersOrOfNonsenseIsRejected) {
+  EXPECT_CONTAINS(error_of("database: x\nmax_workers_per_client: 0\n"),
+                  "server.yaml:2: max_workers_per_client: must be between 1 and");
+  EXPECT_CONTAINS(error_of("database: x\nmax_waiting_per_client: -1\n"),
+                  "server.yaml:2: max_waiting_per_client: must be between 0 and");
+  EXPECT_CONTAINS(error_of("database: x\nmax_workers_per_client: half\n"),
+                  "server.yaml:2: max_workers_per_client: expected an integer, got \"half\"");
+  EXPECT_CONTAINS(error_of("database: x\nmax_workers_per_client_: 1\n"),
+                  "unknown key (did you mean max_workers_per_client?)");
 }
 
 TEST(ServerConfig, ExplicitZeroMaxWaitingMeansNoRequestWaits) {
@@ -79,6 +124,8 @@ TEST(ServerConfig, EveryKeyIsRead) {
                                      "data_schema: replicas\n"
                                      "pool_size: 16\n"
                                      "max_waiting: 10\n"
+                                     "max_workers_per_client: 5\n"
+                                     "max_waiting_per_client: 3\n"
                                      "max_body_bytes: 8MiB\n"
                                      "io_threads: 4\n"
                                      "tls: {cert: " +
@@ -90,6 +137,8 @@ TEST(ServerConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.data_schema, "replicas");
   EXPECT_EQ(c.pool_size, 16);
   EXPECT_EQ(c.max_waiting, 10);
+  EXPECT_EQ(c.max_workers_per_client, 5);
+  EXPECT_EQ(c.max_waiting_per_client, 3);
   EXPECT_EQ(c.max_body_bytes, 8u << 20);
   EXPECT_EQ(c.io_threads, 4);
   ASSERT_TRUE(c.tls.has_value());
