@@ -40,8 +40,9 @@ digest_call retrying_call(remote_api& remote, const std::string& database_id,
 void verify_table(storage::source& source, remote_api& remote, const std::string& database_id,
                   const config::table_config& table, table_verification& out) {
   auto start = std::chrono::steady_clock::now();
-  auto schema =
-    source.describe(table.name, table.key, table.version_column, table.modified_column);
+  auto schema = protocol::without_columns(
+      source.describe(table.name, table.key, table.version_column, table.modified_column),
+      out.not_replicated);
   digest_walk walk{source, table.name, schema, retrying_call(remote, database_id, table.name, schema)};
   auto result = walk.run(std::nullopt, 0);
   out.site_rows = result.rows_compared;
@@ -51,9 +52,22 @@ void verify_table(storage::source& source, remote_api& remote, const std::string
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The columns the agent's last declaration found refused, as it saved them.
+std::vector<protocol::refused_column> saved_refusal(const storage::state_snapshot& snapshot,
+                                                    const std::string& database,
+                                                    const std::string& table) {
+  auto found = snapshot.refused_columns.find({database, table});
+  if (found == snapshot.refused_columns.end())
+    return {};
+  return protocol::refused_columns_from_text(found->second);
+}
+
 void verify_database(const config::agent_config& config, const config::database_config& database,
-                     const std::optional<std::string>& database_id,
+                     const storage::state_snapshot& snapshot,
                      const verify_selection& selection, std::vector<table_verification>& out) {
+  std::optional<std::string> database_id;
+  if (auto found = snapshot.database_ids.find(database.name); found != snapshot.database_ids.end())
+    database_id = found->second;
   std::unique_ptr<storage::source> source;
   std::unique_ptr<remote_api> remote;
   std::string database_error;
@@ -78,6 +92,7 @@ void verify_database(const config::agent_config& config, const config::database_
       continue;
     }
     try {
+      verification.not_replicated = saved_refusal(snapshot, database.name, table.name);
       verify_table(*source, *remote, *database_id, table, verification);
     } catch (const std::exception& e) {
       verification.state = content_state::error;
@@ -107,11 +122,7 @@ std::vector<table_verification> verify_content(const config::agent_config& confi
   for (const auto& database : config.databases) {
     if (selection.database && *selection.database != database.name)
       continue;
-    std::optional<std::string> id;
-    if (auto found = snapshot.database_ids.find(database.name);
-        found != snapshot.database_ids.end())
-      id = found->second;
-    verify_database(config, database, id, selection, out);
+    verify_database(config, database, snapshot, selection, out);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/agent_config.hpp"
+#include "protocol/column_refusal.hpp"
 #include "sync/content_diff.hpp"
 
 #include <cstdint>
@@ -25,6 +26,9 @@ struct table_verification {
   std::int64_t site_rows = 0;
   std::int64_t cloud_rows = 0;
   sync::content_diff diff;  // keys in PostgreSQL text form
+  /// Columns the server does not replicate for this table: left out of the
+  /// comparison, as the agent leaves them out of its uploads.
+  std::vector<protocol::refused_column> not_replicated;
   std::string error;
   double seconds = 0;
 };

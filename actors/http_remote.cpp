@@ -132,10 +132,15 @@ http_remote::table_summary(const std::string& database_id, const std::string& ta
   });
 }
 
-call_status http_remote::declare_schema(const std::string& database_id, const std::string& table,
-                                        const protocol::table_schema& schema) {
+remote_answer<std::vector<protocol::refused_column>>
+http_remote::declare_schema(const std::string& database_id, const std::string& table,
+                            const protocol::table_schema& schema) {
   auto body = json::serialize(protocol::to_json(schema));
-  return status_of(client_->put(table_path(database_id, table) + "/schema", body));
+  auto response = client_->put(table_path(database_id, table) + "/schema", body);
+  remote_answer<std::vector<protocol::refused_column>> out{status_of(response), {}};
+  if (response.status == protocol::http_status(protocol::error_code::columns_refused))
+    out.value = protocol::refused_columns_of(response.body);
+  return out;
 }
 
 remote_answer<protocol::table_version> http_remote::upload(const std::string& database_id,

@@ -24,7 +24,8 @@ public:
   list_tables(const std::string& database_id) override;
   remote_answer<std::optional<protocol::table_version>>
   table_summary(const std::string& database_id, const std::string& table) override;
-  call_status declare_schema(const std::string& database_id, const std::string& table,
+  remote_answer<std::vector<protocol::refused_column>>
+  declare_schema(const std::string& database_id, const std::string& table,
                              const protocol::table_schema& schema) override;
   remote_answer<protocol::table_version> upload(const std::string& database_id,
                                                 const std::string& table,

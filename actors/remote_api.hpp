@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol/column_refusal.hpp"
 #include "protocol/digest_messages.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
@@ -68,8 +69,12 @@ public:
   virtual remote_answer<std::optional<protocol::table_version>>
   table_summary(const std::string& database_id, const std::string& table) = 0;
 
-  virtual call_status declare_schema(const std::string& database_id, const std::string& table,
-                                     const protocol::table_schema& schema) = 0;
+  /// Declares the table. When the server refuses some of its columns (409
+  /// columns_refused), the status is `failed` and the value lists them with
+  /// the server's reasons: declaring again without them syncs the rest.
+  virtual remote_answer<std::vector<protocol::refused_column>>
+  declare_schema(const std::string& database_id, const std::string& table,
+                 const protocol::table_schema& schema) = 0;
 
   /// Uploads a `{"columns":…,"rows":…}` body; answers the new remote summary
   /// (count and max_version).

@@ -17,6 +17,7 @@ namespace {
 struct saved_state {
   std::map<std::string, std::string> database_ids;
   std::map<std::pair<std::string, std::string>, skipped_summary> skipped;
+  std::map<std::pair<std::string, std::string>, std::vector<protocol::refused_column>> refused;
 };
 
 // The snapshot's rows come oldest first: a table's first row holds the oldest reason.
@@ -27,6 +28,13 @@ saved_state summarized(storage::state_snapshot snapshot) {
     auto& table = out.skipped[{row.database, row.table}];
     if (table.count++ == 0)
       table.oldest_reason = std::move(row.reason);
+  }
+  for (const auto& [table, text] : snapshot.refused_columns) {
+    try {
+      out.refused[table] = protocol::refused_columns_from_text(text);
+    } catch (const std::exception&) {
+      out.refused[table] = {{"?", "the saved list is unreadable: " + text}};
+    }
   }
   return out;
 }
@@ -65,11 +73,14 @@ remote_listing list_remote(const config::agent_config& config,
 }
 
 // Sets the local summary of one table; answers the source's message when it can't.
+// It leaves out the columns not replicated, as the agent does: a refused
+// modified column has no maximum in the cloud to compare with.
 std::string read_local(storage::source& source, const config::table_config& table,
                        table_status& status) {
   try {
-    auto schema =
-      source.describe(table.name, table.key, table.version_column, table.modified_column);
+    auto schema = protocol::without_columns(
+        source.describe(table.name, table.key, table.version_column, table.modified_column),
+        status.not_replicated);
     status.local = source.summary(table.name, schema);
     return "";
   } catch (const storage::storage_error& e) {
@@ -117,6 +128,8 @@ table_status table_row(const config::database_config& database, const config::ta
   status.table = table.name;
   if (auto found = saved.skipped.find({database.name, table.name}); found != saved.skipped.end())
     status.skipped = found->second;
+  if (auto found = saved.refused.find({database.name, table.name}); found != saved.refused.end())
+    status.not_replicated = found->second;
   apply_remote(listing, status);
   auto local_error = opened.source ? read_local(*opened.source, table, status) : opened.error;
   if (opened.source && !local_error.empty())

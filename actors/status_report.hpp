@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/agent_config.hpp"
+#include "protocol/column_refusal.hpp"
 #include "protocol/table_version.hpp"
 #include "sync/decision.hpp"
 
@@ -34,6 +35,9 @@ struct table_status {
   /// std::nullopt when either summary is missing.
   std::optional<sync::sync_decision> decision;
   skipped_summary skipped;
+  /// Columns the server refused at the last declaration: the site has them,
+  /// the cloud copy does not get them. The other columns still sync.
+  std::vector<protocol::refused_column> not_replicated;
   std::string error;  // why the local or remote summary is missing
 };
 

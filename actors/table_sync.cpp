@@ -96,23 +96,6 @@ void table_sync::source_lost(const storage::storage_error& error) {
   source_.reset();
 }
 
-void table_sync::prepare_schema(bool remote_declared) {
-  const auto& table = parts_.table;
-  schema_ = source_->describe(table.name, table.key, table.version_column, table.modified_column);
-  order_ = std::make_unique<sync::position_order>(key_types(schema_));
-  auto hash = schema_hash(schema_);
-  if (remote_declared && parts_.state->schema_hash(parts_.database, table.name) == hash)
-    return;
-  auto status = with_retry("declare schema", [&] {
-    return parts_.remote->declare_schema(database_id_, table.name, schema_);
-  });
-  if (!status.ok())
-    fail("declare schema", status);
-  parts_.state->set_schema_hash(parts_.database, table.name, hash);
-  spdlog::info("{}.{}: schema declared ({} columns, key {})", parts_.database, table.name,
-               schema_.columns.size(), schema_.key.size());
-}
-
 void table_sync::catch_up(bool allow_scan) {
   for (;;) {
     if (parts_.stop->stop_requested())

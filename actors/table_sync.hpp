@@ -75,13 +75,17 @@ private:
   // table_sync.cpp: the cycle and the catch-up loop.
   void run_steps(const table_cycle& cycle);
   void source_lost(const storage::storage_error& error);
-  void prepare_schema(bool remote_declared);
   void catch_up(bool allow_scan);
   bool upload_ahead(const protocol::table_version& local);
   void delete_behind(const protocol::table_version& local);
   void refresh_remote();
   bool explained_by_skipped(const protocol::table_version& local) const;
   table_state final_state(bool full_pass);
+
+  // table_declare.cpp: the declaration and the columns the server refuses.
+  void prepare_schema(bool remote_declared);
+  bool refusal_recheck_due() const;
+  void declare_schema(const protocol::table_schema& described, const std::string& hash);
 
   // table_scan.cpp: the differencing scan and the late-commit window.
   bool scan_batch();
@@ -123,7 +127,9 @@ private:
 
   table_sync_parts parts_;
   std::unique_ptr<storage::source> source_;
-  protocol::table_schema schema_;
+  protocol::table_schema schema_;  // the columns that sync: the source's minus refused_
+  std::vector<protocol::refused_column> refused_;
+  std::optional<std::chrono::steady_clock::time_point> declared_at_;
   std::unique_ptr<sync::position_order> order_;
   std::string database_id_;
   protocol::table_version remote_;

@@ -17,6 +17,10 @@ constexpr std::int64_t min_io_threads = 1;
 constexpr std::int64_t max_io_threads = 256;
 constexpr std::int64_t min_max_connections = 1;
 constexpr std::int64_t max_max_connections = 1'000'000;
+constexpr std::int64_t max_tables_per_database = 1'000'000;
+// PostgreSQL's own limits: columns in one table, and the two tenant columns.
+constexpr std::int64_t postgres_max_columns = 1'600;
+constexpr std::int64_t tenant_columns = 2;
 
 tls_files read_tls(const yaml_value& value) {
   const yaml_mapping tls(value, {"cert", "key"});
@@ -60,11 +64,30 @@ void read_limits(const yaml_mapping& root, server_config& config) {
   read_client_shares(root, config);
 }
 
+tenant_limits read_tenant_limits(const yaml_value& value) {
+  const yaml_mapping tenants(value,
+                             {"tables_per_database", "columns_per_table", "columns_per_shared_table"});
+  tenant_limits limits;
+  if (auto v = tenants.find("tables_per_database"))
+    limits.tables_per_database = static_cast<int>(v->as_integer(1, max_tables_per_database));
+  if (auto v = tenants.find("columns_per_shared_table"))
+    limits.columns_per_shared_table =
+        static_cast<int>(v->as_integer(1, postgres_max_columns - tenant_columns));
+  // One declaration can never need more than the shared table may hold.
+  auto columns_max = std::min<std::int64_t>(limits.columns_per_shared_table,
+                                            postgres_max_columns - tenant_columns);
+  limits.columns_per_table = std::min(limits.columns_per_table,
+                                      static_cast<int>(columns_max));
+  if (auto v = tenants.find("columns_per_table"))
+    limits.columns_per_table = static_cast<int>(v->as_integer(1, columns_max));
+  return limits;
+}
+
 server_config read_server_config(const yaml_value& document) {
   const yaml_mapping root(document,
                           {"listen", "database", "data_schema", "pool_size", "max_waiting",
                            "max_workers_per_client", "max_waiting_per_client", "max_body_bytes",
-                           "io_threads", "max_connections", "tls", "log_level"});
+                           "io_threads", "max_connections", "tenants", "tls", "log_level"});
   server_config config;
   if (auto v = root.find("listen"))
     config.listen = v->as_host_port();
@@ -72,6 +95,8 @@ server_config read_server_config(const yaml_value& document) {
   if (auto v = root.find("data_schema"))
     config.data_schema = v->as_identifier();
   read_limits(root, config);
+  if (auto v = root.find("tenants"))
+    config.tenants = read_tenant_limits(*v);
   if (auto v = root.find("tls"))
     config.tls = read_tls(*v);
   if (auto v = root.find("log_level"))

@@ -25,6 +25,22 @@ inline constexpr int default_client_waiting_denominator = 2;
 /// max_workers_per_client and max_waiting_per_client: derive from the pool.
 inline constexpr int derived_from_pool = -1;
 
+inline constexpr int default_tables_per_database = 1'000;
+inline constexpr int default_columns_per_table = 200;
+inline constexpr int default_columns_per_shared_table = 800;
+
+/// What one tenant may ask of the shared store (the `tenants:` mapping).
+/// A declaration over a limit is refused with 422 and changes nothing.
+struct tenant_limits {
+  /// Tables one registered database may declare.
+  int tables_per_database = default_tables_per_database;
+  /// Columns one declaration may carry, key and version columns included.
+  int columns_per_table = default_columns_per_table;
+  /// Columns a shared table may reach from all tenants' declarations together;
+  /// half of PostgreSQL's 1,600, since dropped columns still count there.
+  int columns_per_shared_table = default_columns_per_shared_table;
+};
+
 struct tls_files {
   std::string cert;
   std::string key;
@@ -49,6 +65,7 @@ struct server_config {
   /// Requests of one client that may wait for a worker beyond those, 0 to
   /// max_waiting; derived_from_pool: client_waiting_for(max_waiting).
   int max_waiting_per_client = derived_from_pool;
+  tenant_limits tenants;
   std::optional<tls_files> tls;
   std::string log_level = "info";
 };

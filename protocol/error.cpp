@@ -16,15 +16,17 @@ struct code_info {
   std::string_view name;
 };
 
-constexpr std::array<code_info, 11> code_table{{
+constexpr std::array<code_info, 13> code_table{{
     {error_code::bad_request, 400, "bad_request"},
     {error_code::unauthorized, 401, "unauthorized"},
     {error_code::forbidden, 403, "forbidden"},
     {error_code::not_found, 404, "not_found"},
     {error_code::method_not_allowed, 405, "method_not_allowed"},
     {error_code::conflict, 409, "conflict"},
+    {error_code::columns_refused, 409, "columns_refused"},
     {error_code::payload_too_large, 413, "payload_too_large"},
     {error_code::unsupported_media, 415, "unsupported_media"},
+    {error_code::limit_exceeded, 422, "limit_exceeded"},
     {error_code::header_too_large, 431, "header_too_large"},
     {error_code::unavailable, 503, "unavailable"},
     {error_code::internal, 500, "internal"},

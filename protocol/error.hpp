@@ -14,9 +14,11 @@ enum class error_code {
   forbidden,          // 403: token of another client or outside its database scope
   not_found,          // 404: unknown client, database, table or route
   method_not_allowed, // 405
-  conflict,           // 409: incompatible schema change
+  conflict,           // 409: incompatible schema change (key or version column)
+  columns_refused,    // 409: columns the shared table will not take; the rest may sync
   payload_too_large,  // 413: body over max_body_bytes (also after gunzip)
   unsupported_media,  // 415: unknown Content-Encoding
+  limit_exceeded,     // 422: over a tenant limit (tables per database, columns per table)
   header_too_large,   // 431: request line and header fields over the server's limit
   unavailable,        // 503: pool saturated or database unreachable
   internal,           // 500

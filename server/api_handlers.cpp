@@ -4,6 +4,7 @@
 #include "protocol/cell_codec.hpp"
 #include "protocol/error.hpp"
 #include "protocol/json_parse.hpp"
+#include "protocol/column_refusal.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
 #include "storage/postgres_store.hpp"
@@ -181,8 +182,13 @@ http_response api_handlers::declare_schema(const http_request& request, const ro
                                            storage::postgres_store& store) {
   require_table_name(route);
   auto schema = protocol::table_schema_from_json(parse_body(request));
-  auto stored = store.declare_table(route.client_id, route.database_id, route.table, schema);
-  return json_response(json::serialize(protocol::to_json(stored)));
+  try {
+    auto stored = store.declare_table(route.client_id, route.database_id, route.table, schema);
+    return json_response(json::serialize(protocol::to_json(stored)));
+  } catch (const protocol::columns_refused_error& e) {
+    return json_response(protocol::columns_refused_body(e.what(), e.columns()),
+                         protocol::http_status(e.code()));
+  }
 }
 
 http_response api_handlers::table_versions(const route_match& route,

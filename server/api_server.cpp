@@ -23,7 +23,12 @@ constexpr int waiting_per_worker = 4;
 constexpr std::size_t workers_per_token_lookup = 4;
 
 storage::store_options store_options_of(const config::server_config& config) {
-  return storage::store_options{config.database, config.data_schema};
+  const auto& tenants = config.tenants;
+  return storage::store_options{
+      config.database, config.data_schema,
+      storage::declaration_limits{static_cast<std::size_t>(tenants.tables_per_database),
+                                  static_cast<std::size_t>(tenants.columns_per_table),
+                                  static_cast<std::size_t>(tenants.columns_per_shared_table)}};
 }
 
 // The config's limits, with what it leaves to the server filled in and each

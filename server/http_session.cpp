@@ -160,6 +160,32 @@ private:
     busy_ = false;
     if (closing_)
       return do_close(); // stopping while reading: closed without an answer
+    if (expects_continue())
+      return send_continue();
+    do_read_body();
+  }
+
+  // A client that sent `Expect: 100-continue` holds its body back until told
+  // to go on, which it is only once the token has been accepted.
+  bool expects_continue() const {
+    if (parser_->is_done())
+      return false;
+    auto expect = parser_->get()[http::field::expect];
+    return beast::iequals(expect, "100-continue");
+  }
+
+  void send_continue() {
+    continue_.emplace(http::status::continue_, version_);
+    beast::get_lowest_layer(stream_).expires_after(read_timeout);
+    http::async_write(stream_, *continue_,
+                      beast::bind_front_handler(&session::on_continue_sent,
+                                                this->shared_from_this()));
+  }
+
+  void on_continue_sent(beast::error_code ec, std::size_t) {
+    continue_.reset();
+    if (ec)
+      return fail(ec, "write");
     do_read_body();
   }
 
@@ -277,6 +303,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  std::optional<http::response<http::empty_body>> continue_;
   std::array<char, 16384> drain_buffer_{};
   std::size_t drained_ = 0;
   unsigned version_ = 11;

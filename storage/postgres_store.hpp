@@ -15,10 +15,27 @@
 
 namespace tidesync::storage {
 
+/// What one tenant's table declarations may ask of the shared store
+/// (config::tenant_limits, as the server was configured).
+struct declaration_limits {
+  std::size_t tables_per_database = 1'000;
+  std::size_t columns_per_table = 200;
+  std::size_t columns_per_shared_table = 800;
+};
+
 /// Where the store lives.
 struct store_options {
   std::string url;                            // libpq URL or key=value string
   std::string data_schema = "tidesync_data";  // schema holding the replicated tables
+  declaration_limits limits{};
+};
+
+/// A shared table as the operator sees it.
+struct remote_table_summary {
+  std::string table;
+  std::size_t columns = 0;  // the sites' columns, tenant columns not counted
+  std::size_t tenants = 0;  // databases that declared it
+  bool schema_locked = false;
 };
 
 /// A bearer token's identity once its secret has been checked.
@@ -126,6 +143,13 @@ public:
   /// Revokes a token by id; false when no such active token exists.
   bool revoke_token(const std::string& token_id);
   std::vector<client_summary> list_clients();
+
+  /// Locks (or unlocks) a shared table's schema: while locked, a declaration
+  /// that adds a column is answered columns_refused. False for an unknown table.
+  bool set_schema_locked(const std::string& table, bool locked);
+
+  /// Every shared table, by name.
+  std::vector<remote_table_summary> list_remote_tables();
   /// The client's tokens, revoked ones included, oldest first; not_found for
   /// an unknown client.
   std::vector<token_summary> list_tokens(const std::string& client_id);
@@ -142,8 +166,14 @@ public:
   void require_database(const std::string& client_id, const std::string& database_id);
 
   /// Creates or evolves the shared remote table and records that this database
-  /// declared it. Returns the stored (merged) schema. api_error(conflict) on an
-  /// incompatible change, naming the column or key.
+  /// declared it. Returns the stored (merged) schema. Refused, changing
+  /// nothing: api_error(conflict) when the key or version column differ from
+  /// the shared table's, protocol::columns_refused_error listing the columns it
+  /// will not take (type differs, schema locked, shared column limit), and
+  /// api_error(limit_exceeded) over the tenant's table or column limit. Adding
+  /// a column waits at most a moment for the shared table's lock and retries,
+  /// so other tenants' uploads never queue behind it for long; answers
+  /// api_error(unavailable) when the table stays busy.
   protocol::table_schema declare_table(const std::string& client_id,
                                        const std::string& database_id,
                                        const std::string& table,

@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS table_state (
   schema_hash TEXT,
   PRIMARY KEY (database, table_name)
 );
+CREATE TABLE IF NOT EXISTS refused_columns (
+  database TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  columns_json TEXT NOT NULL,
+  PRIMARY KEY (database, table_name)
+);
 CREATE TABLE IF NOT EXISTS skipped_rows (
   database TEXT NOT NULL,
   table_name TEXT NOT NULL,
@@ -100,6 +106,22 @@ std::vector<skipped_row> read_all_skipped_rows(sqlite_db& db) {
   return out;
 }
 
+// Files written before the table existed have none: nothing was refused then.
+std::map<std::pair<std::string, std::string>, std::string> read_all_refused_columns(sqlite_db& db) {
+  std::map<std::pair<std::string, std::string>, std::string> out;
+  sqlite_statement exists{db,
+                          "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                          " AND name = 'refused_columns'",
+                          "read refused columns"};
+  if (!exists.step())
+    return out;
+  sqlite_statement st{db, "SELECT database, table_name, columns_json FROM refused_columns",
+                      "read refused columns"};
+  while (st.step())
+    out[{st.column_text(0), st.column_text(1)}] = st.column_text(2);
+  return out;
+}
+
 } // namespace
 
 state_snapshot state_store::read_snapshot(const std::string& state_dir) {
@@ -107,7 +129,7 @@ state_snapshot state_store::read_snapshot(const std::string& state_dir) {
   if (!std::filesystem::exists(path))
     return {};
   sqlite_db db{read_only_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI};
-  return {read_database_ids(db), read_all_skipped_rows(db)};
+  return {read_database_ids(db), read_all_skipped_rows(db), read_all_refused_columns(db)};
 }
 
 state_store::state_store(const std::string& state_dir) : path_(prepared_directory(state_dir)) {
@@ -226,6 +248,36 @@ std::optional<std::string> state_store::schema_hash(const std::string& database,
 void state_store::set_schema_hash(const std::string& database, const std::string& table,
                                   const std::string& hash) {
   set_table_value(database, table, "schema_hash", hash, std::nullopt);
+}
+
+std::optional<std::string> state_store::refused_columns(const std::string& database,
+                                                        const std::string& table) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_,
+                      "SELECT columns_json FROM refused_columns"
+                      " WHERE database = ?1 AND table_name = ?2",
+                      "read refused columns of " + database + "." + table};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  return st.step() ? optional_text(st, 0) : std::nullopt;
+}
+
+void state_store::set_refused_columns(const std::string& database, const std::string& table,
+                                      const std::optional<std::string>& columns_json) {
+  std::lock_guard lock{mutex_};
+  sqlite_statement st{*db_,
+                      columns_json ? "INSERT INTO refused_columns (database, table_name,"
+                                     " columns_json) VALUES (?1, ?2, ?3) ON CONFLICT"
+                                     " (database, table_name) DO UPDATE"
+                                     " SET columns_json = excluded.columns_json"
+                                   : "DELETE FROM refused_columns"
+                                     " WHERE database = ?1 AND table_name = ?2",
+                      "store refused columns of " + database + "." + table};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  if (columns_json)
+    st.bind_text(3, *columns_json);
+  st.step();
 }
 
 void state_store::add_skipped_row(const std::string& database, const std::string& table,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tidesync::storage {
@@ -32,6 +33,8 @@ struct state_snapshot {
   std::map<std::string, std::string> database_ids;
   /// Every database's skipped rows, oldest first (then by table and key).
   std::vector<skipped_row> skipped_rows;
+  /// The columns the server refused, by (database, table), as saved.
+  std::map<std::pair<std::string, std::string>, std::string> refused_columns;
 };
 
 /// The agent's durable state: `<state_dir>/agent-state.db`, a SQLite file in
@@ -90,6 +93,13 @@ public:
   std::optional<std::string> schema_hash(const std::string& database, const std::string& table);
   void set_schema_hash(const std::string& database, const std::string& table,
                        const std::string& hash);
+
+  /// The columns the server refused at the last declaration (opaque to the
+  /// store), or nothing when it took them all; setting nothing clears it.
+  std::optional<std::string> refused_columns(const std::string& database,
+                                             const std::string& table);
+  void set_refused_columns(const std::string& database, const std::string& table,
+                           const std::optional<std::string>& columns_json);
 
   /// Adds a skipped row; adding the same (database, table, key) again counts
   /// one more attempt and updates version and reason, keeping first_seen.

@@ -59,6 +59,9 @@ CREATE TABLE tidesync.tenant_tables (
   PRIMARY KEY (client_id, database_id, table_name)
 );
 )sql"},
+    {2, R"sql(
+ALTER TABLE tidesync.remote_tables ADD COLUMN schema_locked boolean NOT NULL DEFAULT false;
+)sql"},
 };
 
 std::set<int> applied_versions(pqxx::work& tx) {

@@ -25,7 +25,11 @@ constexpr const char* admin_usage =
     "                                       (a name not yet registered is registered)\n"
     "  revoke-token TOKEN_ID                revoke a token\n"
     "  list-clients                         clients with their databases and active tokens\n"
-    "  list-tokens CLIENT                   a client's tokens: id, database, created, revoked\n\n"
+    "  list-tokens CLIENT                   a client's tokens: id, database, created, revoked\n"
+    "  list-tables                          shared tables: columns, tenants, schema lock\n"
+    "  lock-schema TABLE                    no tenant may add a column to TABLE (their\n"
+    "                                       declarations get 409 columns_refused)\n"
+    "  unlock-schema TABLE                  tenants may add columns to TABLE again\n\n"
     "A token is printed once, alone on stdout, and stored only hashed; its id goes to\n"
     "stderr. --json prints JSON instead.\n";
 
@@ -43,9 +47,9 @@ struct usage_error : std::runtime_error {
 
 std::size_t operand_count(const std::string& command) {
   if (command == "create-client" || command == "create-token" || command == "revoke-token" ||
-      command == "list-tokens")
+      command == "list-tokens" || command == "lock-schema" || command == "unlock-schema")
     return 1;
-  if (command == "list-clients")
+  if (command == "list-clients" || command == "list-tables")
     return 0;
   throw usage_error("unknown admin command '" + command + "'");
 }
@@ -162,6 +166,45 @@ void print_clients(const admin_request& request,
               << c.databases << std::setw(15) << c.active_tokens << c.created_at << "\n";
 }
 
+void print_tables(const admin_request& request,
+                  const std::vector<storage::remote_table_summary>& tables) {
+  if (request.json) {
+    boost::json::array out;
+    for (const auto& t : tables)
+      out.push_back(boost::json::object{{"table", t.table},
+                                        {"columns", t.columns},
+                                        {"tenants", t.tenants},
+                                        {"schema_locked", t.schema_locked}});
+    std::cout << boost::json::serialize(out) << "\n";
+    return;
+  }
+  std::size_t width = 5; // "TABLE"
+  for (const auto& t : tables)
+    width = std::max(width, t.table.size());
+  std::cout << std::left << std::setw(static_cast<int>(width + 2)) << "TABLE" << std::setw(9)
+            << "COLUMNS" << std::setw(9) << "TENANTS"
+            << "SCHEMA\n";
+  for (const auto& t : tables)
+    std::cout << std::setw(static_cast<int>(width + 2)) << t.table << std::setw(9) << t.columns
+              << std::setw(9) << t.tenants << (t.schema_locked ? "locked" : "open") << "\n";
+}
+
+int set_schema_lock(const admin_request& request, storage::postgres_store& store, bool locked) {
+  const auto& table = request.operands[0];
+  if (!store.set_schema_locked(table, locked)) {
+    std::cerr << "tidesync admin: no shared table '" << table
+              << "' (it exists once a site has declared it; see list-tables)\n";
+    return exit_failure;
+  }
+  if (request.json)
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"table", table}, {"schema_locked", locked}})
+              << "\n";
+  else
+    std::cerr << "table " << table << ": schema " << (locked ? "locked" : "unlocked") << "\n";
+  return exit_ok;
+}
+
 int run_admin_request(const admin_request& request, storage::postgres_store& store) {
   const auto& command = request.command;
   if (command == "create-client") {
@@ -180,6 +223,10 @@ int run_admin_request(const admin_request& request, storage::postgres_store& sto
                 << "\n";
   } else if (command == "list-tokens") {
     print_tokens(request, store.list_tokens(request.operands[0]));
+  } else if (command == "list-tables") {
+    print_tables(request, store.list_remote_tables());
+  } else if (command == "lock-schema" || command == "unlock-schema") {
+    return set_schema_lock(request, store, command == "lock-schema");
   } else {
     print_clients(request, store.list_clients());
   }

@@ -24,10 +24,11 @@ namespace json = boost::json;
 constexpr const char* status_usage =
   "usage: tidesync status --config FILE [--json]\n\n"
   "Shows how every table named in FILE stands: the local and the remote summary,\n"
-  "what the agent would do next, and the rows held as skipped. Changes nothing and\n"
-  "may run next to a running agent.\n"
+  "what the agent would do next, the rows held as skipped and the columns the\n"
+  "server does not replicate. Changes nothing and may run next to a running agent.\n"
   "  --json   print a JSON array, one object per table\n"
-  "Exit 0 when every table is in sync and nothing is skipped, 1 otherwise.\n";
+  "Exit 0 when every table is in sync and nothing is skipped, 1 otherwise; columns\n"
+  "the server does not replicate are listed but don't count against it.\n";
 
 // Longest skip reason shown in the human table; --json carries it whole.
 constexpr std::size_t shown_reason_chars = 60;
@@ -126,6 +127,10 @@ void print_table(const std::vector<table_status>& report, std::ostream& out) {
                                  : row[i];
     out << line << "\n";
   }
+  for (const auto& status : report)
+    if (!status.not_replicated.empty())
+      out << status.database << " " << status.table
+          << ": not replicated: " << protocol::describe(status.not_replicated) << "\n";
 }
 
 json::value optional_summary(const std::optional<protocol::table_version>& summary) {
@@ -145,6 +150,7 @@ json::object json_row(const table_status& status) {
   row["skipped_rows"] = status.skipped.count;
   row["oldest_skipped_reason"] =
     status.skipped.count ? json::value(status.skipped.oldest_reason) : json::value{};
+  row["not_replicated"] = protocol::to_json(status.not_replicated);
   row["error"] = status.error.empty() ? json::value{} : json::value(status.error);
   return row;
 }

@@ -119,6 +119,8 @@ void print_text(const std::vector<actors::table_verification>& tables, std::ostr
           << table.diff.extra.size() << " extra there, " << table.diff.different.size()
           << " different";
     out << "\n";
+    if (!table.not_replicated.empty())
+      out << "  not replicated (left out): " << protocol::describe(table.not_replicated) << "\n";
     print_keys("missing  ", table.diff.missing, out);
     print_keys("extra    ", table.diff.extra, out);
     print_keys("different", table.diff.different, out);
@@ -147,6 +149,7 @@ void print_json(const std::vector<actors::table_verification>& tables, std::ostr
       row[name] = json_keys(*keys);
       row[std::string(name) + "_count"] = keys->size();
     }
+    row["not_replicated"] = protocol::to_json(table.not_replicated);
     row["error"] = table.error.empty() ? json::value{} : json::value(table.error);
     rows.push_back(std::move(row));
   }

@@ -107,6 +107,34 @@ TEST_F(ApiAuthFirst, AValidTokenGetsItsBodyReadAfterTheHeadIsChecked) {
   EXPECT_EQ(next->status, 200) << next->body;
 }
 
+TEST_F(ApiAuthFirst, ExpectContinueIsAnsweredOnlyOnceTheTokenIsAccepted) {
+  declare_orders();
+  std::string body =
+      R"({"columns":["id","note","price","tidesync_version"],"rows":[[2,"continued",null,1]]})";
+  auto head = [&](const std::string& token) {
+    return request_head("POST", table_path("orders"),
+                        {{"Authorization", "Bearer " + token},
+                         {"Content-Type", "application/json"},
+                         {"Expect", "100-continue"},
+                         {"Content-Length", std::to_string(body.size())}});
+  };
+  raw_http_connection refused{port_};
+  ASSERT_TRUE(refused.send(head("ts_bogus")));
+  auto refusal = refused.read_reply(prompt_answer);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->status, 401) << refusal->body;
+
+  raw_http_connection connection{port_};
+  ASSERT_TRUE(connection.send(head(token_)));
+  auto go_on = connection.read_reply(prompt_answer);
+  ASSERT_TRUE(go_on) << "no 100 Continue for an accepted token";
+  EXPECT_EQ(go_on->status, 100);
+  ASSERT_TRUE(connection.send(body));
+  auto reply = connection.read_reply(prompt_answer);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200) << reply->body;
+}
+
 TEST_F(ApiAuthFirst, ARefusedRequestWithoutABodyKeepsItsConnection) {
   raw_http_connection connection{port_};
   auto path = database_path("acme", database_id_) + "/tables";

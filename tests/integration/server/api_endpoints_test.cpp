@@ -84,7 +84,7 @@ TEST_F(ApiEndpoints, ASchemaEvolvesByAddingNullableColumns) {
   EXPECT_EQ(upload.status, 200) << upload.body;
 }
 
-TEST_F(ApiEndpoints, AnIncompatibleSchemaChangeAnswers409NamingTheColumn) {
+TEST_F(ApiEndpoints, AColumnOfAnotherTypeAnswers409ListingTheRefusedColumn) {
   declare_orders();
   auto reply = client().call("PUT", table_path("orders") + "/schema", token_,
                              schema_body(R"([{"name":"id","type":"bigint","nullable":false},
@@ -92,8 +92,44 @@ TEST_F(ApiEndpoints, AnIncompatibleSchemaChangeAnswers409NamingTheColumn) {
                     {"name":"tidesync_version","type":"bigint","nullable":false}])",
                                          R"(["id"])"));
   EXPECT_EQ(reply.status, 409) << reply.body;
-  EXPECT_EQ(reply.error_code(), "conflict");
+  EXPECT_EQ(reply.error_code(), "columns_refused");
   EXPECT_NE(reply.error_message().find("note"), std::string::npos) << reply.body;
+  EXPECT_EQ(json::serialize(reply.json().at("error").at("refused_columns")),
+            R"([{"name":"note","reason":"declared as integer but the shared table stores it as text"}])");
+}
+
+TEST_F(ApiEndpoints, ALockedSchemaAnswers409ForNewColumnsAndTheRestIsAccepted) {
+  declare_orders();
+  ASSERT_TRUE(admin_->set_schema_locked("orders", true));
+  auto columns = [](const std::string& extra) {
+    return schema_body(R"([{"name":"id","type":"bigint","nullable":false},)" + extra +
+                           R"({"name":"tidesync_version","type":"bigint","nullable":false}])",
+                       R"(["id"])");
+  };
+  auto reply = client().call("PUT", table_path("orders") + "/schema", token_,
+                             columns(R"({"name":"card","type":"text","nullable":true},)"));
+  EXPECT_EQ(reply.status, 409) << reply.body;
+  EXPECT_EQ(reply.error_code(), "columns_refused");
+  EXPECT_EQ(json::serialize(reply.json().at("error").at("refused_columns")),
+            R"([{"name":"card","reason":"the table's schema is locked by the operator"}])");
+  EXPECT_EQ(client().call("PUT", table_path("orders") + "/schema", token_, columns("")).status,
+            200);
+}
+
+TEST_F(ApiEndpoints, ADeclarationOverTheColumnLimitAnswers422) {
+  std::string extra;
+  for (int i = 0; i < 400; ++i)
+    extra += R"({"name":"c)" + std::to_string(i) + R"(","type":"text","nullable":true},)";
+  auto reply = client().call("PUT", table_path("orders") + "/schema", token_,
+                             schema_body(R"([{"name":"id","type":"bigint","nullable":false},)" +
+                                             extra +
+                                             R"({"name":"tidesync_version","type":"bigint",)"
+                                             R"("nullable":false}])",
+                                         R"(["id"])"));
+  EXPECT_EQ(reply.status, 422) << reply.body;
+  EXPECT_EQ(reply.error_code(), "limit_exceeded");
+  EXPECT_NE(reply.error_message().find("tenants.columns_per_table"), std::string::npos)
+      << reply.body;
 }
 
 TEST_F(ApiEndpoints, AFreshTableHasAnEmptyVersionSummary) {

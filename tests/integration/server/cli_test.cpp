@@ -175,6 +175,39 @@ TEST_F(TidesyncCli, AdminCreateTokenForANewDatabaseNameRegistersItAndNarrowsTheT
   EXPECT_EQ(admin({"list-tokens"}).exit_code, 2);
 }
 
+TEST_F(TidesyncCli, AdminLocksAndUnlocksASharedTablesSchema) {
+  {
+    storage::postgres_store store{storage::store_options{db_.url()}};
+    store.migrate();
+    store.create_client("cli-co");
+    auto id = store.register_database("cli-co", "store-01").database_id;
+    store.declare_table("cli-co", id, "items",
+                        protocol::table_schema{{{"id", protocol::column_type::bigint, false},
+                                                {"v", protocol::column_type::bigint, false}},
+                                               {"id"},
+                                               "v",
+                                               std::nullopt});
+  }
+  auto locked = admin({"lock-schema", "items"});
+  EXPECT_EQ(locked.exit_code, 0) << locked.err;
+  EXPECT_NE(locked.err.find("table items: schema locked"), std::string::npos) << locked.err;
+  auto listed = admin({"list-tables"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(std::regex_search(listed.out, std::regex{R"(\nitems +2 +1 +locked\n)"}))
+      << listed.out;
+  ASSERT_EQ(admin({"unlock-schema", "items", "--json"}).out,
+            "{\"table\":\"items\",\"schema_locked\":false}\n");
+  EXPECT_EQ(admin({"list-tables", "--json"}).out,
+            "[{\"table\":\"items\",\"columns\":2,\"tenants\":1,\"schema_locked\":false}]\n");
+  auto unknown = admin({"lock-schema", "orders"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no shared table 'orders'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(admin({"lock-schema"}).exit_code, 2);
+  auto hostile = admin({"lock-schema", "items\"; DROP TABLE x"});
+  EXPECT_EQ(hostile.exit_code, 1);
+  EXPECT_NE(hostile.err.find("invalid"), std::string::npos) << hostile.err;
+}
+
 TEST_F(TidesyncCli, VersionHelpPrintsUsageAndExits0) {
   auto help = run({"version", "--help"});
   EXPECT_EQ(help.exit_code, 0) << help.err;

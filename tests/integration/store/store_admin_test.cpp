@@ -31,10 +31,35 @@ TEST(store_migrations, MigrateIsIdempotentAndSafeFromTwoThreadsAtOnce) {
     EXPECT_EQ(failure, "");
   pqxx::connection connection{database.url()};
   pqxx::nontransaction tx{connection};
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM tidesync.schema_migrations")[0].as<int>(), 1);
+  EXPECT_EQ(tx.exec1("SELECT string_agg(version::text, ',' ORDER BY version)"
+                     " FROM tidesync.schema_migrations")[0].as<std::string>(),
+            "1,2");
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_namespace WHERE nspname = 'tidesync_data'")[0]
                 .as<int>(),
             1);
+}
+
+// A store the previous release made has migration 1 only, and shared tables
+// with tenants' rows: migrating keeps them, unlocked, and declarations go on.
+TEST_F(store_admin, AStoreOfThePreviousReleaseMigratesWithItsTablesOpen) {
+  store_->declare_table("acme", db_, "items", items_schema());
+  upload("items", R"({"columns":["id","v"],"rows":[[1,1]]})");
+  query("ALTER TABLE tidesync.remote_tables DROP COLUMN schema_locked;"
+        " DELETE FROM tidesync.schema_migrations WHERE version > 1");
+
+  postgres_store upgraded{store_options{database_.url()}};
+  upgraded.migrate();
+  EXPECT_EQ(scalar("SELECT string_agg(version::text, ',' ORDER BY version)"
+                   " FROM tidesync.schema_migrations"),
+            "1,2");
+  auto tables = upgraded.list_remote_tables();
+  ASSERT_EQ(tables.size(), 1u);
+  EXPECT_FALSE(tables[0].schema_locked);
+  auto wider = items_schema();
+  wider.columns.push_back({"extra", protocol::column_type::text, true});
+  EXPECT_EQ(upgraded.declare_table("acme", db_, "items", wider).columns.size(), 5u);
+  EXPECT_TRUE(upgraded.set_schema_locked("items", true));
+  EXPECT_EQ(upgraded.table_version("acme", db_, "items").count, 1);
 }
 
 TEST(store_connection, AnUnreachableDatabaseIsUnavailable) {

@@ -1,5 +1,6 @@
 #include "storage/postgres_store.hpp"
 
+#include "protocol/column_refusal.hpp"
 #include "tests/integration/store/store_fixture.hpp"
 
 #include <thread>
@@ -73,14 +74,31 @@ TEST_F(store_schema, AColumnAnotherTenantDeclaredStaysNullable) {
   EXPECT_EQ(upload("items", R"({"columns":["id","v"],"rows":[[1,1]]})", "acme", other).inserted, 1);
 }
 
-TEST_F(store_schema, AnIncompatibleTypeIsAConflictNamingTheColumn) {
+TEST_F(store_schema, AnIncompatibleTypeRefusesThatColumnNamingItAndChangesNothing) {
+  store_->declare_table("acme", db_, "items", items_schema());
+  auto changed = items_with(R"({"name":"colour","type":"text","nullable":true})");
+  changed.columns[2].type = protocol::column_type::double_precision;
+  try {
+    store_->declare_table("acme", db_, "items", changed);
+    ADD_FAILURE() << "expected columns_refused";
+  } catch (const protocol::columns_refused_error& e) {
+    ASSERT_EQ(e.columns().size(), 1u);
+    EXPECT_EQ(e.columns()[0].name, "price");
+    EXPECT_NE(e.columns()[0].reason.find("numeric"), std::string::npos) << e.columns()[0].reason;
+  }
+  EXPECT_EQ(column_type("price"), "numeric");
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_attribute WHERE attname = 'colour'"
+                   " AND attrelid = 'tidesync_data.items'::regclass"),
+            "0");  // the whole declaration was refused, the new column too
+}
+
+TEST_F(store_schema, AKeyColumnOfAnotherTypeIsAConflict) {
   store_->declare_table("acme", db_, "items", items_schema());
   auto changed = items_schema();
-  changed.columns[2].type = protocol::column_type::double_precision;
+  changed.columns[0].type = protocol::column_type::text;
   auto message = error_of(error_code::conflict,
                           [&] { store_->declare_table("acme", db_, "items", changed); });
-  EXPECT_NE(message.find("\"price\""), std::string::npos) << message;
-  EXPECT_EQ(column_type("price"), "numeric");
+  EXPECT_NE(message.find("\"id\""), std::string::npos) << message;
 }
 
 TEST_F(store_schema, ADifferentKeyOrVersionColumnIsAConflict) {

@@ -225,9 +225,9 @@ fake_remote::table_summary(const std::string& database_id, const std::string& ta
   return {{}, summary_of(tables[table])};
 }
 
-actors::call_status fake_remote::declare_schema(const std::string& database_id,
-                                                const std::string& table,
-                                                const protocol::table_schema&) {
+actors::remote_answer<std::vector<protocol::refused_column>>
+fake_remote::declare_schema(const std::string& database_id, const std::string& table,
+                            const protocol::table_schema&) {
   std::lock_guard lock{server_->mutex};
   ++server_->calls["declare_schema"];
   server_->databases[database_id][table];

@@ -104,8 +104,9 @@ public:
   list_tables(const std::string& database_id) override;
   actors::remote_answer<std::optional<protocol::table_version>>
   table_summary(const std::string& database_id, const std::string& table) override;
-  actors::call_status declare_schema(const std::string& database_id, const std::string& table,
-                                     const protocol::table_schema& schema) override;
+  actors::remote_answer<std::vector<protocol::refused_column>>
+  declare_schema(const std::string& database_id, const std::string& table,
+                 const protocol::table_schema& schema) override;
   actors::remote_answer<protocol::table_version> upload(const std::string& database_id,
                                                         const std::string& table,
                                                         const std::string& body) override;

@@ -304,3 +304,40 @@ TEST(ServerConfig, LoadedFileErrorsNameTheFilePath) {
   }
   std::filesystem::remove(path);
 }
+
+TEST(ServerConfig, TenantLimitsHaveDefaultsThatStopAFourHundredColumnDeclaration) {
+  const auto c = parse_server_config("database: postgresql://db/x\n", "server.yaml");
+  EXPECT_EQ(c.tenants.tables_per_database, default_tables_per_database);
+  EXPECT_EQ(c.tenants.columns_per_table, default_columns_per_table);
+  EXPECT_EQ(c.tenants.columns_per_shared_table, default_columns_per_shared_table);
+  EXPECT_LT(c.tenants.columns_per_table, 400);
+}
+
+TEST(ServerConfig, TenantLimitsAreRead) {
+  const auto c = parse_server_config("database: postgresql://db/x\n"
+                                     "tenants:\n"
+                                     "  tables_per_database: 20\n"
+                                     "  columns_per_table: 30\n"
+                                     "  columns_per_shared_table: 40\n",
+                                     "server.yaml");
+  EXPECT_EQ(c.tenants.tables_per_database, 20);
+  EXPECT_EQ(c.tenants.columns_per_table, 30);
+  EXPECT_EQ(c.tenants.columns_per_shared_table, 40);
+}
+
+TEST(ServerConfig, ASmallSharedColumnLimitAlsoBoundsTheDefaultPerTableLimit) {
+  const auto c = parse_server_config(
+      "database: postgresql://db/x\ntenants:\n  columns_per_shared_table: 50\n", "server.yaml");
+  EXPECT_EQ(c.tenants.columns_per_table, 50);
+}
+
+TEST(ServerConfig, TenantLimitsOutOfRangeNameTheKeyAndLine) {
+  EXPECT_CONTAINS(error_of("database: x\ntenants:\n  columns_per_table: 0\n"),
+                  "server.yaml:3: tenants.columns_per_table:");
+  EXPECT_CONTAINS(error_of("database: x\ntenants:\n  columns_per_shared_table: 1599\n"),
+                  "server.yaml:3: tenants.columns_per_shared_table:");
+  EXPECT_CONTAINS(
+      error_of("database: x\ntenants:\n  columns_per_shared_table: 10\n  columns_per_table: 11\n"),
+      "server.yaml:4: tenants.columns_per_table:");
+  EXPECT_CONTAINS(error_of("database: x\ntenants:\n  tables: 3\n"), "tenants.tables");
+}
