@@ -17,6 +17,8 @@ using detail::quote_identifier;
 constexpr std::size_t max_identifier_bytes = 63;
 constexpr std::string_view pg_function = "tidesync_set_version";
 constexpr std::string_view pg_trigger = "tidesync_version";
+constexpr std::string_view pg_notify_function = "tidesync_notify";
+constexpr std::string_view pg_notify_trigger = "tidesync_notify";
 
 // A name tidesync derives from a table name, cut to PostgreSQL's 63 bytes.
 std::string derived_name(const std::string& table, std::string_view suffix) {
@@ -70,6 +72,20 @@ std::string pg_function_sql() {
          "$$";
 }
 
+// Wakes a listening agent once per transaction and table: PostgreSQL folds
+// notifications with the same channel and payload within a transaction into
+// one. The payload (the table's name) only says which table to read; the
+// agent trusts nothing else from it.
+std::string pg_notify_function_sql() {
+  return "CREATE OR REPLACE FUNCTION " + std::string{pg_notify_function} +
+         "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+         "BEGIN\n"
+         "  PERFORM pg_notify('" + std::string{version_notify_channel} + "', TG_TABLE_NAME);\n"
+         "  RETURN NULL;\n"
+         "END\n"
+         "$$";
+}
+
 bool pg_exists(pqxx::transaction_base& tx, const std::string& sql, const std::string& a,
                const std::string& b = "") {
   return !tx.exec_params(sql, a, b).empty();
@@ -113,6 +129,12 @@ void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::
     out.push_back("CREATE TRIGGER " + std::string{pg_trigger} + " BEFORE INSERT OR UPDATE ON " +
                   table + " FOR EACH ROW EXECUTE FUNCTION " + std::string{pg_function} + "('" +
                   ref.version_column + "')");
+  if (!pg_exists(tx, "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2",
+                 table, std::string{pg_notify_trigger}))
+    out.push_back("CREATE TRIGGER " + std::string{pg_notify_trigger} +
+                  " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + table +
+                  " FOR EACH STATEMENT EXECUTE FUNCTION " + std::string{pg_notify_function} +
+                  "()");
   if (column == nullptr ||
       !tx.exec("SELECT 1 FROM " + table + " WHERE " + version + " IS NULL LIMIT 1").empty())
     out.push_back("UPDATE " + table + " SET " + version +
@@ -128,6 +150,9 @@ std::vector<std::string> plan_pg(pqxx::transaction_base& tx, const std::vector<t
   if (tx.exec_params("SELECT to_regprocedure($1)", std::string{pg_function} + "()")[0][0]
         .is_null())
     out.push_back(pg_function_sql());
+  if (tx.exec_params("SELECT to_regprocedure($1)", std::string{pg_notify_function} + "()")[0][0]
+        .is_null())
+    out.push_back(pg_notify_function_sql());
   for (const auto& ref : tables)
     plan_pg_table(tx, ref, label, out);
   return out;
