@@ -223,8 +223,8 @@ private:
 
 // 300,000 rows with a nullable version column all NULL: the single
 // transaction prepare did before (backfill, SET NOT NULL and CREATE INDEX in
-// one go) held every writer of this table 5.3-5.7 s on the 2-core test
-// machine, so the 1 s bound below proves something. An application
+// one go) took 5.7 s on this size on the 2-core test machine, every writer
+// waiting for all of it, so the 1 s bound below proves something. An application
 // transaction holds the table 10 s while prepare starts.
 TEST(OnlinePrepare, PrepareWaitsBehindALongTransactionAndNoWriterWaitsASecond) {
   constexpr std::int64_t rows = 300000;
