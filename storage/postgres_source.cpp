@@ -179,18 +179,47 @@ std::optional<detail::catalog_table> read_pg_catalog(pqxx::transaction_base& tx,
   return catalog;
 }
 
+// A table whose prepare hasn't finished (rows may still lack a version, or
+// writes may go unversioned) is not ready: never read it as empty, which
+// would delete its cloud copy.
+void postgres_source::check_prepared(const std::string& table,
+                                     const detail::catalog_table& catalog,
+                                     const std::string& version_column, bool tracked) const {
+  const detail::catalog_column* version = nullptr;
+  for (const auto& column : catalog.columns)
+    if (column.name == version_column)
+      version = &column;
+  std::string missing;
+  if (version != nullptr && !version->not_null)
+    missing = "its version column " + version_column + " still allows NULL";
+  else if (version != nullptr && !tracked)
+    missing = "its tidesync_version trigger is missing";
+  if (!missing.empty())
+    throw storage_error(storage_errc::not_found,
+                        "table " + table + " in " + impl_->label +
+                          " is not ready: preparing it has not finished (" + missing +
+                          "); run `tidesync prepare` to finish; nothing is uploaded or deleted "
+                          "for it until then");
+}
+
 protocol::table_schema postgres_source::describe(const std::string& table,
                                                  const std::vector<std::string>& key,
                                                  const std::string& version_column,
                                                  const std::optional<std::string>& modified_column) {
+  bool tracked = false;
   auto catalog = impl_->guarded("describe table " + table, [&](pqxx::connection& c) {
     pqxx::read_transaction tx{c};
+    tracked = !tx.exec_params("SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND "
+                              "tgname = 'tidesync_version'",
+                              detail::quote_identifier(table, "table"))
+                 .empty();
     return read_pg_catalog(tx, table);
   });
   if (!catalog)
     throw storage_error(storage_errc::not_found,
                         "table " + table + " not found in " + impl_->label +
                           " (looked up through the connection's search_path)");
+  check_prepared(table, *catalog, version_column, tracked);
   return detail::build_schema(impl_->label, table, *catalog, key, version_column,
                               modified_column);
 }

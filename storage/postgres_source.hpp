@@ -58,6 +58,9 @@ public:
                       const std::function<bool(const text_row&)>& visit) override;
 
 private:
+  void check_prepared(const std::string& table, const detail::catalog_table& catalog,
+                      const std::string& version_column, bool tracked) const;
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -18,6 +18,7 @@ int run_server(const arguments& args);
 int run_admin(const arguments& args);
 int run_agent(const arguments& args);
 int run_prepare(const arguments& args);
+int run_unprepare(const arguments& args);
 int run_status(const arguments& args);
 int run_verify(const arguments& args);
 

@@ -19,6 +19,7 @@ constexpr command commands[] = {
   {"server", "serve the HTTP API in front of the PostgreSQL store", run_server},
   {"agent", "keep the configured local tables replicated to the server", run_agent},
   {"prepare", "install version tracking on the configured local tables", run_prepare},
+  {"unprepare", "remove the version tracking prepare installed", run_unprepare},
   {"status", "show how every configured table stands, changing nothing", run_status},
   {"verify", "compare every configured table's content with the cloud copy", run_verify},
   {"admin", "manage clients and their tokens", run_admin},

@@ -86,10 +86,10 @@ TEST_F(PrepareCli, DryRunPrintsEveryStatementAndChangesNothing) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "-- store-01: ")) << result.out;
   EXPECT_TRUE(contains(result.out, "ALTER TABLE \"orders\" ADD COLUMN \"tidesync_version\" "
-                                   "INTEGER;\n"))
+                                   "INTEGER DEFAULT 1;\n"))
     << result.out;
   EXPECT_TRUE(contains(result.out, "ALTER TABLE \"order_lines\" ADD COLUMN \"row_version\" "
-                                   "bigint;\n"))
+                                   "bigint NOT NULL DEFAULT 1;\n"))
     << result.out;
   // The trigger function spans lines; it too ends with a semicolon.
   EXPECT_TRUE(contains(result.out, "$$;\n")) << result.out;

@@ -148,8 +148,8 @@ TEST(TextKeyOrder, PrepareReplacesAVersionIndexThatSortsTextInTheDefaultCollatio
                     "CREATE INDEX tidesync_labels_version ON labels (tidesync_version, k)");
   auto plan = plan_version_tracking(db.url(), {testing::tracked("labels")});
   std::vector<std::string> expected{
-    "DROP INDEX \"tidesync_labels_version\"",
-    "CREATE INDEX \"tidesync_labels_version\" ON \"labels\" (\"tidesync_version\", \"k\" "
+    "DROP INDEX CONCURRENTLY \"tidesync_labels_version\"",
+    "CREATE INDEX CONCURRENTLY \"tidesync_labels_version\" ON \"labels\" (\"tidesync_version\", \"k\" "
     "COLLATE \"C\")"};
   EXPECT_EQ(plan, expected);
   apply_version_tracking(db.url(), {testing::tracked("labels")});

@@ -8,6 +8,8 @@
 #include <pqxx/pqxx>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace tidesync::storage {
 namespace {
 
@@ -118,6 +120,38 @@ TEST(SqliteVersionTracking, PrepareMovesTheCounterPastExistingVersions) {
   apply_version_tracking(dir.sqlite_url("site.db"), {testing::tracked("orders")});
   sqlite_exec(file, "INSERT INTO orders (id) VALUES (2)");
   EXPECT_EQ(sqlite_versions(file), (std::vector<std::int64_t>{40, 41}));
+}
+
+TEST(SqliteVersionTracking, RowsOfAnExistingColumnWithoutAVersionGetOneInShortTransactions) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  // 12,000 rows: the backfill takes three transactions of at most 5,000.
+  sqlite_exec(file, "CREATE TABLE orders (id INTEGER PRIMARY KEY, tidesync_version INTEGER);"
+                    "CREATE TABLE pairs (a TEXT, b INTEGER, tidesync_version INTEGER, "
+                    "PRIMARY KEY (a, b)) WITHOUT ROWID;"
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000) "
+                    "INSERT INTO orders SELECT i, CASE WHEN i % 7 = 0 THEN 70 END FROM n;"
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000) "
+                    "INSERT INTO pairs (a, b) SELECT 'k' || i, i FROM n");
+  auto url = dir.sqlite_url("site.db");
+  std::vector<table_ref> tables{testing::tracked("orders"), testing::tracked("pairs")};
+  auto steps = plan_tracking_steps(url, tables);
+  int backfills = 0;
+  for (const auto& step : steps)
+    backfills += step.mode == step_mode::backfill ? 1 : 0;
+  EXPECT_EQ(backfills, 2);
+  apply_version_tracking(url, tables);
+  EXPECT_TRUE(plan_version_tracking(url, tables).empty());
+  for (const auto& table : {"orders", "pairs"}) {
+    auto versions = sqlite_versions(file, table);
+    EXPECT_EQ(std::count(versions.begin(), versions.end(), -1), 0) << table;
+  }
+  auto versions = sqlite_versions(file);
+  // Rows that had a version keep it; the others come after it.
+  EXPECT_EQ(std::count(versions.begin(), versions.end(), 70), 12000 / 7);
+  EXPECT_GT(versions.back(), 70);
+  sqlite_exec(file, "INSERT INTO orders (id) VALUES (20000)");
+  EXPECT_GT(sqlite_versions(file).back(), versions.back());
 }
 
 } // namespace

@@ -1,0 +1,211 @@
+// Plans version tracking on PostgreSQL as short steps that never make the
+// site's writers wait long (docs/operations.md, "Preparing a live site").
+#include "storage/pg_tracking.hpp"
+
+#include "storage/postgres_source.hpp"
+
+#include <pqxx/pqxx>
+
+namespace tidesync::storage::detail {
+
+namespace {
+
+std::string pg_function_sql() {
+  // One function for every table: the column name comes as the trigger's argument.
+  return "CREATE OR REPLACE FUNCTION " + std::string{pg_function} +
+         "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+         "BEGIN\n"
+         "  NEW := jsonb_populate_record(NEW, jsonb_build_object(TG_ARGV[0], "
+         "pg_current_xact_id()::text::bigint));\n"
+         "  RETURN NEW;\n"
+         "END\n"
+         "$$";
+}
+
+// Wakes a listening agent once per transaction and table: PostgreSQL folds
+// notifications with the same channel and payload within a transaction into
+// one. The payload (the table's name) only says which table to read; the
+// agent trusts nothing else from it.
+std::string pg_notify_function_sql() {
+  return "CREATE OR REPLACE FUNCTION " + std::string{pg_notify_function} +
+         "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+         "BEGIN\n"
+         "  PERFORM pg_notify('" + std::string{version_notify_channel} + "', TG_TABLE_NAME);\n"
+         "  RETURN NULL;\n"
+         "END\n"
+         "$$";
+}
+
+std::string version_trigger_sql(const table_ref& ref, const std::string& table) {
+  return "CREATE TRIGGER " + std::string{pg_trigger} + " BEFORE INSERT OR UPDATE ON " + table +
+         " FOR EACH ROW EXECUTE FUNCTION " + std::string{pg_function} + "('" +
+         ref.version_column + "')";
+}
+
+std::string notify_trigger_sql(const std::string& table) {
+  return "CREATE TRIGGER " + std::string{pg_notify_trigger} +
+         " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + table +
+         " FOR EACH STATEMENT EXECUTE FUNCTION " + std::string{pg_notify_function} + "()";
+}
+
+bool has_row(pqxx::transaction_base& tx, const std::string& sql, const std::string& a,
+             const std::string& b = "") {
+  return !tx.exec_params(sql, a, b).empty();
+}
+
+// An index led by the version whose text columns sort in "C", as page queries
+// do. One left invalid by a killed concurrent build, or one from an earlier
+// prepare with the default collation, is dropped and built again.
+void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
+                   const catalog_table& catalog, bool new_column,
+                   std::vector<tracking_step>& out) {
+  auto table = quote_identifier(ref.name, "table");
+  auto index = derived_name(ref.name, index_suffix);
+  if (!new_column &&
+      has_row(tx,
+              "SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+              "AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass($1) AND a.attname = $2 "
+              "AND i.indisvalid AND NOT EXISTS (SELECT 1 FROM unnest(i.indcollation::oid[]) c "
+              "WHERE c <> 0 AND c <> 'pg_catalog.\"C\"'::regcollation)",
+              table, ref.version_column))
+    return;
+  tracking_step step{ref.name, "build the version index without blocking writes",
+                     step_mode::unbounded, {}, 0};
+  if (!new_column && !tx.exec_params("SELECT to_regclass($1)", index)[0][0].is_null()) {
+    step.summary = "replace the version index (invalid or in the wrong collation) "
+                   "without blocking writes";
+    step.statements.push_back("DROP INDEX CONCURRENTLY " + index);
+  }
+  step.statements.push_back("CREATE INDEX CONCURRENTLY " + index + " ON " + table + " (" +
+                            index_columns(ref, catalog, " COLLATE \"C\"") + ")");
+  out.push_back(std::move(step));
+}
+
+// A nullable version column: rows without a version get one in batches, then
+// NOT NULL comes through a check constraint validated without blocking writes,
+// so SET NOT NULL needs no scan under its exclusive lock.
+void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
+                      std::vector<tracking_step>& out) {
+  auto table = quote_identifier(ref.name, "table");
+  auto version = quote_identifier(ref.version_column, "version column");
+  auto check = derived_name(ref.name, not_null_check_suffix);
+  auto missing = tx.exec("SELECT count(*) FROM " + table + " WHERE " + version + " IS NULL")[0][0]
+                   .as<std::int64_t>();
+  if (missing > 0)
+    out.push_back({ref.name, "give existing rows a version, in short batches",
+                   step_mode::backfill,
+                   {pg_backfill_batch_sql(ref),
+                    "SELECT (ctid::text::point)[0]::bigint FROM " + table + " WHERE " + version +
+                      " IS NULL LIMIT 1"},
+                   missing});
+  auto state = tx.exec_params("SELECT convalidated FROM pg_constraint WHERE conrelid = "
+                              "to_regclass($1) AND conname = $2",
+                              table, derived_bare_name(ref.name, not_null_check_suffix));
+  if (state.empty())
+    out.push_back({ref.name, "declare NOT NULL as a check, without scanning",
+                   step_mode::transaction,
+                   {"ALTER TABLE " + table + " ADD CONSTRAINT " + check + " CHECK (" + version +
+                    " IS NOT NULL) NOT VALID"},
+                   0});
+  if (state.empty() || !state[0][0].as<bool>())
+    out.push_back({ref.name, "validate the check; writes go on meanwhile",
+                   step_mode::unbounded,
+                   {"ALTER TABLE " + table + " VALIDATE CONSTRAINT " + check},
+                   0});
+  out.push_back({ref.name, "set NOT NULL (the valid check spares the scan)",
+                 step_mode::transaction,
+                 {"ALTER TABLE " + table + " ALTER COLUMN " + version + " SET NOT NULL",
+                  "ALTER TABLE " + table + " DROP CONSTRAINT " + check},
+                 0});
+}
+
+void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::string& label,
+                   std::vector<tracking_step>& out) {
+  auto table = quote_identifier(ref.name, "table");
+  auto version = quote_identifier(ref.version_column, "version column");
+  auto catalog = read_pg_catalog(tx, ref.name);
+  if (!catalog)
+    throw storage_error(storage_errc::not_found, "table " + ref.name + " not found in " + label);
+  index_columns(ref, *catalog, "");  // key names are checked before anything runs
+  const auto* column = find_column(*catalog, ref.version_column);
+  if (column != nullptr)
+    require_bigint(*column, ref.name, label);
+  auto trigger_exists = [&](std::string_view name) {
+    return has_row(tx, "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2",
+                   table, std::string{name});
+  };
+  tracking_step triggers{ref.name, "install the triggers", step_mode::transaction, {}, 0};
+  if (column == nullptr) {
+    // Instant since PostgreSQL 11: the default is kept in the catalog, not
+    // written to the rows, and every existing row reads version 1 (below any
+    // transaction id). The triggers come in the same transaction so no write
+    // goes unversioned, and dropping the default makes an insert that somehow
+    // bypasses the trigger fail instead of taking an old version.
+    triggers.summary = "add the version column (no rewrite: existing rows read version 1) "
+                       "and the triggers";
+    triggers.statements.push_back("ALTER TABLE " + table + " ADD COLUMN " + version +
+                                  " bigint NOT NULL DEFAULT 1");
+  }
+  if (!trigger_exists(pg_trigger))
+    triggers.statements.push_back(version_trigger_sql(ref, table));
+  if (!trigger_exists(pg_notify_trigger))
+    triggers.statements.push_back(notify_trigger_sql(table));
+  if (column == nullptr)
+    triggers.statements.push_back("ALTER TABLE " + table + " ALTER COLUMN " + version +
+                                  " DROP DEFAULT");
+  if (!triggers.statements.empty())
+    out.push_back(std::move(triggers));
+  if (column != nullptr && !column->not_null)
+    plan_pg_not_null(tx, ref, out);
+  else if (column != nullptr &&
+           has_row(tx, "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND "
+                       "conname = $2",
+                   table, derived_bare_name(ref.name, not_null_check_suffix)))
+    out.push_back({ref.name, "drop the check left by an interrupted prepare",
+                   step_mode::transaction,
+                   {"ALTER TABLE " + table + " DROP CONSTRAINT " +
+                    derived_name(ref.name, not_null_check_suffix)},
+                   0});
+  plan_pg_index(tx, ref, *catalog, column == nullptr, out);
+}
+
+} // namespace
+
+std::string pg_backfill_batch_sql(const table_ref& ref) {
+  auto table = quote_identifier(ref.name, "table");
+  auto version = quote_identifier(ref.version_column, "version column");
+  // A TID range scan reads only the batch's pages; rows an application
+  // transaction holds are skipped (and versioned by a later pass) rather than
+  // waited for. The version is set here, not by the trigger, so the batch
+  // may run with the application's triggers off.
+  return "UPDATE " + table + " SET " + version +
+         " = pg_current_xact_id()::text::bigint WHERE ctid = ANY(ARRAY(SELECT ctid FROM " +
+         table + " WHERE ctid >= $1::tid AND ctid < $2::tid AND " + version +
+         " IS NULL FOR NO KEY UPDATE SKIP LOCKED))";
+}
+
+std::vector<tracking_step> plan_pg_tracking(const std::string& url,
+                                            const std::vector<table_ref>& tables) {
+  auto label = pg_label(url);
+  try {
+    pqxx::connection conn{url};
+    pqxx::read_transaction tx{conn};
+    std::vector<tracking_step> out;
+    tracking_step functions{"", "create the trigger functions", step_mode::transaction, {}, 0};
+    if (tx.exec_params("SELECT to_regprocedure($1)", std::string{pg_function} + "()")[0][0]
+          .is_null())
+      functions.statements.push_back(pg_function_sql());
+    if (tx.exec_params("SELECT to_regprocedure($1)", std::string{pg_notify_function} + "()")[0][0]
+          .is_null())
+      functions.statements.push_back(pg_notify_function_sql());
+    if (!functions.statements.empty())
+      out.push_back(std::move(functions));
+    for (const auto& ref : tables)
+      plan_pg_table(tx, ref, label, out);
+    return out;
+  } catch (...) {
+    rethrow_pg_error(label, "version tracking");
+  }
+}
+
+} // namespace tidesync::storage::detail

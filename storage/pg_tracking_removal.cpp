@@ -1,0 +1,88 @@
+// Plans removing what prepare installed on PostgreSQL (`tidesync unprepare`).
+#include "storage/pg_tracking.hpp"
+
+#include "storage/postgres_source.hpp"
+
+#include <pqxx/pqxx>
+
+namespace tidesync::storage::detail {
+
+namespace {
+
+bool has_row(pqxx::transaction_base& tx, const std::string& sql, const std::string& a,
+             const std::string& b) {
+  return !tx.exec_params(sql, a, b).empty();
+}
+
+void plan_pg_table_removal(pqxx::transaction_base& tx, const table_ref& ref,
+                           const std::string& label, const removal_options& options,
+                           std::vector<tracking_step>& out) {
+  auto table = quote_identifier(ref.name, "table");
+  auto catalog = read_pg_catalog(tx, ref.name);
+  if (!catalog)
+    throw storage_error(storage_errc::not_found, "table " + ref.name + " not found in " + label);
+  auto index = derived_name(ref.name, index_suffix);
+  if (!tx.exec_params("SELECT to_regclass($1)", index)[0][0].is_null())
+    out.push_back({ref.name, "drop the version index without blocking writes",
+                   step_mode::unbounded, {"DROP INDEX CONCURRENTLY " + index}, 0});
+  tracking_step step{ref.name, "drop the triggers", step_mode::transaction, {}, 0};
+  for (auto trigger : {pg_trigger, pg_notify_trigger})
+    if (has_row(tx, "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2",
+                table, std::string{trigger}))
+      step.statements.push_back("DROP TRIGGER " + std::string{trigger} + " ON " + table);
+  if (has_row(tx, "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2",
+              table, derived_bare_name(ref.name, not_null_check_suffix)))
+    step.statements.push_back("ALTER TABLE " + table + " DROP CONSTRAINT " +
+                              derived_name(ref.name, not_null_check_suffix));
+  if (options.drop_columns && find_column(*catalog, ref.version_column) != nullptr) {
+    step.summary = "drop the triggers and the version column";
+    step.statements.push_back("ALTER TABLE " + table + " DROP COLUMN " +
+                              quote_identifier(ref.version_column, "version column"));
+  }
+  if (!step.statements.empty())
+    out.push_back(std::move(step));
+}
+
+// A trigger function goes once no trigger outside `tables` calls it: another
+// table may still be tracked (or use the function under another name).
+void plan_function_removal(pqxx::transaction_base& tx, const std::vector<table_ref>& tables,
+                           std::vector<tracking_step>& out) {
+  std::string others = "ARRAY[]::regclass[]";
+  for (const auto& ref : tables)
+    others += " || to_regclass('" + quote_identifier(ref.name, "table") + "')";
+  tracking_step step{"", "drop the trigger functions no table uses any more",
+                     step_mode::transaction, {}, 0};
+  for (auto function : {pg_function, pg_notify_function}) {
+    auto signature = std::string{function} + "()";
+    if (tx.exec_params("SELECT to_regprocedure($1)", signature)[0][0].is_null())
+      continue;
+    if (tx.exec_params("SELECT 1 FROM pg_trigger WHERE tgfoid = to_regprocedure($1) AND "
+                       "tgrelid <> ALL (" + others + ")",
+                       signature)
+          .empty())
+      step.statements.push_back("DROP FUNCTION " + signature);
+  }
+  if (!step.statements.empty())
+    out.push_back(std::move(step));
+}
+
+} // namespace
+
+std::vector<tracking_step> plan_pg_removal(const std::string& url,
+                                           const std::vector<table_ref>& tables,
+                                           const removal_options& options) {
+  auto label = pg_label(url);
+  try {
+    pqxx::connection conn{url};
+    pqxx::read_transaction tx{conn};
+    std::vector<tracking_step> out;
+    for (const auto& ref : tables)
+      plan_pg_table_removal(tx, ref, label, options, out);
+    plan_function_removal(tx, tables, out);
+    return out;
+  } catch (...) {
+    rethrow_pg_error(label, "removing version tracking");
+  }
+}
+
+} // namespace tidesync::storage::detail

@@ -1,0 +1,281 @@
+// Prepare on a live PostgreSQL site: short steps, no writer held up, resumable.
+#include "storage/version_tracking.hpp"
+
+#include "tests/integration/sources/source_fixtures.hpp"
+#include "tests/support/test_database.hpp"
+#include "tests/support/time_scale.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace tidesync::storage {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::pg_exec;
+using testing::scaled;
+
+// Outside a transaction block, as CREATE INDEX CONCURRENTLY must run.
+void pg_autocommit(const std::string& url, const std::string& sql) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  tx.exec(sql);
+}
+
+std::int64_t pg_int(const std::string& url, const std::string& sql) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  return tx.exec(sql)[0][0].as<std::int64_t>();
+}
+
+// The tidesync objects on `table`, as a catalog query sees them.
+struct tracking_catalog {
+  std::int64_t version_triggers = 0;
+  std::int64_t notify_triggers = 0;
+  std::int64_t valid_indexes = 0;
+  std::int64_t invalid_indexes = 0;
+  std::int64_t checks = 0;
+  bool not_null = false;
+  bool has_default = false;
+  std::int64_t unversioned = 0;
+};
+
+tracking_catalog read_tracking(const std::string& url, const std::string& table) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  auto row = tx.exec_params(
+    "SELECT (SELECT count(*) FROM pg_trigger WHERE tgrelid = c.oid AND tgname = "
+    "'tidesync_version'), "
+    "(SELECT count(*) FROM pg_trigger WHERE tgrelid = c.oid AND tgname = 'tidesync_notify'), "
+    "(SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid AND i.indisvalid AND NOT "
+    "i.indisprimary), "
+    "(SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid AND NOT i.indisvalid), "
+    "(SELECT count(*) FROM pg_constraint WHERE conrelid = c.oid AND contype = 'c'), "
+    "(SELECT attnotnull FROM pg_attribute WHERE attrelid = c.oid AND attname = "
+    "'tidesync_version'), "
+    "(SELECT atthasdef FROM pg_attribute WHERE attrelid = c.oid AND attname = "
+    "'tidesync_version') "
+    "FROM pg_class c WHERE c.oid = to_regclass($1)",
+    "\"" + table + "\"")[0];
+  tracking_catalog out;
+  out.version_triggers = row[0].as<std::int64_t>();
+  out.notify_triggers = row[1].as<std::int64_t>();
+  out.valid_indexes = row[2].as<std::int64_t>();
+  out.invalid_indexes = row[3].as<std::int64_t>();
+  out.checks = row[4].as<std::int64_t>();
+  out.not_null = row[5].as<bool>();
+  out.has_default = row[6].as<bool>();
+  out.unversioned =
+    tx.exec("SELECT count(*) FROM \"" + table + "\" WHERE tidesync_version IS NULL")[0][0]
+      .as<std::int64_t>();
+  return out;
+}
+
+void expect_fully_prepared(const std::string& url, const std::string& table) {
+  auto catalog = read_tracking(url, table);
+  EXPECT_EQ(catalog.version_triggers, 1);
+  EXPECT_EQ(catalog.notify_triggers, 1);
+  EXPECT_EQ(catalog.valid_indexes, 1);
+  EXPECT_EQ(catalog.invalid_indexes, 0);
+  EXPECT_EQ(catalog.checks, 0);
+  EXPECT_TRUE(catalog.not_null);
+  EXPECT_FALSE(catalog.has_default);
+  EXPECT_EQ(catalog.unversioned, 0);
+  EXPECT_TRUE(plan_version_tracking(url, {testing::tracked(table)}).empty());
+}
+
+TEST(OnlinePrepare, ANewColumnGivesExistingRowsVersionOneAndWritesTheirTransactionId) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                    "INSERT INTO orders SELECT g, md5(random()::text) FROM "
+                    "generate_series(1, 2000) g");
+  apply_version_tracking(db.url(), {testing::tracked("orders")});
+  expect_fully_prepared(db.url(), "orders");
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM orders WHERE tidesync_version = 1"), 2000);
+
+  pg_exec(db.url(), "UPDATE orders SET note = 'new' WHERE id = 7;"
+                    "INSERT INTO orders (id, note) VALUES (2001, 'new')");
+  auto xid = pg_int(db.url(), "SELECT pg_current_xact_id()::text::bigint");
+  EXPECT_GT(pg_int(db.url(), "SELECT min(tidesync_version) FROM orders WHERE note = 'new'"), 1);
+  EXPECT_LT(pg_int(db.url(), "SELECT max(tidesync_version) FROM orders"), xid);
+  // Without the trigger (e.g. replication role) an insert fails rather than
+  // taking an old version.
+  EXPECT_THROW(pg_exec(db.url(), "SET session_replication_role = replica;"
+                                 "INSERT INTO orders (id) VALUES (3000)"),
+               std::exception);
+}
+
+TEST(OnlinePrepare, ABackfillVersionsANullableColumnWithoutFiringTheTablesOwnTriggers) {
+  testing::test_database db;
+  pg_exec(db.url(),
+          "CREATE TABLE audit (n bigserial, id int);"
+          "CREATE TABLE orders (id int PRIMARY KEY, note text, tidesync_version bigint);"
+          "CREATE FUNCTION audit_orders() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "INSERT INTO audit (id) VALUES (NEW.id); RETURN NEW; END $$;"
+          "CREATE TRIGGER orders_audit AFTER UPDATE ON orders FOR EACH ROW "
+          "EXECUTE FUNCTION audit_orders();"
+          "INSERT INTO orders SELECT g, md5(random()::text), "
+          "CASE WHEN random() < 0.3 THEN (random() * 1000)::bigint + 1000000000000 END "
+          "FROM generate_series(1, 30000) g");
+  auto kept = pg_int(db.url(), "SELECT count(*) FROM orders WHERE tidesync_version IS NOT NULL");
+  auto kept_sum = pg_int(db.url(), "SELECT coalesce(sum(tidesync_version), 0) FROM orders");
+  std::vector<std::string> messages;
+  apply_version_tracking(db.url(), {testing::tracked("orders")},
+                         [&](const std::string&, const std::string& m) { messages.push_back(m); });
+  expect_fully_prepared(db.url(), "orders");
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 0);
+  // Versions the rows had are kept.
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM orders WHERE tidesync_version >= 1000000000000"),
+            kept);
+  EXPECT_EQ(pg_int(db.url(), "SELECT sum(tidesync_version) FROM orders WHERE "
+                             "tidesync_version >= 1000000000000"),
+            kept_sum);
+  bool reported = false;
+  for (const auto& m : messages)
+    reported = reported || m.find("gave " + std::to_string(30000 - kept) + " rows a version") !=
+                             std::string::npos;
+  EXPECT_TRUE(reported) << ::testing::PrintToString(messages);
+  // The application's trigger still fires for the application's writes.
+  pg_exec(db.url(), "UPDATE orders SET note = 'x' WHERE id = 1");
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 1);
+}
+
+TEST(OnlinePrepare, AnInvalidIndexLeftByAnInterruptedBuildIsDroppedAndRebuilt) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                    "INSERT INTO orders SELECT g, 'same' FROM generate_series(1, 100) g");
+  apply_version_tracking(db.url(), {testing::tracked("orders")});
+  // A concurrent build that fails leaves its index behind, invalid, as a killed one does.
+  pg_exec(db.url(), "DROP INDEX tidesync_orders_version");
+  EXPECT_THROW(pg_autocommit(db.url(), "CREATE UNIQUE INDEX CONCURRENTLY tidesync_orders_version "
+                                 "ON orders (note)"),
+               std::exception);
+  ASSERT_EQ(read_tracking(db.url(), "orders").invalid_indexes, 1);
+  auto plan = plan_version_tracking(db.url(), {testing::tracked("orders")});
+  std::vector<std::string> expected{
+    "DROP INDEX CONCURRENTLY \"tidesync_orders_version\"",
+    "CREATE INDEX CONCURRENTLY \"tidesync_orders_version\" ON \"orders\" (\"tidesync_version\", "
+    "\"id\")"};
+  EXPECT_EQ(plan, expected);
+  apply_version_tracking(db.url(), {testing::tracked("orders")});
+  expect_fully_prepared(db.url(), "orders");
+}
+
+TEST(OnlinePrepare, ATableWithALongNameGetsDerivedNamesThatFit) {
+  testing::test_database db;
+  std::string table(63, 'n');
+  pg_exec(db.url(), "CREATE TABLE \"" + table + "\" (id int PRIMARY KEY, tidesync_version "
+                    "bigint); INSERT INTO \"" + table + "\" (id) SELECT generate_series(1, 50)");
+  apply_version_tracking(db.url(), {testing::tracked(table)});
+  expect_fully_prepared(db.url(), table);
+}
+
+/// Updates a random row every 50 ms on its own connection and keeps the
+/// longest time one statement took.
+class steady_writer {
+public:
+  steady_writer(std::string url, std::string table, std::int64_t rows)
+    : thread_([this, url = std::move(url), table = std::move(table), rows] {
+        run(url, table, rows);
+      }) {}
+  ~steady_writer() { stop(); }
+
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+  std::chrono::milliseconds longest() const { return longest_.load(); }
+  int writes() const { return writes_.load(); }
+
+private:
+  void run(const std::string& url, const std::string& table, std::int64_t rows) {
+    pqxx::connection conn{url};
+    std::mt19937_64 random{std::random_device{}()};
+    // Row 1 is the one the long application transaction holds.
+    std::uniform_int_distribution<std::int64_t> pick{2, rows};
+    while (!stop_) {
+      auto began = std::chrono::steady_clock::now();
+      pqxx::nontransaction tx{conn};
+      tx.exec("UPDATE " + table + " SET note = md5(random()::text) WHERE id = " +
+              std::to_string(pick(random)));
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - began);
+      if (took > longest_.load())
+        longest_ = took;
+      ++writes_;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<std::chrono::milliseconds> longest_{0ms};
+  std::atomic<int> writes_{0};
+  std::thread thread_;
+};
+
+// 300,000 rows with a nullable version column all NULL: the single
+// transaction prepare did before (backfill, SET NOT NULL and CREATE INDEX in
+// one go) took 5.7 s on this size on the 2-core test machine, every writer
+// waiting for all of it, so the 1 s bound below proves something. An application
+// transaction holds the table 10 s while prepare starts.
+TEST(OnlinePrepare, PrepareWaitsBehindALongTransactionAndNoWriterWaitsASecond) {
+  constexpr std::int64_t rows = 300000;
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text, tidesync_version "
+                    "bigint); INSERT INTO orders SELECT g, md5(g::text) FROM "
+                    "generate_series(1, " + std::to_string(rows) + ") g; ANALYZE orders");
+  steady_writer writer{db.url(), "orders", rows};
+
+  pqxx::connection app{db.url()};
+  auto held = std::make_unique<pqxx::work>(app);
+  held->exec("UPDATE orders SET note = 'held' WHERE id = 1");
+  auto held_since = std::chrono::steady_clock::now();
+
+  std::mutex lock;
+  std::vector<std::string> messages;
+  auto prepared = std::async(std::launch::async, [&] {
+    return apply_version_tracking(db.url(), {testing::tracked("orders")},
+                                  [&](const std::string&, const std::string& m) {
+                                    std::lock_guard guard{lock};
+                                    messages.push_back(m);
+                                  });
+  });
+  auto waiting_seen = [&] {
+    std::lock_guard guard{lock};
+    for (const auto& m : messages)
+      if (m.find("waiting for a lock on orders, held by pid ") != std::string::npos)
+        return true;
+    return false;
+  };
+  auto deadline = std::chrono::steady_clock::now() + scaled(30s);
+  while (!waiting_seen() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(waiting_seen()) << ::testing::PrintToString(messages);
+
+  // The scenario: the application keeps its transaction open 10 s.
+  std::this_thread::sleep_until(held_since + 10s);
+  EXPECT_EQ(prepared.wait_for(0s), std::future_status::timeout) << "prepare ran past the lock";
+  held->commit();
+  held.reset();
+
+  ASSERT_EQ(prepared.wait_for(scaled(300s)), std::future_status::ready);
+  prepared.get();
+  writer.stop();
+  EXPECT_LT(writer.longest(), 1000ms) << "a write waited on prepare";
+  EXPECT_GT(writer.writes(), 100);
+  expect_fully_prepared(db.url(), "orders");
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM orders WHERE note = 'held' AND "
+                             "tidesync_version > 1"),
+            1);
+}
+
+} // namespace
+} // namespace tidesync::storage
