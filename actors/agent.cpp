@@ -183,16 +183,21 @@ void agent::run() {
   const auto none = table_selection::none(tables_per_database(config));
   auto every_table_due = clock::now();
   auto last_start = clock::time_point{};
+  auto last_notified_start = clock::time_point{};
   auto look_again = none;
   for (;;) {
-    const auto not_before = last_start + notify_cycle_gap;
-    d.changes.wait(not_before,
-                   look_again.any() ? std::min(not_before, every_table_due) : every_table_due,
+    // The gap runs from the last cycle a notification woke, so a look again
+    // does not hold back the next change; and a look again from the last cycle.
+    const auto look_again_at = last_start + notify_cycle_gap;
+    d.changes.wait(last_notified_start + notify_cycle_gap,
+                   look_again.any() ? std::min(look_again_at, every_table_due) : every_table_due,
                    stopped);
     if (stopped())
       break;
     last_start = clock::now();
     const auto notified = d.changes.take();  // an interval cycle covers them too
+    if (notified.any())
+      last_notified_start = last_start;
     auto selected = look_again;
     add_all(selected, notified);
     const auto reason =

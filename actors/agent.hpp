@@ -12,8 +12,9 @@
 
 namespace tidesync::actors {
 
-/// The least time between the starts of two cycles woken by changes: what a
-/// burst of commits is coalesced over.
+/// The least time between the starts of two cycles woken by changes (and
+/// from a cycle to the look again that follows it): what a burst of commits
+/// is coalesced over.
 inline constexpr std::chrono::milliseconds notify_cycle_gap{250};
 
 /// Why run() starts a cycle.
