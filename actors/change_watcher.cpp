@@ -193,6 +193,9 @@ void poll_change_watcher::read_file_events() {
     for (std::size_t at = 0; at < static_cast<std::size_t>(got);) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
       at += sizeof(inotify_event) + event->len;
+      if ((event->mask & IN_Q_OVERFLOW) != 0)  // events were dropped: any file may have changed
+        for (const auto& file : files_)
+          changes_.mark_database(file.database);
       if (event->len == 0)
         continue;
       const std::string name{event->name};
