@@ -39,7 +39,7 @@ std::vector<std::size_t> tables_per_database(const config::agent_config& config)
 // woke, and every table whose cycle moved rows. A site writer may commit
 // without announcing it when its session announced another commit moments
 // before (see tidesync_notify in storage/version_tracking.cpp); the second
-// look, a gap later, finds such a commit. A look that moves nothing ends it.
+// look, look_again_delay later, finds such a commit. A look that moves nothing ends it.
 table_selection tables_to_look_at_again(const table_selection& notified,
                                         const agent_report& report,
                                         const config::agent_config& config) {
@@ -187,8 +187,8 @@ void agent::run() {
   auto look_again = none;
   for (;;) {
     // The gap runs from the last cycle a notification woke, so a look again
-    // does not hold back the next change; and a look again from the last cycle.
-    const auto look_again_at = last_start + notify_cycle_gap;
+    // does not hold back the next change; a look again from the last cycle.
+    const auto look_again_at = last_start + look_again_delay;
     d.changes.wait(last_notified_start + notify_cycle_gap,
                    look_again.any() ? std::min(look_again_at, every_table_due) : every_table_due,
                    stopped);

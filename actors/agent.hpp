@@ -17,6 +17,12 @@ namespace tidesync::actors {
 /// is coalesced over.
 inline constexpr std::chrono::milliseconds notify_cycle_gap{250};
 
+/// How long after a woken cycle its tables are looked at once more: longer
+/// than a session's silence after it announces a table (250 ms, see
+/// tidesync_notify in storage/version_tracking.cpp) plus a commit, so an
+/// unannounced commit made in that silence is found.
+inline constexpr std::chrono::milliseconds look_again_delay{500};
+
 /// Why run() starts a cycle.
 enum class cycle_reason {
   /// `interval` passed: every table.

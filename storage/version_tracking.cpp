@@ -80,7 +80,7 @@ std::string pg_function_sql() {
 // PostgreSQL serialises the commits of notifying transactions (one global
 // lock, held through the commit's WAL flush), which cut a site's concurrent
 // single-row write rate to a fraction. So a session announces a table at most
-// once per 100 ms (its last announcement is kept in a session setting, which
+// once per 250 ms (its last announcement is kept in a session setting, which
 // a rolled-back transaction reverts): a busy writer announces a few commits a
 // second instead of each (abs(): a clock stepped back must not silence it).
 // The agent looks at a woken table once more a moment
@@ -93,7 +93,7 @@ std::string pg_notify_function_sql() {
          "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000);\n"
          "BEGIN\n"
          "  IF abs(now_ms - coalesce(nullif(current_setting(setting, true), ''), '0')::bigint) "
-         ">= 100 THEN\n"
+         ">= 250 THEN\n"
          "    PERFORM set_config(setting, now_ms::text, false);\n"
          "    PERFORM pg_notify('" + std::string{version_notify_channel} + "', TG_TABLE_NAME);\n"
          "  END IF;\n"
