@@ -1,6 +1,8 @@
 #include "actors/agent.hpp"
 
 #include "actors/agent_lock.hpp"
+#include "actors/change_set.hpp"
+#include "actors/change_watcher.hpp"
 #include "actors/http_remote.hpp"
 #include "actors/messages.hpp"
 #include "actors/supervisor.hpp"
@@ -24,6 +26,42 @@ bool has_open_work(const agent_report& report) {
       if (table.state == table_state::syncing)
         return true;
   return false;
+}
+
+std::vector<std::size_t> tables_per_database(const config::agent_config& config) {
+  std::vector<std::size_t> counts;
+  for (const auto& database : config.databases)
+    counts.push_back(database.tables.size());
+  return counts;
+}
+
+// The tables that look once more after a cycle: every table a notification
+// woke, and every table whose cycle moved rows. A site writer may commit
+// without announcing it when its session announced another commit moments
+// before (see tidesync_notify in storage/version_tracking.cpp); the second
+// look, look_again_delay later, finds such a commit. A look that moves nothing ends it.
+table_selection tables_to_look_at_again(const table_selection& notified,
+                                        const agent_report& report,
+                                        const config::agent_config& config) {
+  auto again = notified;
+  for (const auto& database : report.databases)
+    for (std::size_t d = 0; d < config.databases.size(); ++d) {
+      if (config.databases[d].name != database.database)
+        continue;
+      const auto& tables = config.databases[d].tables;
+      for (const auto& table : database.tables)
+        for (std::size_t t = 0; t < tables.size(); ++t)
+          if (tables[t].name == table.table && (table.rows_uploaded || table.rows_deleted))
+            again.add(d, t);
+    }
+  return again;
+}
+
+void add_all(table_selection& into, const table_selection& from) {
+  for (std::size_t d = 0; d < from.tables.size(); ++d)
+    for (std::size_t t = 0; t < from.tables[d].size(); ++t)
+      if (from.tables[d][t])
+        into.add(d, t);
 }
 
 std::shared_ptr<agent_context> make_context(config::agent_config config, agent_hooks hooks) {
@@ -51,7 +89,9 @@ struct agent::impl {
     : lock(config.state_dir),
       state(config.state_dir),
       metrics(registry.get()),
-      context(make_context(std::move(config), std::move(hooks))) {
+      on_cycle(std::move(hooks.on_cycle)),
+      context(make_context(std::move(config), std::move(hooks))),
+      changes(tables_per_database(context->config)) {
     context->state = &state;
     context->metrics = &metrics;
     context->stop = &stop;
@@ -59,6 +99,10 @@ struct agent::impl {
       exposer = std::make_unique<metrics::metrics_exposer>(registry.shared(), listen->to_string());
     supervisor = spawn_supervisor(system, context);
   }
+
+  agent_report cycle(bool full_pass, const table_selection* only);
+  /// Starts the change watcher when `notify` is on; null when off or it failed.
+  std::unique_ptr<change_watcher> watch_changes();
 
   ~impl() {
     stop.request_stop();
@@ -72,7 +116,9 @@ struct agent::impl {
   metrics::registry registry;
   metrics::agent_metrics metrics;
   std::unique_ptr<metrics::metrics_exposer> exposer;
+  std::function<void(cycle_reason)> on_cycle;
   std::shared_ptr<agent_context> context;
+  change_set changes;
   caf::actor_system_config system_config;
   caf::actor_system system{system_config};  // after its config: it keeps a reference
   caf::actor supervisor;
@@ -83,11 +129,13 @@ agent::agent(config::agent_config config, agent_hooks hooks)
 
 agent::~agent() = default;
 
-agent_report agent::run_cycle(bool full_pass) {
+agent_report agent::impl::cycle(bool full_pass, const table_selection* only) {
   agent_report report;
-  caf::scoped_actor self{impl_->system};
-  self->request(impl_->supervisor, caf::infinite, cycle_atom::value, full_pass)
-    .receive([&](agent_report& answer) { report = std::move(answer); },
+  caf::scoped_actor self{system};
+  auto request = only != nullptr
+                   ? self->request(supervisor, caf::infinite, cycle_atom::value, full_pass, *only)
+                   : self->request(supervisor, caf::infinite, cycle_atom::value, full_pass);
+  std::move(request).receive([&](agent_report& answer) { report = std::move(answer); },
              [&](const caf::error& error) {
                report.databases.push_back({"", {}, "supervisor: " + caf::to_string(error)});
              });
@@ -100,6 +148,20 @@ agent_report agent::run_cycle(bool full_pass) {
   return report;
 }
 
+std::unique_ptr<change_watcher> agent::impl::watch_changes() {
+  if (!context->config.notify)
+    return nullptr;
+  try {
+    return start_change_watcher(context->config, changes, &metrics);
+  } catch (const std::exception& e) {
+    spdlog::error("agent: change notification can't start ({}); cycles every interval only",
+                  e.what());
+    return nullptr;
+  }
+}
+
+agent_report agent::run_cycle(bool full_pass) { return impl_->cycle(full_pass, nullptr); }
+
 agent_report agent::run_once() {
   agent_report report = run_cycle(true);
   for (int cycle = 1; cycle < once_max_cycles && has_open_work(report); ++cycle) {
@@ -111,18 +173,51 @@ agent_report agent::run_once() {
 }
 
 void agent::run() {
-  const auto& config = impl_->context->config;
-  spdlog::info("agent: {} databases, a cycle every {} ms", config.databases.size(),
-               config.interval.count());
-  while (!impl_->stop.stop_requested()) {
-    run_cycle(false);
-    if (impl_->stop.wait_for(config.interval))
+  using clock = change_set::clock;
+  auto& d = *impl_;
+  const auto& config = d.context->config;
+  spdlog::info("agent: {} databases, a cycle every {} ms{}", config.databases.size(),
+               config.interval.count(), config.notify ? " and on committed changes" : "");
+  auto watcher = d.watch_changes();
+  const auto stopped = [&d] { return d.stop.stop_requested(); };
+  const auto none = table_selection::none(tables_per_database(config));
+  auto every_table_due = clock::now();
+  auto last_start = clock::time_point{};
+  auto last_notified_start = clock::time_point{};
+  auto look_again = none;
+  for (;;) {
+    // The gap runs from the last cycle a notification woke, so a look again
+    // does not hold back the next change; a look again from the last cycle.
+    const auto look_again_at = last_start + look_again_delay;
+    d.changes.wait(last_notified_start + notify_cycle_gap,
+                   look_again.any() ? std::min(look_again_at, every_table_due) : every_table_due,
+                   stopped);
+    if (stopped())
       break;
+    last_start = clock::now();
+    const auto notified = d.changes.take();  // an interval cycle covers them too
+    if (notified.any())
+      last_notified_start = last_start;
+    auto selected = look_again;
+    add_all(selected, notified);
+    const auto reason =
+      last_start >= every_table_due ? cycle_reason::interval : cycle_reason::change;
+    d.metrics.add_cycle(reason == cycle_reason::interval ? "interval" : "change");
+    if (d.on_cycle)
+      d.on_cycle(reason);
+    auto report = d.cycle(false, reason == cycle_reason::interval ? nullptr : &selected);
+    if (reason == cycle_reason::interval)
+      every_table_due = clock::now() + config.interval;
+    look_again = watcher ? tables_to_look_at_again(notified, report, config) : none;
   }
+  watcher.reset();  // joins its thread, closes its connections
   spdlog::info("agent: stopped");
 }
 
-void agent::stop() { impl_->stop.request_stop(); }
+void agent::stop() {
+  impl_->stop.request_stop();
+  impl_->changes.interrupt();
+}
 
 std::optional<std::uint16_t> agent::metrics_port() const {
   if (!impl_->exposer)

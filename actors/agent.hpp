@@ -4,11 +4,32 @@
 #include "actors/table_report.hpp"
 #include "config/agent_config.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
 namespace tidesync::actors {
+
+/// The least time between the starts of two cycles woken by changes (and
+/// from a cycle to the look again that follows it): what a burst of commits
+/// is coalesced over.
+inline constexpr std::chrono::milliseconds notify_cycle_gap{250};
+
+/// How long after a woken cycle its tables are looked at once more: longer
+/// than a session's silence after it announces a table (250 ms, see
+/// tidesync_notify in storage/version_tracking.cpp) plus a commit, so an
+/// unannounced commit made in that silence is found.
+inline constexpr std::chrono::milliseconds look_again_delay{500};
+
+/// Why run() starts a cycle.
+enum class cycle_reason {
+  /// `interval` passed: every table.
+  interval,
+  /// A committed change woke some tables: those only.
+  change,
+};
 
 /// Seams for tests; every empty member gets the real thing.
 struct agent_hooks {
@@ -18,6 +39,8 @@ struct agent_hooks {
   source_opener open_source;
   /// Default: sync::retry_settings{}.
   std::optional<sync::retry_settings> retry;
+  /// Called as run() starts each cycle. Default: nothing.
+  std::function<void(cycle_reason)> on_cycle;
 };
 
 /// The site agent: the state store, the metrics (and their exposer on
@@ -48,8 +71,11 @@ public:
   /// and returns the last report: what `tidesync agent --once` prints.
   agent_report run_once();
 
-  /// Runs a cycle every `interval` until stop(); the batch in flight finishes
-  /// and its state is saved before it returns.
+  /// Runs a cycle of every table every `interval` until stop(); the batch in
+  /// flight finishes and its state is saved before it returns. With
+  /// `notify`, a committed change also wakes its tables for a cycle of their
+  /// own (see change_watcher); such cycles start at most once per
+  /// `notify_cycle_gap`, so a burst of changes costs a few cycles.
   void run();
 
   /// Makes run() return (and a cycle in progress end after its current

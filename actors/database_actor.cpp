@@ -23,6 +23,7 @@ constexpr unsigned database_call_attempts = 4;
 struct database_actor_state {
   std::shared_ptr<const agent_context> context;
   const config::database_config* config = nullptr;
+  std::size_t index = 0;  // in the agent's config
   std::unique_ptr<remote_api> remote;
   std::vector<caf::actor> tables;  // in config order
   static inline const char* name = "database_actor";
@@ -112,7 +113,9 @@ database_report with_every_table_failed(database_report report,
 
 using database_self = caf::stateful_actor<database_actor_state>;
 
-caf::result<database_report> run_cycle(database_self* self, bool full_pass) {
+// Runs the cycle of the tables `only` selects (every table without it).
+caf::result<database_report> run_cycle(database_self* self, bool full_pass,
+                                       const table_selection* only) {
   auto& state = self->state;
   database_report report;
   report.database = state.config->name;
@@ -122,14 +125,18 @@ caf::result<database_report> run_cycle(database_self* self, bool full_pass) {
   auto remote = state.summaries(*id, report);
   if (!remote)
     return with_every_table_failed(std::move(report), *state.config);
-  if (state.tables.empty())
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < state.tables.size(); ++i)
+    if (only == nullptr || only->includes(state.index, i))
+      asked.push_back(i);
+  if (asked.empty())
     return report;
   auto promise = self->make_response_promise<database_report>();
   auto collected = std::make_shared<database_report>(std::move(report));
-  collected->tables.resize(state.tables.size());
-  auto remaining = std::make_shared<std::size_t>(state.tables.size());
-  for (std::size_t i = 0; i < state.tables.size(); ++i) {
-    const auto& table = state.config->tables[i];
+  collected->tables.resize(asked.size());
+  auto remaining = std::make_shared<std::size_t>(asked.size());
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    const auto& table = state.config->tables[asked[i]];
     table_cycle cycle{*id, std::nullopt, full_pass};
     if (auto found = remote->find(table.name); found != remote->end())
       cycle.remote = found->second;
@@ -138,7 +145,7 @@ caf::result<database_report> run_cycle(database_self* self, bool full_pass) {
       if (--*remaining == 0)
         promise.deliver(*collected);
     };
-    self->request(state.tables[i], caf::infinite, cycle_atom::value, cycle)
+    self->request(state.tables[asked[i]], caf::infinite, cycle_atom::value, cycle)
       .then([=](const table_report& result) mutable { finish(result); },
             [=, name = table.name](const caf::error& error) mutable {
               finish(table_report{collected->database, name, table_state::error, 0, 0, 0, false,
@@ -153,6 +160,7 @@ caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_co
   auto& state = self->state;
   state.context = std::move(context);
   state.config = &state.context->config.databases.at(index);
+  state.index = index;
   state.remote = state.context->make_remote();
   const auto& bounds = state.context->config.batch;
   sync::batch_size_bounds sizes{static_cast<std::size_t>(bounds.min),
@@ -165,7 +173,10 @@ caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_co
       spawn_table_actor(*self, state.context, *state.config, table, std::move(sizer)));
   }
   return {
-    [=](cycle_atom, bool full_pass) { return run_cycle(self, full_pass); },
+    [=](cycle_atom, bool full_pass) { return run_cycle(self, full_pass, nullptr); },
+    [=](cycle_atom, bool full_pass, const table_selection& only) {
+      return run_cycle(self, full_pass, &only);
+    },
   };
 }
 

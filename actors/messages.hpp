@@ -3,6 +3,7 @@
 // The messages the agent's actors exchange.
 
 #include "actors/table_report.hpp"
+#include "actors/table_selection.hpp"
 #include "sync/batch_outcome.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -11,7 +12,8 @@
 namespace tidesync::actors {
 
 /// Run one cycle: to the supervisor and database actors with a `bool
-/// full_pass`, to a table actor with a `table_cycle`.
+/// full_pass` (every table) or a `bool full_pass, table_selection` (the
+/// selected tables only), to a table actor with a `table_cycle`.
 using cycle_atom = caf::atom_constant<caf::atom("cycle")>;
 
 /// Ask a batch-size actor for the next batch size.
@@ -27,6 +29,7 @@ using record_atom = caf::atom_constant<caf::atom("record")>;
 
 // Local messages only: the agent never sends these over the network.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::table_cycle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::table_selection)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::table_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::database_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tidesync::actors::agent_report)

@@ -5,6 +5,8 @@
 
 #include <caf/all.hpp>
 
+#include <optional>
+
 namespace tidesync::actors {
 
 namespace {
@@ -16,22 +18,31 @@ struct supervisor_state {
 
 using supervisor_self = caf::stateful_actor<supervisor_state>;
 
-caf::result<agent_report> run_cycle(supervisor_self* self, bool full_pass) {
-  const auto& databases = self->state.databases;
-  if (databases.empty())
+// Runs the cycle of the selected tables (every table without a selection);
+// a database with none selected is not asked and not reported.
+caf::result<agent_report> run_cycle(supervisor_self* self, bool full_pass,
+                                    std::optional<table_selection> only) {
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < self->state.databases.size(); ++i)
+    if (!only || only->any_in(i))
+      asked.push_back(i);
+  if (asked.empty())
     return agent_report{};
   auto promise = self->make_response_promise<agent_report>();
   auto collected = std::make_shared<agent_report>();
-  collected->databases.resize(databases.size());
-  auto remaining = std::make_shared<std::size_t>(databases.size());
-  for (std::size_t i = 0; i < databases.size(); ++i) {
+  collected->databases.resize(asked.size());
+  auto remaining = std::make_shared<std::size_t>(asked.size());
+  for (std::size_t i = 0; i < asked.size(); ++i) {
     auto finish = [=](database_report result) mutable {
       collected->databases[i] = std::move(result);
       if (--*remaining == 0)
         promise.deliver(*collected);
     };
-    self->request(databases[i], caf::infinite, cycle_atom::value, full_pass)
-      .then([=](const database_report& result) mutable { finish(result); },
+    auto request = only ? self->request(self->state.databases[asked[i]], caf::infinite,
+                                        cycle_atom::value, full_pass, *only)
+                        : self->request(self->state.databases[asked[i]], caf::infinite,
+                                        cycle_atom::value, full_pass);
+    std::move(request).then([=](const database_report& result) mutable { finish(result); },
             [=](const caf::error& error) mutable {
               finish(database_report{"", {}, "database actor: " + caf::to_string(error)});
             });
@@ -43,7 +54,10 @@ caf::behavior supervisor(supervisor_self* self, std::shared_ptr<const agent_cont
   for (std::size_t i = 0; i < context->config.databases.size(); ++i)
     self->state.databases.push_back(spawn_database_actor(*self, context, i));
   return {
-    [=](cycle_atom, bool full_pass) { return run_cycle(self, full_pass); },
+    [=](cycle_atom, bool full_pass) { return run_cycle(self, full_pass, std::nullopt); },
+    [=](cycle_atom, bool full_pass, const table_selection& only) {
+      return run_cycle(self, full_pass, only);
+    },
   };
 }
 

@@ -52,6 +52,9 @@ struct agent_config {
   std::chrono::milliseconds request_timeout = default_request_timeout;
   /// How often a running agent compares every table by content digests.
   std::chrono::milliseconds verify_interval = default_verify_interval;
+  /// Wake on committed changes (PostgreSQL LISTEN, SQLite file watch) instead
+  /// of waiting for `interval` alone.
+  bool notify = true;
   batch_bounds batch;
   std::optional<host_port> metrics_listen;
   std::vector<database_config> databases;

@@ -159,6 +159,15 @@ host_port yaml_value::as_host_port() const {
   return value;
 }
 
+bool yaml_value::as_bool() const {
+  const auto text = scalar_text("true or false");
+  if (text == "true")
+    return true;
+  if (text == "false")
+    return false;
+  fail("expected true or false, got " + in_quotes(text));
+}
+
 std::string yaml_value::as_one_of(std::span<const std::string_view> choices) const {
   auto text = scalar_text("one of " + join_choices(choices));
   if (std::find(choices.begin(), choices.end(), text) == choices.end())

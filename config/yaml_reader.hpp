@@ -45,6 +45,9 @@ public:
   /// A plain SQL identifier (see is_identifier).
   std::string as_identifier() const;
   std::int64_t as_integer(std::int64_t min, std::int64_t max) const;
+  /// `true` or `false`, spelled exactly (YAML's yes/no/on/off are refused:
+  /// they read as words in an operator's file).
+  bool as_bool() const;
   /// A positive duration such as "30s".
   std::chrono::milliseconds as_duration() const;
   /// A positive size such as "64MiB".

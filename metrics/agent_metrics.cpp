@@ -42,7 +42,20 @@ agent_metrics::agent_metrics(prometheus::Registry& registry)
     batch_size_(gauge_family(registry, "tidesync_agent_batch_size",
                              "Rows the next upload batch will hold")),
     last_success_(gauge_family(registry, "tidesync_agent_last_success_timestamp_seconds",
-                               "Unix time of the last cycle that ended without an error")) {}
+                               "Unix time of the last cycle that ended without an error")),
+    cycles_(counter_family(registry, "tidesync_agent_cycles_total",
+                           "Agent cycles started, by reason (interval, change)")),
+    listening_(gauge_family(registry, "tidesync_agent_change_listener_up",
+                            "1 while a PostgreSQL source's change notification connection "
+                            "is listening, 0 while it reconnects")) {}
+
+void agent_metrics::add_cycle(std::string_view reason) {
+  cycles_.Add({{"reason", std::string{reason}}}).Increment();
+}
+
+void agent_metrics::set_listening(const std::string& database, bool listening) {
+  listening_.Add({{"database", database}}).Set(listening ? 1.0 : 0.0);
+}
 
 void agent_metrics::add_rows_uploaded(const std::string& database, const std::string& table,
                                       std::int64_t rows) {

@@ -41,6 +41,14 @@ public:
   void set_last_success(const std::string& database, const std::string& table,
                         double unix_seconds);
 
+  /// One agent cycle started; `reason` is "interval" (every table) or
+  /// "change" (the tables a committed change woke).
+  void add_cycle(std::string_view reason);
+
+  /// A database's change notification became (un)available: its PostgreSQL
+  /// listening connection was (re)established or lost.
+  void set_listening(const std::string& database, bool listening);
+
 private:
   prometheus::Family<prometheus::Counter>& rows_uploaded_;
   prometheus::Family<prometheus::Counter>& rows_deleted_;
@@ -49,6 +57,8 @@ private:
   prometheus::Family<prometheus::Gauge>& skipped_rows_;
   prometheus::Family<prometheus::Gauge>& batch_size_;
   prometheus::Family<prometheus::Gauge>& last_success_;
+  prometheus::Family<prometheus::Counter>& cycles_;
+  prometheus::Family<prometheus::Gauge>& listening_;
 };
 
 /// Serves a registry at `/metrics` on `listen` ("host:port") for Prometheus

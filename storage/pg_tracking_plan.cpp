@@ -26,14 +26,43 @@ std::string pg_function_sql() {
 // notifications with the same channel and payload within a transaction into
 // one. The payload (the table's name) only says which table to read; the
 // agent trusts nothing else from it.
+//
+// PostgreSQL serialises the commits of notifying transactions (one global
+// lock, held through the commit's WAL flush), which cut a site's concurrent
+// single-row write rate to a fraction. So a session announces a table at most
+// once per 250 ms (its last announcement is kept in a session setting, which
+// a rolled-back transaction reverts): a busy writer announces a few commits a
+// second instead of each (abs(): a clock stepped back must not silence it).
+// The agent looks at a woken table once more a moment
+// after it read it, which finds a commit this left unannounced.
 std::string pg_notify_function_sql() {
   return "CREATE OR REPLACE FUNCTION " + std::string{pg_notify_function} +
          "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+         "DECLARE\n"
+         "  setting text := 'tidesync.notified_' || TG_RELID;\n"
+         "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000);\n"
          "BEGIN\n"
-         "  PERFORM pg_notify('" + std::string{version_notify_channel} + "', TG_TABLE_NAME);\n"
+         "  IF abs(now_ms - coalesce(nullif(current_setting(setting, true), ''), '0')::bigint) "
+         ">= 250 THEN\n"
+         "    PERFORM set_config(setting, now_ms::text, false);\n"
+         "    PERFORM pg_notify('" + std::string{version_notify_channel} + "', TG_TABLE_NAME);\n"
+         "  END IF;\n"
          "  RETURN NULL;\n"
          "END\n"
          "$$";
+}
+
+
+// Whether the function exists with the body `sql` would give it: a site
+// prepared by an older tidesync gets the current body on its next prepare.
+bool function_is_current(pqxx::transaction_base& tx, std::string_view name,
+                         const std::string& sql) {
+  auto open = sql.find("$$");
+  auto close = sql.rfind("$$");
+  auto body = sql.substr(open + 2, close - open - 2);
+  auto found = tx.exec_params(
+    "SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure($1)", std::string{name} + "()");
+  return !found.empty() && found[0][0].as<std::string>() == body;
 }
 
 std::string version_trigger_sql(const table_ref& ref, const std::string& table) {
@@ -192,12 +221,10 @@ std::vector<tracking_step> plan_pg_tracking(const std::string& url,
     pqxx::read_transaction tx{conn};
     std::vector<tracking_step> out;
     tracking_step functions{"", "create the trigger functions", step_mode::transaction, {}, 0};
-    if (tx.exec_params("SELECT to_regprocedure($1)", std::string{pg_function} + "()")[0][0]
-          .is_null())
-      functions.statements.push_back(pg_function_sql());
-    if (tx.exec_params("SELECT to_regprocedure($1)", std::string{pg_notify_function} + "()")[0][0]
-          .is_null())
-      functions.statements.push_back(pg_notify_function_sql());
+    for (auto [name, sql] : {std::pair{pg_function, pg_function_sql()},
+                             std::pair{pg_notify_function, pg_notify_function_sql()}})
+      if (!function_is_current(tx, name, sql))
+        functions.statements.push_back(std::move(sql));
     if (!functions.statements.empty())
       out.push_back(std::move(functions));
     for (const auto& ref : tables)

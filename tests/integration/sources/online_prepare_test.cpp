@@ -112,6 +112,24 @@ TEST(OnlinePrepare, ANewColumnGivesExistingRowsVersionOneAndWritesTheirTransacti
                std::exception);
 }
 
+// A site prepared by an older tidesync keeps its trigger functions until
+// prepare runs again; then they get the current body, once.
+TEST(OnlinePrepare, AnOutdatedTriggerFunctionIsReplacedByTheCurrentOne) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text)");
+  apply_version_tracking(db.url(), {testing::tracked("orders")});
+  pg_exec(db.url(), "CREATE OR REPLACE FUNCTION tidesync_notify() RETURNS trigger "
+                    "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('tidesync', TG_TABLE_NAME); "
+                    "RETURN NULL; END $$");
+  auto plan = plan_version_tracking(db.url(), {testing::tracked("orders")});
+  ASSERT_EQ(plan.size(), 1u);
+  apply_version_tracking(db.url(), {testing::tracked("orders")});
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM pg_proc WHERE proname = 'tidesync_notify' "
+                             "AND prosrc LIKE '%set_config%'"),
+            1);
+  EXPECT_TRUE(plan_version_tracking(db.url(), {testing::tracked("orders")}).empty());
+}
+
 TEST(OnlinePrepare, ABackfillVersionsANullableColumnWithoutFiringTheTablesOwnTriggers) {
   testing::test_database db;
   pg_exec(db.url(),

@@ -91,8 +91,20 @@ TEST(AgentConfig, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.batch.max, default_batch_max);
   EXPECT_FALSE(c.metrics_listen.has_value());
   EXPECT_EQ(c.log_level, "info");
+  EXPECT_TRUE(c.notify);
   EXPECT_EQ(c.databases[0].tables[0].version_column, default_version_column);
   EXPECT_FALSE(c.databases[0].tables[0].modified_column.has_value());
+}
+
+TEST(AgentConfig, NotifyCanBeTurnedOff) {
+  EXPECT_FALSE(parse_agent_config(with_top("notify: false\n"), "agent.yaml").notify);
+  EXPECT_TRUE(parse_agent_config(with_top("notify: true\n"), "agent.yaml").notify);
+}
+
+TEST(AgentConfig, NotifyOtherThanTrueOrFalseNamesTheKeyAndLine) {
+  EXPECT_CONTAINS(error_of(with_top("notify: yes\n")),
+                  "agent.yaml:2: notify: expected true or false, got \"yes\"");
+  EXPECT_CONTAINS(error_of(with_top("notify: [true]\n")), "agent.yaml:2: notify: expected true or false");
 }
 
 TEST(AgentConfig, SqliteAndPostgresSchemesAreAccepted) {
