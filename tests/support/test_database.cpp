@@ -57,4 +57,16 @@ test_database::~test_database() {
   }
 }
 
+void pg_autocommit(const std::string& url, const std::string& sql) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  tx.exec(sql);
+}
+
+std::int64_t pg_int(const std::string& url, const std::string& sql) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  return tx.exec(sql)[0][0].as<std::int64_t>();
+}
+
 } // namespace tidesync::testing

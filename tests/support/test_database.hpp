@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace tidesync::testing {
@@ -25,5 +26,11 @@ private:
   std::string name_;
   std::string url_;
 };
+
+/// Runs `sql` outside a transaction block, as CREATE INDEX CONCURRENTLY must run.
+void pg_autocommit(const std::string& url, const std::string& sql);
+
+/// The first column of the first row `sql` returns, as an integer.
+std::int64_t pg_int(const std::string& url, const std::string& sql);
 
 } // namespace tidesync::testing

@@ -26,19 +26,6 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// Outside a transaction block, as CREATE INDEX CONCURRENTLY must run.
-void pg_autocommit(const std::string& url, const std::string& sql) {
-  pqxx::connection conn{url};
-  pqxx::nontransaction tx{conn};
-  tx.exec(sql);
-}
-
-std::int64_t pg_int(const std::string& url, const std::string& sql) {
-  pqxx::connection conn{url};
-  pqxx::nontransaction tx{conn};
-  return tx.exec(sql)[0][0].as<std::int64_t>();
-}
-
 // Everything prepare may touch in the public schema, one line per object.
 std::string pg_catalog(const std::string& url) {
   pqxx::connection conn{url};

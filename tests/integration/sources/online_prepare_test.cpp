@@ -19,21 +19,10 @@ namespace tidesync::storage {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::pg_autocommit;
 using testing::pg_exec;
+using testing::pg_int;
 using testing::scaled;
-
-// Outside a transaction block, as CREATE INDEX CONCURRENTLY must run.
-void pg_autocommit(const std::string& url, const std::string& sql) {
-  pqxx::connection conn{url};
-  pqxx::nontransaction tx{conn};
-  tx.exec(sql);
-}
-
-std::int64_t pg_int(const std::string& url, const std::string& sql) {
-  pqxx::connection conn{url};
-  pqxx::nontransaction tx{conn};
-  return tx.exec(sql)[0][0].as<std::int64_t>();
-}
 
 // The tidesync objects on `table`, as a catalog query sees them.
 struct tracking_catalog {
