@@ -57,7 +57,7 @@ bool has_row(pqxx::transaction_base& tx, const std::string& sql, const std::stri
 // do. One left invalid by a killed concurrent build, or one from an earlier
 // prepare with the default collation, is dropped and built again.
 void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
-                   const catalog_table& catalog, bool new_column,
+                   const catalog_table& catalog, bool new_column, const std::string& label,
                    std::vector<tracking_step>& out) {
   auto table = quote_identifier(ref.name, "table");
   auto index = derived_name(ref.name, index_suffix);
@@ -69,6 +69,8 @@ void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
               "WHERE c <> 0 AND c <> 'pg_catalog.\"C\"'::regcollation)",
               table, ref.version_column))
     return;
+  if (is_partitioned(tx, table))
+    return plan_pg_partitioned_index(tx, ref, catalog, label, out);
   tracking_step step{ref.name, "build the version index without blocking writes",
                      step_mode::unbounded, {}, 0};
   if (!new_column && !tx.exec_params("SELECT to_regclass($1)", index)[0][0].is_null()) {
@@ -81,14 +83,10 @@ void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
   out.push_back(std::move(step));
 }
 
-// A nullable version column: rows without a version get one in batches, then
-// NOT NULL comes through a check constraint validated without blocking writes,
-// so SET NOT NULL needs no scan under its exclusive lock.
-void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
+void plan_pg_backfill(pqxx::transaction_base& tx, const table_ref& ref,
                       std::vector<tracking_step>& out) {
   auto table = quote_identifier(ref.name, "table");
   auto version = quote_identifier(ref.version_column, "version column");
-  auto check = derived_name(ref.name, not_null_check_suffix);
   auto missing = tx.exec("SELECT count(*) FROM " + table + " WHERE " + version + " IS NULL")[0][0]
                    .as<std::int64_t>();
   if (missing > 0)
@@ -98,6 +96,26 @@ void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
                     "SELECT (ctid::text::point)[0]::bigint FROM " + table + " WHERE " + version +
                       " IS NULL LIMIT 1"},
                    missing});
+}
+
+// A nullable version column: rows without a version get one in batches, then
+// NOT NULL comes through a check constraint validated without blocking writes,
+// so SET NOT NULL needs no scan under its exclusive lock.
+void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
+                      const std::string& label, std::vector<tracking_step>& out) {
+  auto table = quote_identifier(ref.name, "table");
+  auto version = quote_identifier(ref.version_column, "version column");
+  auto check = derived_name(ref.name, not_null_check_suffix);
+  // A partitioned table's rows live in its partitions, each with its own
+  // pages (and ctids that repeat from one partition to the next).
+  if (!is_partitioned(tx, table))
+    plan_pg_backfill(tx, ref, out);
+  else
+    for (const auto& partition : pg_partitions(tx, ref, label)) {
+      auto holder = ref;
+      holder.name = partition;
+      plan_pg_backfill(tx, holder, out);
+    }
   auto state = tx.exec_params("SELECT convalidated FROM pg_constraint WHERE conrelid = "
                               "to_regclass($1) AND conname = $2",
                               table, derived_bare_name(ref.name, not_null_check_suffix));
@@ -156,7 +174,7 @@ void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::
   if (!triggers.statements.empty())
     out.push_back(std::move(triggers));
   if (column != nullptr && !column->not_null)
-    plan_pg_not_null(tx, ref, out);
+    plan_pg_not_null(tx, ref, label, out);
   else if (column != nullptr &&
            has_row(tx, "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND "
                        "conname = $2",
@@ -166,7 +184,7 @@ void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::
                    {"ALTER TABLE " + table + " DROP CONSTRAINT " +
                     derived_name(ref.name, not_null_check_suffix)},
                    0});
-  plan_pg_index(tx, ref, *catalog, column == nullptr, out);
+  plan_pg_index(tx, ref, *catalog, column == nullptr, label, out);
 }
 
 } // namespace
