@@ -6,6 +6,7 @@
 #include "storage/source_sql.hpp"
 #include "storage/version_tracking.hpp"
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,21 @@ void require_bigint(const catalog_column& column, const std::string& table,
 
 /// The statements of `steps`, flattened in order.
 std::vector<std::string> flatten(const std::vector<tracking_step>& steps);
+
+/// Held while a prepare or unprepare plans and runs on a PostgreSQL database:
+/// a second one fails at once instead of racing the first on the same
+/// catalog (a column added twice, an index dropped while another run builds it).
+class pg_tracking_lock {
+public:
+  explicit pg_tracking_lock(const std::string& url);
+  ~pg_tracking_lock();
+  pg_tracking_lock(const pg_tracking_lock&) = delete;
+  pg_tracking_lock& operator=(const pg_tracking_lock&) = delete;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 std::vector<tracking_step> plan_pg_tracking(const std::string& url,
                                             const std::vector<table_ref>& tables);

@@ -70,6 +70,14 @@ void run_steps(const std::string& url, const std::vector<tracking_step>& steps,
     detail::run_pg_steps(url, steps, sink);
 }
 
+// Planning reads the catalog the run then changes: one run at a time, from
+// plan to last step. SQLite's writer lock already serialises its steps.
+std::unique_ptr<detail::pg_tracking_lock> lock_tracking(const std::string& url) {
+  if (is_sqlite(url))
+    return nullptr;
+  return std::make_unique<detail::pg_tracking_lock>(url);
+}
+
 } // namespace
 
 std::vector<tracking_step> plan_tracking_steps(const std::string& url,
@@ -87,6 +95,7 @@ std::vector<std::string> plan_version_tracking(const std::string& url,
 std::vector<std::string> apply_version_tracking(const std::string& url,
                                                 const std::vector<table_ref>& tables,
                                                 const tracking_progress& progress) {
+  auto lock = lock_tracking(url);
   auto steps = plan_tracking_steps(url, tables);
   run_steps(url, steps, progress);
   return detail::flatten(steps);
@@ -104,6 +113,7 @@ std::vector<std::string> apply_tracking_removal(const std::string& url,
                                                 const std::vector<table_ref>& tables,
                                                 const removal_options& options,
                                                 const tracking_progress& progress) {
+  auto lock = lock_tracking(url);
   auto steps = plan_tracking_removal(url, tables, options);
   run_steps(url, steps, progress);
   return detail::flatten(steps);

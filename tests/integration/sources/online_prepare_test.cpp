@@ -277,5 +277,43 @@ TEST(OnlinePrepare, PrepareWaitsBehindALongTransactionAndNoWriterWaitsASecond) {
             1);
 }
 
+// Two prepares planning from the same catalog would both add the column, or
+// one would drop the index the other is building: the second stops at once.
+TEST(OnlinePrepare, ASecondPrepareOnTheSameDatabaseStopsWhileTheFirstRuns) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                    "INSERT INTO orders SELECT g, 'x' FROM generate_series(1, 100) g");
+  pqxx::connection app{db.url()};
+  auto held = std::make_unique<pqxx::work>(app);
+  held->exec("SELECT count(*) FROM orders");
+  std::atomic<bool> waiting{false};
+  auto first = std::async(std::launch::async, [&] {
+    return apply_version_tracking(db.url(), {testing::tracked("orders")},
+                                  [&](const std::string&, const std::string& m) {
+                                    if (m.find("waiting for a lock") != std::string::npos)
+                                      waiting = true;
+                                  });
+  });
+  auto deadline = std::chrono::steady_clock::now() + scaled(30s);
+  while (!waiting && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(waiting);
+  try {
+    apply_version_tracking(db.url(), {testing::tracked("orders")});
+    ADD_FAILURE() << "a second prepare ran alongside the first";
+  } catch (const storage_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("another tidesync prepare or unprepare is running"),
+              std::string::npos)
+      << e.what();
+  }
+  EXPECT_THROW(apply_tracking_removal(db.url(), {testing::tracked("orders")}, {}),
+               storage_error);
+  held->commit();
+  held.reset();
+  ASSERT_EQ(first.wait_for(scaled(60s)), std::future_status::ready);
+  first.get();
+  expect_fully_prepared(db.url(), "orders");
+}
+
 } // namespace
 } // namespace tidesync::storage
