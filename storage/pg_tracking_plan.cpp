@@ -83,12 +83,40 @@ void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
   out.push_back(std::move(step));
 }
 
+// Triggers no session_replication_role keeps the backfill from firing:
+// ENABLE ALWAYS ones fire under any role, and ENABLE REPLICA ones fire under
+// the replica role the backfill takes to keep the table's ordinary ones off.
+void refuse_firing_triggers(pqxx::transaction_base& tx, const table_ref& ref,
+                            const std::string& label) {
+  auto table = quote_identifier(ref.name, "table");
+  auto own = "tgrelid = to_regclass($1) AND NOT tgisinternal AND tgname NOT IN ($2, $3)";
+  auto names = tx.exec_params(std::string{"SELECT string_agg(tgname, ', ' ORDER BY tgname) "
+                                          "FROM pg_trigger WHERE "} +
+                                own + " AND (tgenabled = 'A' OR (tgenabled = 'R' AND EXISTS "
+                                      "(SELECT 1 FROM pg_trigger WHERE " + own +
+                                " AND tgenabled = 'O')))",
+                              table, std::string{pg_trigger}, std::string{pg_notify_trigger});
+  if (names[0][0].is_null())
+    return;
+  throw storage_error(storage_errc::unsupported,
+                      "table " + ref.name + " in " + label + " has triggers (" +
+                        names[0][0].as<std::string>() +
+                        ") that giving its existing rows a version would fire: ENABLE ALWAYS "
+                        "triggers fire whatever session_replication_role says, and ENABLE "
+                        "REPLICA ones fire under the replica role that keeps its other "
+                        "triggers off. Disable them while prepare runs (ALTER TABLE " +
+                        ref.name + " DISABLE TRIGGER …, then ENABLE ALWAYS or ENABLE REPLICA "
+                        "TRIGGER … again) or give every row a version first");
+}
+
 void plan_pg_backfill(pqxx::transaction_base& tx, const table_ref& ref,
-                      std::vector<tracking_step>& out) {
+                      const std::string& label, std::vector<tracking_step>& out) {
   auto table = quote_identifier(ref.name, "table");
   auto version = quote_identifier(ref.version_column, "version column");
   auto missing = tx.exec("SELECT count(*) FROM " + table + " WHERE " + version + " IS NULL")[0][0]
                    .as<std::int64_t>();
+  if (missing > 0)
+    refuse_firing_triggers(tx, ref, label);
   if (missing > 0)
     out.push_back({ref.name, "give existing rows a version, in short batches",
                    step_mode::backfill,
@@ -109,12 +137,12 @@ void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
   // A partitioned table's rows live in its partitions, each with its own
   // pages (and ctids that repeat from one partition to the next).
   if (!is_partitioned(tx, table))
-    plan_pg_backfill(tx, ref, out);
+    plan_pg_backfill(tx, ref, label, out);
   else
     for (const auto& partition : pg_partitions(tx, ref, label)) {
       auto holder = ref;
       holder.name = partition;
-      plan_pg_backfill(tx, holder, out);
+      plan_pg_backfill(tx, holder, label, out);
     }
   auto state = tx.exec_params("SELECT convalidated FROM pg_constraint WHERE conrelid = "
                               "to_regclass($1) AND conname = $2",

@@ -147,6 +147,38 @@ TEST(OnlinePrepare, ABackfillVersionsANullableColumnWithoutFiringTheTablesOwnTri
   EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 1);
 }
 
+// The replica role turns ordinary triggers off but fires ENABLE REPLICA ones,
+// and ENABLE ALWAYS ones fire whatever the role.
+TEST(OnlinePrepare, ABackfillNeitherFiresReplicaTriggersNorRunsPastAlwaysTriggers) {
+  testing::test_database db;
+  pg_exec(db.url(),
+          "CREATE TABLE audit (n bigserial, id int);"
+          "CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "INSERT INTO audit (id) VALUES (NEW.id); RETURN NEW; END $$;"
+          "CREATE TABLE mirrored (id int PRIMARY KEY, tidesync_version bigint);"
+          "CREATE TRIGGER mirrored_audit AFTER UPDATE ON mirrored FOR EACH ROW "
+          "EXECUTE FUNCTION audit_row();"
+          "ALTER TABLE mirrored ENABLE REPLICA TRIGGER mirrored_audit;"
+          "INSERT INTO mirrored SELECT generate_series(1, 100);"
+          "CREATE TABLE audited (id int PRIMARY KEY, tidesync_version bigint);"
+          "CREATE TRIGGER audited_always AFTER UPDATE ON audited FOR EACH ROW "
+          "EXECUTE FUNCTION audit_row();"
+          "ALTER TABLE audited ENABLE ALWAYS TRIGGER audited_always;"
+          "INSERT INTO audited SELECT generate_series(1, 100)");
+  apply_version_tracking(db.url(), {testing::tracked("mirrored")});
+  expect_fully_prepared(db.url(), "mirrored");
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 0);
+
+  try {
+    apply_version_tracking(db.url(), {testing::tracked("audited")});
+    ADD_FAILURE() << "the backfill would have fired audited_always";
+  } catch (const storage_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("(audited_always)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 0);
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audited WHERE tidesync_version IS NULL"), 100);
+}
+
 TEST(OnlinePrepare, AnInvalidIndexLeftByAnInterruptedBuildIsDroppedAndRebuilt) {
   testing::test_database db;
   pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text);"
