@@ -9,6 +9,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
 
 namespace tidesync::storage {
 namespace {
@@ -152,6 +156,33 @@ TEST(SqliteVersionTracking, RowsOfAnExistingColumnWithoutAVersionGetOneInShortTr
   EXPECT_GT(versions.back(), 70);
   sqlite_exec(file, "INSERT INTO orders (id) VALUES (20000)");
   EXPECT_GT(sqlite_versions(file).back(), versions.back());
+}
+
+// A site writer holding the lock past SQLite's 5 s busy wait (a batch job)
+// makes prepare wait and go on, not fail half way.
+TEST(SqliteVersionTracking, PrepareWaitsForAWriterThatHoldsTheLockPastTheBusyTimeout) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  sqlite_exec(file, "PRAGMA journal_mode = WAL; CREATE TABLE orders (id INTEGER PRIMARY KEY, "
+                    "note TEXT); INSERT INTO orders VALUES (1, 'a')");
+  sqlite_db writer{file.string(), SQLITE_OPEN_READWRITE};
+  writer.exec("BEGIN IMMEDIATE; UPDATE orders SET note = 'b'", "hold the lock");
+  std::atomic<bool> waited{false};
+  auto prepared = std::async(std::launch::async, [&] {
+    apply_version_tracking(dir.sqlite_url("site.db"), {testing::tracked("orders")},
+                           [&](const std::string&, const std::string& m) {
+                             if (m.find("waiting for the write lock") != std::string::npos)
+                               waited = true;
+                           });
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (!waited && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  EXPECT_TRUE(waited);
+  writer.exec("COMMIT", "let go of the lock");
+  prepared.get();
+  EXPECT_TRUE(plan_version_tracking(dir.sqlite_url("site.db"), {testing::tracked("orders")})
+                .empty());
 }
 
 } // namespace
