@@ -13,11 +13,13 @@ struct index_state {
   bool attached = false;
 };
 
-index_state read_index_state(pqxx::transaction_base& tx, const std::string& index) {
+// Only an index of `table` counts: one of that name elsewhere is not ours.
+index_state read_index_state(pqxx::transaction_base& tx, const std::string& index,
+                             const std::string& table) {
   auto rows = tx.exec_params("SELECT i.indisvalid, EXISTS (SELECT 1 FROM pg_inherits h WHERE "
                              "h.inhrelid = i.indexrelid) FROM pg_index i WHERE i.indexrelid = "
-                             "to_regclass($1)",
-                             index);
+                             "to_regclass($1) AND i.indrelid = to_regclass($2)",
+                             index, table);
   if (rows.empty())
     return {};
   return {true, rows[0][0].as<bool>(), rows[0][1].as<bool>()};
@@ -29,7 +31,9 @@ void plan_partition_index(pqxx::transaction_base& tx, const std::string& partiti
                           const std::string& parent_index, const std::string& columns,
                           bool parent_rebuilt, std::vector<tracking_step>& out) {
   auto index = derived_name(partition, index_suffix);
-  auto state = parent_rebuilt ? index_state{} : read_index_state(tx, index);
+  auto state = parent_rebuilt
+                 ? index_state{}
+                 : read_index_state(tx, index, quote_identifier(partition, "partition"));
   if (!state.exists || !state.valid) {
     tracking_step build{partition, "build the partition's version index without blocking writes",
                         step_mode::unbounded, {}, 0};
@@ -77,7 +81,7 @@ void plan_pg_partitioned_index(pqxx::transaction_base& tx, const table_ref& ref,
   auto table = quote_identifier(ref.name, "table");
   auto index = derived_name(ref.name, index_suffix);
   auto columns = index_columns(ref, catalog, " COLLATE \"C\"");
-  auto parent = read_index_state(tx, index);
+  auto parent = read_index_state(tx, index, table);
   tracking_step create{ref.name, "create the version index on the partitioned table alone "
                                  "(it holds no rows)",
                        step_mode::transaction, {}, 0};

@@ -73,7 +73,10 @@ void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
     return plan_pg_partitioned_index(tx, ref, catalog, label, out);
   tracking_step step{ref.name, "build the version index without blocking writes",
                      step_mode::unbounded, {}, 0};
-  if (!new_column && !tx.exec_params("SELECT to_regclass($1)", index)[0][0].is_null()) {
+  // Only an index of this table: one of that name elsewhere is not ours to drop.
+  if (!new_column && has_row(tx, "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1) "
+                                 "AND indrelid = to_regclass($2)",
+                             index, table)) {
     step.summary = "replace the version index (invalid or in the wrong collation) "
                    "without blocking writes";
     step.statements.push_back("DROP INDEX CONCURRENTLY " + index);

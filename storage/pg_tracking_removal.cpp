@@ -25,7 +25,9 @@ void plan_pg_table_removal(pqxx::transaction_base& tx, const table_ref& ref,
   // A partitioned table's index can't be dropped concurrently; dropping it
   // (with its partitions' indexes) is a short exclusive lock, asked for with
   // a timeout like any other.
-  bool has_index = !tx.exec_params("SELECT to_regclass($1)", index)[0][0].is_null();
+  bool has_index = has_row(tx, "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1) AND "
+                              "indrelid = to_regclass($2)",
+                          index, table);
   if (has_index && is_partitioned(tx, table))
     out.push_back({ref.name, "drop the version index of the partitioned table and its partitions",
                    step_mode::transaction, {"DROP INDEX " + index}, 0});

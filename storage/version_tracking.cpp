@@ -4,13 +4,25 @@
 #include "storage/source.hpp"
 #include "storage/tracking_sql.hpp"
 
+#include <cstdint>
+#include <cstdio>
+
 namespace tidesync::storage {
 
 namespace detail {
 
 std::string derived_bare_name(const std::string& table, std::string_view suffix) {
   auto name = "tidesync_" + table;
-  return name.substr(0, max_identifier_bytes - suffix.size()) + std::string{suffix};
+  if (name.size() + suffix.size() <= max_identifier_bytes)
+    return name + std::string{suffix};
+  // Cut to fit, the names of tables sharing a long prefix (partitions named
+  // by date, say) would be one name: a hash of the whole name keeps them apart.
+  std::uint32_t hash = 2166136261u;  // FNV-1a
+  for (unsigned char c : table)
+    hash = (hash ^ c) * 16777619u;
+  char tag[10];
+  std::snprintf(tag, sizeof tag, "_%08x", hash);
+  return name.substr(0, max_identifier_bytes - suffix.size() - 9) + tag + std::string{suffix};
 }
 
 std::string derived_name(const std::string& table, std::string_view suffix) {

@@ -209,6 +209,26 @@ TEST(OnlinePrepare, ATableWithALongNameGetsDerivedNamesThatFit) {
   expect_fully_prepared(db.url(), table);
 }
 
+// Cut to 63 bytes, "tidesync_<table>_version" was one name for tables that
+// share a long prefix: preparing the second dropped the first one's index.
+TEST(OnlinePrepare, TablesSharingALongPrefixGetIndexesOfTheirOwn) {
+  testing::test_database db;
+  std::string prefix(50, 'p');
+  auto first = prefix + "_2026_01";
+  auto second = prefix + "_2026_02";
+  for (const auto& table : {first, second})
+    pg_exec(db.url(), "CREATE TABLE \"" + table + "\" (id int PRIMARY KEY, tidesync_version "
+                      "bigint); INSERT INTO \"" + table + "\" (id) SELECT generate_series(1, 50)");
+  apply_version_tracking(db.url(), {testing::tracked(first)});
+  apply_version_tracking(db.url(), {testing::tracked(second)});
+  expect_fully_prepared(db.url(), first);
+  expect_fully_prepared(db.url(), second);
+
+  apply_tracking_removal(db.url(), {testing::tracked(second)}, {});
+  EXPECT_EQ(read_tracking(db.url(), second).valid_indexes, 0);
+  expect_fully_prepared(db.url(), first);
+}
+
 /// Updates a random row every 50 ms on its own connection and keeps the
 /// longest time one statement took.
 class steady_writer {
