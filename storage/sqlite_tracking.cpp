@@ -71,9 +71,38 @@ std::string sqlite_row_columns(sqlite_db& db, const table_ref& ref,
   return out;
 }
 
+// The names `table`'s `suffix` object may have: the derived one, and the one
+// cut to 63 bytes without a hash that earlier versions gave long names.
+std::vector<std::string> sqlite_object_names(const std::string& table, std::string_view suffix) {
+  std::vector<std::string> out{derived_bare_name(table, suffix)};
+  auto cut = ("tidesync_" + table).substr(0, max_identifier_bytes - suffix.size()) +
+             std::string{suffix};
+  if (cut != out.front())
+    out.push_back(std::move(cut));
+  return out;
+}
+
+// Those of the names an object of `type` on `table` has. Only `table`'s
+// count: a name cut short could belong to another table's object.
+std::vector<std::string> sqlite_objects_on(sqlite_db& db, const std::string& type,
+                                           const std::string& table, std::string_view suffix) {
+  std::vector<std::string> out;
+  for (const auto& name : sqlite_object_names(table, suffix)) {
+    sqlite_statement st{db,
+                        "SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2 AND "
+                        "tbl_name = ?3",
+                        "inspect version tracking"};
+    st.bind_text(1, type);
+    st.bind_text(2, name);
+    st.bind_text(3, table);
+    if (st.step())
+      out.push_back(name);
+  }
+  return out;
+}
+
 bool sqlite_trigger_exists(sqlite_db& db, const std::string& table, std::string_view suffix) {
-  return sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-                       derived_bare_name(table, suffix));
+  return !sqlite_objects_on(db, "trigger", table, suffix).empty();
 }
 
 std::string sqlite_trigger(const table_ref& ref, const std::string& match, bool insert) {
@@ -272,11 +301,10 @@ std::vector<tracking_step> plan_sqlite_removal(const std::string& path,
     tracking_step step{ref.name, "drop the triggers and the version index",
                        step_mode::transaction, {}, 0};
     for (auto suffix : {sqlite_insert_suffix, sqlite_update_suffix})
-      if (sqlite_trigger_exists(db, ref.name, suffix))
-        step.statements.push_back("DROP TRIGGER " + derived_name(ref.name, suffix));
-    if (sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                      derived_bare_name(ref.name, index_suffix)))
-      step.statements.push_back("DROP INDEX " + derived_name(ref.name, index_suffix));
+      for (const auto& name : sqlite_objects_on(db, "trigger", ref.name, suffix))
+        step.statements.push_back("DROP TRIGGER \"" + name + "\"");
+    for (const auto& name : sqlite_objects_on(db, "index", ref.name, index_suffix))
+      step.statements.push_back("DROP INDEX \"" + name + "\"");
     if (options.drop_columns && find_column(*catalog, ref.version_column) != nullptr)
       step.statements.push_back("ALTER TABLE " + quote_identifier(ref.name, "table") +
                                 " DROP COLUMN " +
