@@ -71,23 +71,12 @@ std::string sqlite_row_columns(sqlite_db& db, const table_ref& ref,
   return out;
 }
 
-// The names `table`'s `suffix` object may have: the derived one, and the one
-// cut to 63 bytes without a hash that earlier versions gave long names.
-std::vector<std::string> sqlite_object_names(const std::string& table, std::string_view suffix) {
-  std::vector<std::string> out{derived_bare_name(table, suffix)};
-  auto cut = ("tidesync_" + table).substr(0, max_identifier_bytes - suffix.size()) +
-             std::string{suffix};
-  if (cut != out.front())
-    out.push_back(std::move(cut));
-  return out;
-}
-
 // Those of the names an object of `type` on `table` has. Only `table`'s
 // count: a name cut short could belong to another table's object.
 std::vector<std::string> sqlite_objects_on(sqlite_db& db, const std::string& type,
                                            const std::string& table, std::string_view suffix) {
   std::vector<std::string> out;
-  for (const auto& name : sqlite_object_names(table, suffix)) {
+  for (const auto& name : derived_bare_names(table, suffix)) {
     sqlite_statement st{db,
                         "SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2 AND "
                         "tbl_name = ?3",

@@ -32,6 +32,10 @@ std::string derived_name(const std::string& table, std::string_view suffix);
 /// The same name unquoted, as catalogs store it.
 std::string derived_bare_name(const std::string& table, std::string_view suffix);
 
+/// The bare names the object may have: the derived one, and for a long table
+/// name the one cut to 63 bytes without a hash that earlier versions gave it.
+std::vector<std::string> derived_bare_names(const std::string& table, std::string_view suffix);
+
 const catalog_column* find_column(const catalog_table& catalog, const std::string& name);
 
 /// (version, key…): the order every page reads in; text key columns take `text_collation`.

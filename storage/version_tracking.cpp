@@ -25,6 +25,15 @@ std::string derived_bare_name(const std::string& table, std::string_view suffix)
   return name.substr(0, max_identifier_bytes - suffix.size() - 9) + tag + std::string{suffix};
 }
 
+std::vector<std::string> derived_bare_names(const std::string& table, std::string_view suffix) {
+  std::vector<std::string> out{derived_bare_name(table, suffix)};
+  auto cut = ("tidesync_" + table).substr(0, max_identifier_bytes - suffix.size()) +
+             std::string{suffix};
+  if (cut != out.front())
+    out.push_back(std::move(cut));
+  return out;
+}
+
 std::string derived_name(const std::string& table, std::string_view suffix) {
   return "\"" + derived_bare_name(table, suffix) + "\"";
 }

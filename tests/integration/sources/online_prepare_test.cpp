@@ -78,6 +78,15 @@ tracking_catalog read_tracking(const std::string& url, const std::string& table)
   return out;
 }
 
+std::string read_index_name(const std::string& url, const std::string& table) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  return tx.exec_params("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = "
+                        "to_regclass($1) AND NOT indisprimary",
+                        table)[0][0]
+    .as<std::string>();
+}
+
 void expect_fully_prepared(const std::string& url, const std::string& table) {
   auto catalog = read_tracking(url, table);
   EXPECT_EQ(catalog.version_triggers, 1);
@@ -227,6 +236,21 @@ TEST(OnlinePrepare, TablesSharingALongPrefixGetIndexesOfTheirOwn) {
   apply_tracking_removal(db.url(), {testing::tracked(second)}, {});
   EXPECT_EQ(read_tracking(db.url(), second).valid_indexes, 0);
   expect_fully_prepared(db.url(), first);
+}
+
+// Prepared by an earlier version, a long-named table has its index under the
+// name cut without a hash: prepare keeps it, unprepare drops it.
+TEST(OnlinePrepare, AnIndexUnderANameCutWithoutAHashIsKeptAndRemoved) {
+  testing::test_database db;
+  auto table = std::string(50, 'p') + "_2026_01";
+  auto cut = ("tidesync_" + table).substr(0, 55) + "_version";
+  pg_exec(db.url(), "CREATE TABLE " + table + " (id int PRIMARY KEY)");
+  apply_version_tracking(db.url(), {testing::tracked(table)});
+  pg_exec(db.url(), "DROP INDEX " + read_index_name(db.url(), table) + ";"
+                    "CREATE INDEX \"" + cut + "\" ON " + table + " (tidesync_version, id)");
+  expect_fully_prepared(db.url(), table);
+  apply_tracking_removal(db.url(), {testing::tracked(table)}, {});
+  EXPECT_EQ(read_tracking(db.url(), table).valid_indexes, 0);
 }
 
 /// Updates a random row every 50 ms on its own connection and keeps the
