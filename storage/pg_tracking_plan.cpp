@@ -168,13 +168,29 @@ void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
                  0});
 }
 
+// A view, materialized view or foreign table has that name: say so, rather
+// than "not found" for a name the operator can see in psql.
+[[noreturn]] void refuse_missing_table(pqxx::transaction_base& tx, const table_ref& ref,
+                                       const std::string& label) {
+  auto kind = tx.exec_params("SELECT CASE relkind WHEN 'v' THEN 'a view' WHEN 'm' THEN "
+                             "'a materialized view' WHEN 'f' THEN 'a foreign table' ELSE "
+                             "'not a table' END FROM pg_class WHERE oid = to_regclass($1)",
+                             quote_identifier(ref.name, "table"));
+  if (kind.empty())
+    throw storage_error(storage_errc::not_found, "table " + ref.name + " not found in " + label);
+  throw storage_error(storage_errc::unsupported,
+                      ref.name + " in " + label + " is " + kind[0][0].as<std::string>() +
+                        "; tidesync prepares and replicates tables (name the table it reads "
+                        "from)");
+}
+
 void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::string& label,
                    std::vector<tracking_step>& out) {
   auto table = quote_identifier(ref.name, "table");
   auto version = quote_identifier(ref.version_column, "version column");
   auto catalog = read_pg_catalog(tx, ref.name);
   if (!catalog)
-    throw storage_error(storage_errc::not_found, "table " + ref.name + " not found in " + label);
+    refuse_missing_table(tx, ref, label);
   index_columns(ref, *catalog, "");  // key names are checked before anything runs
   const auto* column = find_column(*catalog, ref.version_column);
   if (column != nullptr)

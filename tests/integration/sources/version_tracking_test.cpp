@@ -80,6 +80,21 @@ TEST(PostgresVersionTracking, PrepareRefusesMissingTablesAndBadVersionColumns) {
   }
 }
 
+TEST(PostgresVersionTracking, PrepareSaysAViewIsAView) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY); CREATE VIEW recent AS SELECT * "
+                    "FROM orders");
+  try {
+    plan_version_tracking(db.url(), {testing::tracked("recent")});
+    FAIL() << "expected an error";
+  } catch (const storage_error& e) {
+    EXPECT_EQ(e.code(), storage_errc::unsupported) << e.what();
+    EXPECT_NE(std::string{e.what()}.find("recent in PostgreSQL database"), std::string::npos)
+      << e.what();
+    EXPECT_NE(std::string{e.what()}.find("is a view"), std::string::npos) << e.what();
+  }
+}
+
 TEST(PostgresVersionTracking, AFailedPrepareLeavesTheDatabaseUnchanged) {
   testing::test_database db;
   pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY)");
