@@ -86,7 +86,7 @@ bool has_row(pqxx::transaction_base& tx, const std::string& sql, const std::stri
 // do. One left invalid by a killed concurrent build, or one from an earlier
 // prepare with the default collation, is dropped and built again.
 void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
-                   const catalog_table& catalog, bool new_column,
+                   const catalog_table& catalog, bool new_column, const std::string& label,
                    std::vector<tracking_step>& out) {
   auto table = quote_identifier(ref.name, "table");
   auto index = derived_name(ref.name, index_suffix);
@@ -98,9 +98,14 @@ void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
               "WHERE c <> 0 AND c <> 'pg_catalog.\"C\"'::regcollation)",
               table, ref.version_column))
     return;
+  if (is_partitioned(tx, table))
+    return plan_pg_partitioned_index(tx, ref, catalog, label, out);
   tracking_step step{ref.name, "build the version index without blocking writes",
                      step_mode::unbounded, {}, 0};
-  if (!new_column && !tx.exec_params("SELECT to_regclass($1)", index)[0][0].is_null()) {
+  // Only an index of this table: one of that name elsewhere is not ours to drop.
+  if (!new_column && has_row(tx, "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1) "
+                                 "AND indrelid = to_regclass($2)",
+                             index, table)) {
     step.summary = "replace the version index (invalid or in the wrong collation) "
                    "without blocking writes";
     step.statements.push_back("DROP INDEX CONCURRENTLY " + index);
@@ -110,16 +115,40 @@ void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
   out.push_back(std::move(step));
 }
 
-// A nullable version column: rows without a version get one in batches, then
-// NOT NULL comes through a check constraint validated without blocking writes,
-// so SET NOT NULL needs no scan under its exclusive lock.
-void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
-                      std::vector<tracking_step>& out) {
+// Triggers no session_replication_role keeps the backfill from firing:
+// ENABLE ALWAYS ones fire under any role, and ENABLE REPLICA ones fire under
+// the replica role the backfill takes to keep the table's ordinary ones off.
+void refuse_firing_triggers(pqxx::transaction_base& tx, const table_ref& ref,
+                            const std::string& label) {
+  auto table = quote_identifier(ref.name, "table");
+  auto own = "tgrelid = to_regclass($1) AND NOT tgisinternal AND tgname NOT IN ($2, $3)";
+  auto names = tx.exec_params(std::string{"SELECT string_agg(tgname, ', ' ORDER BY tgname) "
+                                          "FROM pg_trigger WHERE "} +
+                                own + " AND (tgenabled = 'A' OR (tgenabled = 'R' AND EXISTS "
+                                      "(SELECT 1 FROM pg_trigger WHERE " + own +
+                                " AND tgenabled = 'O')))",
+                              table, std::string{pg_trigger}, std::string{pg_notify_trigger});
+  if (names[0][0].is_null())
+    return;
+  throw storage_error(storage_errc::unsupported,
+                      "table " + ref.name + " in " + label + " has triggers (" +
+                        names[0][0].as<std::string>() +
+                        ") that giving its existing rows a version would fire: ENABLE ALWAYS "
+                        "triggers fire whatever session_replication_role says, and ENABLE "
+                        "REPLICA ones fire under the replica role that keeps its other "
+                        "triggers off. Disable them while prepare runs (ALTER TABLE " +
+                        ref.name + " DISABLE TRIGGER …, then ENABLE ALWAYS or ENABLE REPLICA "
+                        "TRIGGER … again) or give every row a version first");
+}
+
+void plan_pg_backfill(pqxx::transaction_base& tx, const table_ref& ref,
+                      const std::string& label, std::vector<tracking_step>& out) {
   auto table = quote_identifier(ref.name, "table");
   auto version = quote_identifier(ref.version_column, "version column");
-  auto check = derived_name(ref.name, not_null_check_suffix);
   auto missing = tx.exec("SELECT count(*) FROM " + table + " WHERE " + version + " IS NULL")[0][0]
                    .as<std::int64_t>();
+  if (missing > 0)
+    refuse_firing_triggers(tx, ref, label);
   if (missing > 0)
     out.push_back({ref.name, "give existing rows a version, in short batches",
                    step_mode::backfill,
@@ -127,6 +156,26 @@ void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
                     "SELECT (ctid::text::point)[0]::bigint FROM " + table + " WHERE " + version +
                       " IS NULL LIMIT 1"},
                    missing});
+}
+
+// A nullable version column: rows without a version get one in batches, then
+// NOT NULL comes through a check constraint validated without blocking writes,
+// so SET NOT NULL needs no scan under its exclusive lock.
+void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
+                      const std::string& label, std::vector<tracking_step>& out) {
+  auto table = quote_identifier(ref.name, "table");
+  auto version = quote_identifier(ref.version_column, "version column");
+  auto check = derived_name(ref.name, not_null_check_suffix);
+  // A partitioned table's rows live in its partitions, each with its own
+  // pages (and ctids that repeat from one partition to the next).
+  if (!is_partitioned(tx, table))
+    plan_pg_backfill(tx, ref, label, out);
+  else
+    for (const auto& partition : pg_partitions(tx, ref, label)) {
+      auto holder = ref;
+      holder.name = partition;
+      plan_pg_backfill(tx, holder, label, out);
+    }
   auto state = tx.exec_params("SELECT convalidated FROM pg_constraint WHERE conrelid = "
                               "to_regclass($1) AND conname = $2",
                               table, derived_bare_name(ref.name, not_null_check_suffix));
@@ -148,13 +197,29 @@ void plan_pg_not_null(pqxx::transaction_base& tx, const table_ref& ref,
                  0});
 }
 
+// A view, materialized view or foreign table has that name: say so, rather
+// than "not found" for a name the operator can see in psql.
+[[noreturn]] void refuse_missing_table(pqxx::transaction_base& tx, const table_ref& ref,
+                                       const std::string& label) {
+  auto kind = tx.exec_params("SELECT CASE relkind WHEN 'v' THEN 'a view' WHEN 'm' THEN "
+                             "'a materialized view' WHEN 'f' THEN 'a foreign table' ELSE "
+                             "'not a table' END FROM pg_class WHERE oid = to_regclass($1)",
+                             quote_identifier(ref.name, "table"));
+  if (kind.empty())
+    throw storage_error(storage_errc::not_found, "table " + ref.name + " not found in " + label);
+  throw storage_error(storage_errc::unsupported,
+                      ref.name + " in " + label + " is " + kind[0][0].as<std::string>() +
+                        "; tidesync prepares and replicates tables (name the table it reads "
+                        "from)");
+}
+
 void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::string& label,
                    std::vector<tracking_step>& out) {
   auto table = quote_identifier(ref.name, "table");
   auto version = quote_identifier(ref.version_column, "version column");
   auto catalog = read_pg_catalog(tx, ref.name);
   if (!catalog)
-    throw storage_error(storage_errc::not_found, "table " + ref.name + " not found in " + label);
+    refuse_missing_table(tx, ref, label);
   index_columns(ref, *catalog, "");  // key names are checked before anything runs
   const auto* column = find_column(*catalog, ref.version_column);
   if (column != nullptr)
@@ -185,7 +250,7 @@ void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::
   if (!triggers.statements.empty())
     out.push_back(std::move(triggers));
   if (column != nullptr && !column->not_null)
-    plan_pg_not_null(tx, ref, out);
+    plan_pg_not_null(tx, ref, label, out);
   else if (column != nullptr &&
            has_row(tx, "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND "
                        "conname = $2",
@@ -195,7 +260,7 @@ void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::
                    {"ALTER TABLE " + table + " DROP CONSTRAINT " +
                     derived_name(ref.name, not_null_check_suffix)},
                    0});
-  plan_pg_index(tx, ref, *catalog, column == nullptr, out);
+  plan_pg_index(tx, ref, *catalog, column == nullptr, label, out);
 }
 
 } // namespace

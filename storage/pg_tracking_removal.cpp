@@ -21,10 +21,24 @@ void plan_pg_table_removal(pqxx::transaction_base& tx, const table_ref& ref,
   auto catalog = read_pg_catalog(tx, ref.name);
   if (!catalog)
     throw storage_error(storage_errc::not_found, "table " + ref.name + " not found in " + label);
-  auto index = derived_name(ref.name, index_suffix);
-  if (!tx.exec_params("SELECT to_regclass($1)", index)[0][0].is_null())
-    out.push_back({ref.name, "drop the version index without blocking writes",
-                   step_mode::unbounded, {"DROP INDEX CONCURRENTLY " + index}, 0});
+  // A partitioned table's index can't be dropped concurrently; dropping it
+  // (with its partitions' indexes) is a short exclusive lock, asked for with
+  // a timeout like any other. A long-named table prepared by an earlier
+  // version has its index under the name cut without a hash.
+  for (const auto& name : derived_bare_names(ref.name, index_suffix)) {
+    auto index = "\"" + name + "\"";
+    if (!has_row(tx, "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1) AND "
+                     "indrelid = to_regclass($2)",
+                 index, table))
+      continue;
+    if (is_partitioned(tx, table))
+      out.push_back({ref.name, "drop the version index of the partitioned table and its "
+                               "partitions",
+                     step_mode::transaction, {"DROP INDEX " + index}, 0});
+    else
+      out.push_back({ref.name, "drop the version index without blocking writes",
+                     step_mode::unbounded, {"DROP INDEX CONCURRENTLY " + index}, 0});
+  }
   tracking_step step{ref.name, "drop the triggers", step_mode::transaction, {}, 0};
   for (auto trigger : {pg_trigger, pg_notify_trigger})
     if (has_row(tx, "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2",
@@ -56,8 +70,9 @@ void plan_function_removal(pqxx::transaction_base& tx, const std::vector<table_r
     auto signature = std::string{function} + "()";
     if (tx.exec_params("SELECT to_regprocedure($1)", signature)[0][0].is_null())
       continue;
+    // A partition's clone of its parent's trigger goes with the parent's.
     if (tx.exec_params("SELECT 1 FROM pg_trigger WHERE tgfoid = to_regprocedure($1) AND "
-                       "tgrelid <> ALL (" + others + ")",
+                       "tgparentid = 0 AND tgrelid <> ALL (" + others + ")",
                        signature)
           .empty())
       step.statements.push_back("DROP FUNCTION " + signature);

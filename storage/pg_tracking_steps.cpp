@@ -119,14 +119,16 @@ std::optional<std::int64_t> first_unversioned_page(pqxx::connection& conn,
   return rows[0][0].as<std::int64_t>();
 }
 
-// The table's own enabled triggers: the backfill must not fire them (an audit
-// log or an updated_at would record a write the application never made).
+// The table's own triggers that the replica role turns off: the backfill must
+// not fire them (an audit log or an updated_at would record a write the
+// application never made). ENABLE REPLICA and ALWAYS ones are refused at
+// planning, as the replica role would fire them.
 std::vector<std::string> application_triggers(pqxx::connection& conn, const std::string& table) {
   pqxx::nontransaction tx{conn};
   std::vector<std::string> out;
   for (const auto& row : tx.exec_params(
          "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal "
-         "AND tgenabled <> 'D' AND tgname NOT IN ($2, $3) ORDER BY tgname",
+         "AND tgenabled = 'O' AND tgname NOT IN ($2, $3) ORDER BY tgname",
          table, std::string{pg_trigger}, std::string{pg_notify_trigger}))
     out.push_back(row[0].as<std::string>());
   return out;

@@ -20,6 +20,9 @@ constexpr int backfill_batch_rows = 5000;
 // A pause between backfill batches, so a writer waiting in its busy handler
 // takes the lock before the next batch does.
 constexpr std::chrono::milliseconds backfill_pause{10};
+// The busy handler's wait (sqlite_db), and the pause before asking again.
+constexpr std::chrono::seconds busy_retry_after{5};
+constexpr std::chrono::seconds busy_pause{1};
 
 bool sqlite_exists(sqlite_db& db, const std::string& sql, const std::string& a,
                    const std::string& b = "") {
@@ -68,9 +71,27 @@ std::string sqlite_row_columns(sqlite_db& db, const table_ref& ref,
   return out;
 }
 
+// Those of the names an object of `type` on `table` has. Only `table`'s
+// count: a name cut short could belong to another table's object.
+std::vector<std::string> sqlite_objects_on(sqlite_db& db, const std::string& type,
+                                           const std::string& table, std::string_view suffix) {
+  std::vector<std::string> out;
+  for (const auto& name : derived_bare_names(table, suffix)) {
+    sqlite_statement st{db,
+                        "SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2 AND "
+                        "tbl_name = ?3",
+                        "inspect version tracking"};
+    st.bind_text(1, type);
+    st.bind_text(2, name);
+    st.bind_text(3, table);
+    if (st.step())
+      out.push_back(name);
+  }
+  return out;
+}
+
 bool sqlite_trigger_exists(sqlite_db& db, const std::string& table, std::string_view suffix) {
-  return sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-                       derived_bare_name(table, suffix));
+  return !sqlite_objects_on(db, "trigger", table, suffix).empty();
 }
 
 std::string sqlite_trigger(const table_ref& ref, const std::string& match, bool insert) {
@@ -162,10 +183,29 @@ void plan_sqlite_table(sqlite_db& db, const table_ref& ref, std::int64_t& counte
                    0});
 }
 
-void run_in_transaction(sqlite_db& db, const std::vector<std::string>& statements,
-                        std::string_view context) {
-  // IMMEDIATE takes the write lock first (waiting in the busy handler).
-  db.exec("BEGIN IMMEDIATE", context);
+// IMMEDIATE takes the write lock first, waiting in the busy handler. A site
+// writer that holds the lock longer than that (a batch job, a long
+// transaction) makes the step wait again, as prepare waits behind a long
+// transaction on PostgreSQL, instead of failing half way.
+void begin_immediate(sqlite_db& db, const std::string& table, const tracking_progress& progress) {
+  for (;;) {
+    int rc = sqlite3_exec(db.handle(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK)
+      return;
+    if ((rc & 0xff) != SQLITE_BUSY)
+      db.fail(rc, "begin a version tracking step");
+    progress(table, "waiting for the write lock of " + db.label() +
+                      ": another connection has held it over " +
+                      std::to_string(busy_retry_after.count()) + " s; retrying in " +
+                      std::to_string(busy_pause.count()) + " s");
+    std::this_thread::sleep_for(busy_pause);
+  }
+}
+
+void run_in_transaction(sqlite_db& db, const tracking_step& step, std::string_view context,
+                        const tracking_progress& progress) {
+  const auto& statements = step.statements;
+  begin_immediate(db, step.table, progress);
   try {
     for (const auto& statement : statements)
       db.exec(statement, context);
@@ -181,7 +221,7 @@ void run_backfill(sqlite_db& db, const tracking_step& step, const tracking_progr
   auto began = std::chrono::steady_clock::now();
   auto last_report = began;
   for (;;) {
-    run_in_transaction(db, step.statements, "give existing rows a version");
+    run_in_transaction(db, step, "give existing rows a version", progress);
     auto changed = sqlite3_changes(db.handle());
     if (changed == 0)
       break;
@@ -230,7 +270,7 @@ void run_sqlite_steps(const std::string& path, const std::vector<tracking_step>&
     if (step.mode == step_mode::backfill)
       run_backfill(db, step, progress);
     else
-      run_in_transaction(db, step.statements, "install version tracking");
+      run_in_transaction(db, step, "install version tracking", progress);
   }
 }
 
@@ -250,11 +290,10 @@ std::vector<tracking_step> plan_sqlite_removal(const std::string& path,
     tracking_step step{ref.name, "drop the triggers and the version index",
                        step_mode::transaction, {}, 0};
     for (auto suffix : {sqlite_insert_suffix, sqlite_update_suffix})
-      if (sqlite_trigger_exists(db, ref.name, suffix))
-        step.statements.push_back("DROP TRIGGER " + derived_name(ref.name, suffix));
-    if (sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                      derived_bare_name(ref.name, index_suffix)))
-      step.statements.push_back("DROP INDEX " + derived_name(ref.name, index_suffix));
+      for (const auto& name : sqlite_objects_on(db, "trigger", ref.name, suffix))
+        step.statements.push_back("DROP TRIGGER \"" + name + "\"");
+    for (const auto& name : sqlite_objects_on(db, "index", ref.name, index_suffix))
+      step.statements.push_back("DROP INDEX \"" + name + "\"");
     if (options.drop_columns && find_column(*catalog, ref.version_column) != nullptr)
       step.statements.push_back("ALTER TABLE " + quote_identifier(ref.name, "table") +
                                 " DROP COLUMN " +

@@ -6,6 +6,7 @@
 #include "storage/source_sql.hpp"
 #include "storage/version_tracking.hpp"
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,10 @@ std::string derived_name(const std::string& table, std::string_view suffix);
 /// The same name unquoted, as catalogs store it.
 std::string derived_bare_name(const std::string& table, std::string_view suffix);
 
+/// The bare names the object may have: the derived one, and for a long table
+/// name the one cut to 63 bytes without a hash that earlier versions gave it.
+std::vector<std::string> derived_bare_names(const std::string& table, std::string_view suffix);
+
 const catalog_column* find_column(const catalog_table& catalog, const std::string& name);
 
 /// (version, key…): the order every page reads in; text key columns take `text_collation`.
@@ -43,6 +48,21 @@ void require_bigint(const catalog_column& column, const std::string& table,
 
 /// The statements of `steps`, flattened in order.
 std::vector<std::string> flatten(const std::vector<tracking_step>& steps);
+
+/// Held while a prepare or unprepare plans and runs on a PostgreSQL database:
+/// a second one fails at once instead of racing the first on the same
+/// catalog (a column added twice, an index dropped while another run builds it).
+class pg_tracking_lock {
+public:
+  explicit pg_tracking_lock(const std::string& url);
+  ~pg_tracking_lock();
+  pg_tracking_lock(const pg_tracking_lock&) = delete;
+  pg_tracking_lock& operator=(const pg_tracking_lock&) = delete;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 std::vector<tracking_step> plan_pg_tracking(const std::string& url,
                                             const std::vector<table_ref>& tables);

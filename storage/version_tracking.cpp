@@ -4,13 +4,34 @@
 #include "storage/source.hpp"
 #include "storage/tracking_sql.hpp"
 
+#include <cstdint>
+#include <cstdio>
+
 namespace tidesync::storage {
 
 namespace detail {
 
 std::string derived_bare_name(const std::string& table, std::string_view suffix) {
   auto name = "tidesync_" + table;
-  return name.substr(0, max_identifier_bytes - suffix.size()) + std::string{suffix};
+  if (name.size() + suffix.size() <= max_identifier_bytes)
+    return name + std::string{suffix};
+  // Cut to fit, the names of tables sharing a long prefix (partitions named
+  // by date, say) would be one name: a hash of the whole name keeps them apart.
+  std::uint32_t hash = 2166136261u;  // FNV-1a
+  for (unsigned char c : table)
+    hash = (hash ^ c) * 16777619u;
+  char tag[10];
+  std::snprintf(tag, sizeof tag, "_%08x", hash);
+  return name.substr(0, max_identifier_bytes - suffix.size() - 9) + tag + std::string{suffix};
+}
+
+std::vector<std::string> derived_bare_names(const std::string& table, std::string_view suffix) {
+  std::vector<std::string> out{derived_bare_name(table, suffix)};
+  auto cut = ("tidesync_" + table).substr(0, max_identifier_bytes - suffix.size()) +
+             std::string{suffix};
+  if (cut != out.front())
+    out.push_back(std::move(cut));
+  return out;
 }
 
 std::string derived_name(const std::string& table, std::string_view suffix) {
@@ -70,6 +91,14 @@ void run_steps(const std::string& url, const std::vector<tracking_step>& steps,
     detail::run_pg_steps(url, steps, sink);
 }
 
+// Planning reads the catalog the run then changes: one run at a time, from
+// plan to last step. SQLite's writer lock already serialises its steps.
+std::unique_ptr<detail::pg_tracking_lock> lock_tracking(const std::string& url) {
+  if (is_sqlite(url))
+    return nullptr;
+  return std::make_unique<detail::pg_tracking_lock>(url);
+}
+
 } // namespace
 
 std::vector<tracking_step> plan_tracking_steps(const std::string& url,
@@ -87,6 +116,7 @@ std::vector<std::string> plan_version_tracking(const std::string& url,
 std::vector<std::string> apply_version_tracking(const std::string& url,
                                                 const std::vector<table_ref>& tables,
                                                 const tracking_progress& progress) {
+  auto lock = lock_tracking(url);
   auto steps = plan_tracking_steps(url, tables);
   run_steps(url, steps, progress);
   return detail::flatten(steps);
@@ -104,6 +134,7 @@ std::vector<std::string> apply_tracking_removal(const std::string& url,
                                                 const std::vector<table_ref>& tables,
                                                 const removal_options& options,
                                                 const tracking_progress& progress) {
+  auto lock = lock_tracking(url);
   auto steps = plan_tracking_removal(url, tables, options);
   run_steps(url, steps, progress);
   return detail::flatten(steps);

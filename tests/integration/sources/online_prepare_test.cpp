@@ -67,6 +67,15 @@ tracking_catalog read_tracking(const std::string& url, const std::string& table)
   return out;
 }
 
+std::string read_index_name(const std::string& url, const std::string& table) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  return tx.exec_params("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = "
+                        "to_regclass($1) AND NOT indisprimary",
+                        table)[0][0]
+    .as<std::string>();
+}
+
 void expect_fully_prepared(const std::string& url, const std::string& table) {
   auto catalog = read_tracking(url, table);
   EXPECT_EQ(catalog.version_triggers, 1);
@@ -154,6 +163,38 @@ TEST(OnlinePrepare, ABackfillVersionsANullableColumnWithoutFiringTheTablesOwnTri
   EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 1);
 }
 
+// The replica role turns ordinary triggers off but fires ENABLE REPLICA ones,
+// and ENABLE ALWAYS ones fire whatever the role.
+TEST(OnlinePrepare, ABackfillNeitherFiresReplicaTriggersNorRunsPastAlwaysTriggers) {
+  testing::test_database db;
+  pg_exec(db.url(),
+          "CREATE TABLE audit (n bigserial, id int);"
+          "CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "INSERT INTO audit (id) VALUES (NEW.id); RETURN NEW; END $$;"
+          "CREATE TABLE mirrored (id int PRIMARY KEY, tidesync_version bigint);"
+          "CREATE TRIGGER mirrored_audit AFTER UPDATE ON mirrored FOR EACH ROW "
+          "EXECUTE FUNCTION audit_row();"
+          "ALTER TABLE mirrored ENABLE REPLICA TRIGGER mirrored_audit;"
+          "INSERT INTO mirrored SELECT generate_series(1, 100);"
+          "CREATE TABLE audited (id int PRIMARY KEY, tidesync_version bigint);"
+          "CREATE TRIGGER audited_always AFTER UPDATE ON audited FOR EACH ROW "
+          "EXECUTE FUNCTION audit_row();"
+          "ALTER TABLE audited ENABLE ALWAYS TRIGGER audited_always;"
+          "INSERT INTO audited SELECT generate_series(1, 100)");
+  apply_version_tracking(db.url(), {testing::tracked("mirrored")});
+  expect_fully_prepared(db.url(), "mirrored");
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 0);
+
+  try {
+    apply_version_tracking(db.url(), {testing::tracked("audited")});
+    ADD_FAILURE() << "the backfill would have fired audited_always";
+  } catch (const storage_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("(audited_always)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audit"), 0);
+  EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM audited WHERE tidesync_version IS NULL"), 100);
+}
+
 TEST(OnlinePrepare, AnInvalidIndexLeftByAnInterruptedBuildIsDroppedAndRebuilt) {
   testing::test_database db;
   pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text);"
@@ -182,6 +223,41 @@ TEST(OnlinePrepare, ATableWithALongNameGetsDerivedNamesThatFit) {
                     "bigint); INSERT INTO \"" + table + "\" (id) SELECT generate_series(1, 50)");
   apply_version_tracking(db.url(), {testing::tracked(table)});
   expect_fully_prepared(db.url(), table);
+}
+
+// Cut to 63 bytes, "tidesync_<table>_version" was one name for tables that
+// share a long prefix: preparing the second dropped the first one's index.
+TEST(OnlinePrepare, TablesSharingALongPrefixGetIndexesOfTheirOwn) {
+  testing::test_database db;
+  std::string prefix(50, 'p');
+  auto first = prefix + "_2026_01";
+  auto second = prefix + "_2026_02";
+  for (const auto& table : {first, second})
+    pg_exec(db.url(), "CREATE TABLE \"" + table + "\" (id int PRIMARY KEY, tidesync_version "
+                      "bigint); INSERT INTO \"" + table + "\" (id) SELECT generate_series(1, 50)");
+  apply_version_tracking(db.url(), {testing::tracked(first)});
+  apply_version_tracking(db.url(), {testing::tracked(second)});
+  expect_fully_prepared(db.url(), first);
+  expect_fully_prepared(db.url(), second);
+
+  apply_tracking_removal(db.url(), {testing::tracked(second)}, {});
+  EXPECT_EQ(read_tracking(db.url(), second).valid_indexes, 0);
+  expect_fully_prepared(db.url(), first);
+}
+
+// Prepared by an earlier version, a long-named table has its index under the
+// name cut without a hash: prepare keeps it, unprepare drops it.
+TEST(OnlinePrepare, AnIndexUnderANameCutWithoutAHashIsKeptAndRemoved) {
+  testing::test_database db;
+  auto table = std::string(50, 'p') + "_2026_01";
+  auto cut = ("tidesync_" + table).substr(0, 55) + "_version";
+  pg_exec(db.url(), "CREATE TABLE " + table + " (id int PRIMARY KEY)");
+  apply_version_tracking(db.url(), {testing::tracked(table)});
+  pg_exec(db.url(), "DROP INDEX " + read_index_name(db.url(), table) + ";"
+                    "CREATE INDEX \"" + cut + "\" ON " + table + " (tidesync_version, id)");
+  expect_fully_prepared(db.url(), table);
+  apply_tracking_removal(db.url(), {testing::tracked(table)}, {});
+  EXPECT_EQ(read_tracking(db.url(), table).valid_indexes, 0);
 }
 
 /// Updates a random row every 50 ms on its own connection and keeps the
@@ -282,6 +358,44 @@ TEST(OnlinePrepare, PrepareWaitsBehindALongTransactionAndNoWriterWaitsASecond) {
   EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM orders WHERE note = 'held' AND "
                              "tidesync_version > 1"),
             1);
+}
+
+// Two prepares planning from the same catalog would both add the column, or
+// one would drop the index the other is building: the second stops at once.
+TEST(OnlinePrepare, ASecondPrepareOnTheSameDatabaseStopsWhileTheFirstRuns) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                    "INSERT INTO orders SELECT g, 'x' FROM generate_series(1, 100) g");
+  pqxx::connection app{db.url()};
+  auto held = std::make_unique<pqxx::work>(app);
+  held->exec("SELECT count(*) FROM orders");
+  std::atomic<bool> waiting{false};
+  auto first = std::async(std::launch::async, [&] {
+    return apply_version_tracking(db.url(), {testing::tracked("orders")},
+                                  [&](const std::string&, const std::string& m) {
+                                    if (m.find("waiting for a lock") != std::string::npos)
+                                      waiting = true;
+                                  });
+  });
+  auto deadline = std::chrono::steady_clock::now() + scaled(30s);
+  while (!waiting && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(waiting);
+  try {
+    apply_version_tracking(db.url(), {testing::tracked("orders")});
+    ADD_FAILURE() << "a second prepare ran alongside the first";
+  } catch (const storage_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("another tidesync prepare or unprepare is running"),
+              std::string::npos)
+      << e.what();
+  }
+  EXPECT_THROW(apply_tracking_removal(db.url(), {testing::tracked("orders")}, {}),
+               storage_error);
+  held->commit();
+  held.reset();
+  ASSERT_EQ(first.wait_for(scaled(60s)), std::future_status::ready);
+  first.get();
+  expect_fully_prepared(db.url(), "orders");
 }
 
 } // namespace

@@ -9,6 +9,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
 
 namespace tidesync::storage {
 namespace {
@@ -73,6 +77,21 @@ TEST(PostgresVersionTracking, PrepareRefusesMissingTablesAndBadVersionColumns) {
     FAIL() << "expected an error";
   } catch (const storage_error& e) {
     EXPECT_NE(std::string{e.what()}.find("must be bigint"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PostgresVersionTracking, PrepareSaysAViewIsAView) {
+  testing::test_database db;
+  pg_exec(db.url(), "CREATE TABLE orders (id int PRIMARY KEY); CREATE VIEW recent AS SELECT * "
+                    "FROM orders");
+  try {
+    plan_version_tracking(db.url(), {testing::tracked("recent")});
+    FAIL() << "expected an error";
+  } catch (const storage_error& e) {
+    EXPECT_EQ(e.code(), storage_errc::unsupported) << e.what();
+    EXPECT_NE(std::string{e.what()}.find("recent in PostgreSQL database"), std::string::npos)
+      << e.what();
+    EXPECT_NE(std::string{e.what()}.find("is a view"), std::string::npos) << e.what();
   }
 }
 
@@ -152,6 +171,88 @@ TEST(SqliteVersionTracking, RowsOfAnExistingColumnWithoutAVersionGetOneInShortTr
   EXPECT_GT(versions.back(), 70);
   sqlite_exec(file, "INSERT INTO orders (id) VALUES (20000)");
   EXPECT_GT(sqlite_versions(file).back(), versions.back());
+}
+
+std::int64_t sqlite_count(const std::filesystem::path& file, const std::string& sql) {
+  sqlite_db db{file.string(), SQLITE_OPEN_READONLY};
+  sqlite_statement st{db, sql, "test"};
+  return st.step() ? st.column_int(0) : 0;
+}
+
+// Names cut to 63 bytes were one name for tables sharing a long prefix: the
+// second table's triggers "existed" (the first's) and were never created.
+TEST(SqliteVersionTracking, TablesSharingALongPrefixEachGetTheirOwnTriggers) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  std::string prefix(50, 'p');
+  auto first = prefix + "_2026_01";
+  auto second = prefix + "_2026_02";
+  sqlite_exec(file, "CREATE TABLE " + first + " (id INTEGER PRIMARY KEY, tidesync_version "
+                    "INTEGER); CREATE TABLE " + second + " (id INTEGER PRIMARY KEY, "
+                    "tidesync_version INTEGER)");
+  auto url = dir.sqlite_url("site.db");
+  apply_version_tracking(url, {testing::tracked(first)});
+  apply_version_tracking(url, {testing::tracked(second)});
+  sqlite_exec(file, "INSERT INTO " + second + " (id) VALUES (1)");
+  EXPECT_EQ(sqlite_versions(file, second), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(sqlite_count(file, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                               "tbl_name = '" + second + "'"),
+            2);
+}
+
+// A long-named table prepared when its names were cut without a hash keeps
+// those triggers: prepare adds none beside them, unprepare removes them.
+TEST(SqliteVersionTracking, ObjectsUnderNamesCutWithoutAHashAreFoundAndRemoved) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  auto table = std::string(50, 'p') + "_2026_01";
+  auto cut = ("tidesync_" + table).substr(0, 56);
+  sqlite_exec(file, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, tidesync_version "
+                    "INTEGER); CREATE TABLE tidesync_counter (id INTEGER PRIMARY KEY CHECK "
+                    "(id = 1), value INTEGER NOT NULL); INSERT INTO tidesync_counter VALUES (1, 0);"
+                    "CREATE TRIGGER \"" + cut + "_insert\" AFTER INSERT ON " + table +
+                    " BEGIN UPDATE tidesync_counter SET value = value + 1; UPDATE " + table +
+                    " SET tidesync_version = (SELECT value FROM tidesync_counter) WHERE rowid = "
+                    "NEW.rowid; END;"
+                    "CREATE TRIGGER \"" + cut + "_update\" AFTER UPDATE ON " + table +
+                    " FOR EACH ROW WHEN NEW.tidesync_version IS OLD.tidesync_version BEGIN "
+                    "UPDATE tidesync_counter SET value = value + 1; UPDATE " + table +
+                    " SET tidesync_version = (SELECT value FROM tidesync_counter) WHERE rowid = "
+                    "NEW.rowid; END;"
+                    "CREATE INDEX \"" + cut.substr(0, 55) + "_version\" ON " + table +
+                    " (tidesync_version, id)");
+  auto url = dir.sqlite_url("site.db");
+  EXPECT_TRUE(plan_version_tracking(url, {testing::tracked(table)}).empty());
+  apply_tracking_removal(url, {testing::tracked(table)}, {.drop_columns = true});
+  EXPECT_EQ(sqlite_count(file, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'tidesync%'"),
+            0);
+}
+
+// A site writer holding the lock past SQLite's 5 s busy wait (a batch job)
+// makes prepare wait and go on, not fail half way.
+TEST(SqliteVersionTracking, PrepareWaitsForAWriterThatHoldsTheLockPastTheBusyTimeout) {
+  testing::temp_directory dir;
+  auto file = dir.path() / "site.db";
+  sqlite_exec(file, "PRAGMA journal_mode = WAL; CREATE TABLE orders (id INTEGER PRIMARY KEY, "
+                    "note TEXT); INSERT INTO orders VALUES (1, 'a')");
+  sqlite_db writer{file.string(), SQLITE_OPEN_READWRITE};
+  writer.exec("BEGIN IMMEDIATE; UPDATE orders SET note = 'b'", "hold the lock");
+  std::atomic<bool> waited{false};
+  auto prepared = std::async(std::launch::async, [&] {
+    apply_version_tracking(dir.sqlite_url("site.db"), {testing::tracked("orders")},
+                           [&](const std::string&, const std::string& m) {
+                             if (m.find("waiting for the write lock") != std::string::npos)
+                               waited = true;
+                           });
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (!waited && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  EXPECT_TRUE(waited);
+  writer.exec("COMMIT", "let go of the lock");
+  prepared.get();
+  EXPECT_TRUE(plan_version_tracking(dir.sqlite_url("site.db"), {testing::tracked("orders")})
+                .empty());
 }
 
 } // namespace
