@@ -12,12 +12,7 @@ namespace tidesync::storage {
 namespace {
 
 using testing::pg_exec;
-
-std::int64_t pg_int(const std::string& url, const std::string& sql) {
-  pqxx::connection conn{url};
-  pqxx::nontransaction tx{conn};
-  return tx.exec(sql)[0][0].as<std::int64_t>();
-}
+using testing::pg_int;
 
 void create_events(const std::string& url, const std::string& version_column) {
   pg_exec(url, "CREATE TABLE events (id int, region int, note text" + version_column +
