@@ -271,6 +271,56 @@ sqlite_source::sqlite_source(const std::string& path)
 
 sqlite_source::~sqlite_source() = default;
 
+namespace {
+
+// A table whose prepare hasn't finished (its triggers or its version index
+// are missing, or rows still lack a version) is not ready: never read it as
+// empty, which would delete its cloud copy. Prepare builds the index last, so
+// once it exists the NULL probe below is an index lookup, not a scan.
+void check_sqlite_prepared(sqlite_db& db, const std::string& table,
+                           const detail::catalog_table& catalog,
+                           const std::string& version_column) {
+  bool has_column = std::any_of(catalog.columns.begin(), catalog.columns.end(),
+                                [&](const auto& column) { return column.name == version_column; });
+  if (!has_column)
+    return;  // build_schema names the missing column
+  sqlite_statement triggers{db,
+                            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                            "tbl_name = ?1 AND sql LIKE '%tidesync_counter%'",
+                            "inspect table " + table};
+  triggers.bind_text(1, table);
+  triggers.step();
+  sqlite_statement index{db,
+                         "SELECT 1 FROM pragma_index_list(?1) AS l, pragma_index_info(l.name) AS i "
+                         "WHERE i.seqno = 0 AND i.name = ?2",
+                         "inspect table " + table};
+  index.bind_text(1, table);
+  index.bind_text(2, version_column);
+  std::string missing;
+  if (triggers.column_int(0) < 2)
+    missing = "its tidesync triggers are missing";
+  else if (!index.step())
+    missing = "its version index is not built yet";
+  else {
+    sqlite_statement unversioned{db,
+                                 "SELECT 1 FROM " + detail::quote_identifier(table, "table") +
+                                   " WHERE " +
+                                   detail::quote_identifier(version_column, "version column") +
+                                   " IS NULL LIMIT 1",
+                                 "inspect table " + table};
+    if (unversioned.step())
+      missing = "rows without a version remain";
+  }
+  if (!missing.empty())
+    throw storage_error(storage_errc::not_found,
+                        "table " + table + " in " + db.label() +
+                          " is not ready: preparing it has not finished (" + missing +
+                          "); run `tidesync prepare` to finish; nothing is uploaded or deleted "
+                          "for it until then");
+}
+
+} // namespace
+
 protocol::table_schema sqlite_source::describe(const std::string& table,
                                                const std::vector<std::string>& key,
                                                const std::string& version_column,
@@ -279,6 +329,7 @@ protocol::table_schema sqlite_source::describe(const std::string& table,
   if (!catalog)
     throw storage_error(storage_errc::not_found, "table " + table + " not found in " +
                                                    db_->label());
+  check_sqlite_prepared(*db_, table, *catalog, version_column);
   return detail::build_schema(db_->label(), table, *catalog, key, version_column,
                               modified_column);
 }

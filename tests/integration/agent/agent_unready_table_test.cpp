@@ -1,5 +1,5 @@
-// A PostgreSQL table whose prepare has not finished is not ready: the agent
-// uploads and deletes nothing for it and status says why.
+// A table whose prepare has not finished is not ready: the agent uploads and
+// deletes nothing for it and status says why.
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/integration/agent/agent_cli_support.hpp"
 #include "tests/support/child_process.hpp"
@@ -77,6 +77,51 @@ TEST_F(AgentUnreadyTable, ATableWithoutItsVersionTriggerIsNotReady) {
     << line.error;
   EXPECT_EQ(line.rows_uploaded, 0);
   EXPECT_EQ(stored_rows(), "");
+}
+
+// What a SQLite prepare killed during its backfill leaves: the triggers, rows
+// without a version, and no version index yet (prepare builds it last).
+class AgentUnreadySqliteTable : public sqlite_agent_test {};
+
+TEST_F(AgentUnreadySqliteTable, ATableWithRowsStillUnversionedIsNotReadNorTakenForEmpty) {
+  site_exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT)");
+  site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 40));
+  prepare({"orders"});
+  ASSERT_TRUE(run_once({"orders"}).all_in_sync());
+  ASSERT_EQ(remote_rows("orders").size(), 40u);
+  // Rows a backfill had not reached yet, with the index not built yet.
+  site_exec("DROP INDEX " + std::string{"tidesync_orders_version"} + ";"
+            "DELETE FROM orders WHERE id <= 10;"
+            "UPDATE orders SET tidesync_version = NULL WHERE id > 10");
+
+  auto line = table_of(run_once({"orders"}), "orders");
+  EXPECT_NE(line.error.find("is not ready: preparing it has not finished (its version index"),
+            std::string::npos)
+    << line.error;
+  EXPECT_EQ(line.rows_uploaded, 0);
+  EXPECT_EQ(line.rows_deleted, 0);
+
+  // An index built by hand does not make rows without a version ready.
+  site_exec("CREATE INDEX by_version ON orders (tidesync_version, id)");
+  line = table_of(run_once({"orders"}), "orders");
+  EXPECT_NE(line.error.find("rows without a version remain"), std::string::npos) << line.error;
+  EXPECT_EQ(line.rows_deleted, 0);
+  site_exec("DROP INDEX by_version");
+
+  prepare({"orders"});
+  ASSERT_TRUE(run_once({"orders"}).all_in_sync());
+  expect_remote_matches("orders");
+}
+
+TEST_F(AgentUnreadySqliteTable, ATableWithoutItsTriggersIsNotReady) {
+  site_exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT)");
+  site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 5));
+  prepare({"orders"});
+  site_exec("DROP TRIGGER tidesync_orders_update");
+  auto line = table_of(run_once({"orders"}), "orders");
+  EXPECT_NE(line.error.find("its tidesync triggers are missing"), std::string::npos)
+    << line.error;
+  EXPECT_EQ(line.rows_uploaded, 0);
 }
 
 } // namespace
