@@ -57,13 +57,6 @@ table_selection tables_to_look_at_again(const table_selection& notified,
   return again;
 }
 
-void add_all(table_selection& into, const table_selection& from) {
-  for (std::size_t d = 0; d < from.tables.size(); ++d)
-    for (std::size_t t = 0; t < from.tables[d].size(); ++t)
-      if (from.tables[d][t])
-        into.add(d, t);
-}
-
 std::shared_ptr<agent_context> make_context(config::agent_config config, agent_hooks hooks) {
   auto context = std::make_shared<agent_context>();
   context->config = std::move(config);
@@ -199,7 +192,7 @@ void agent::run() {
     if (notified.any())
       last_notified_start = last_start;
     auto selected = look_again;
-    add_all(selected, notified);
+    selected.add_all(notified);
     const auto reason =
       last_start >= every_table_due ? cycle_reason::interval : cycle_reason::change;
     d.metrics.add_cycle(reason == cycle_reason::interval ? "interval" : "change");

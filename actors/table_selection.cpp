@@ -39,4 +39,11 @@ void table_selection::add_database(std::size_t database) {
     std::fill(tables[database].begin(), tables[database].end(), true);
 }
 
+void table_selection::add_all(const table_selection& other) {
+  for (std::size_t d = 0; d < other.tables.size(); ++d)
+    for (std::size_t t = 0; t < other.tables[d].size(); ++t)
+      if (other.tables[d][t])
+        add(d, t);
+}
+
 } // namespace tidesync::actors

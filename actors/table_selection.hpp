@@ -19,6 +19,8 @@ struct table_selection {
   bool includes(std::size_t database, std::size_t table) const;
   void add(std::size_t database, std::size_t table);
   void add_database(std::size_t database);
+  /// Adds every table `other` selects.
+  void add_all(const table_selection& other);
 };
 
 } // namespace tidesync::actors

@@ -1,6 +1,7 @@
 #include "actors/change_set.hpp"
 
 #include "actors/change_watcher.hpp"
+#include "actors/table_selection.hpp"
 
 #include <gtest/gtest.h>
 
@@ -129,6 +130,20 @@ TEST(TablesWokenBy, AnUnknownOrHostilePayloadWakesEveryTableOfTheDatabase) {
   for (const auto* payload :
        {"", "ORDERS", "public.orders", "orders\"; DROP TABLE x; --", "a b", "'", "\xff\xfe"})
     EXPECT_EQ(actors::tables_woken_by(orders_and_lines(), payload), every) << payload;
+}
+
+TEST(TableSelection, AddAllJoinsTwoSelectionsAndIgnoresTablesOutOfRange) {
+  auto into = actors::table_selection::none({2, 3});
+  into.add(0, 1);
+  auto other = actors::table_selection::none({2, 4});
+  other.add(1, 2);
+  other.add(1, 3);  // no such table in `into`
+  into.add_all(other);
+  EXPECT_TRUE(into.includes(0, 1));
+  EXPECT_TRUE(into.includes(1, 2));
+  EXPECT_FALSE(into.includes(1, 3));
+  EXPECT_FALSE(into.includes(0, 0));
+  EXPECT_FALSE(into.includes(1, 0));
 }
 
 } // namespace
