@@ -38,7 +38,7 @@ std::vector<std::size_t> tables_per_database(const config::agent_config& config)
 // The tables that look once more after a cycle: every table a notification
 // woke, and every table whose cycle moved rows. A site writer may commit
 // without announcing it when its session announced another commit moments
-// before (see tidesync_notify in storage/version_tracking.cpp); the second
+// before (see tidesync_notify in storage/pg_tracking_plan.cpp); the second
 // look, look_again_delay later, finds such a commit. A look that moves nothing ends it.
 table_selection tables_to_look_at_again(const table_selection& notified,
                                         const agent_report& report,

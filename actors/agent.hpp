@@ -19,7 +19,7 @@ inline constexpr std::chrono::milliseconds notify_cycle_gap{250};
 
 /// How long after a woken cycle its tables are looked at once more: longer
 /// than a session's silence after it announces a table (250 ms, see
-/// tidesync_notify in storage/version_tracking.cpp) plus a commit, so an
+/// tidesync_notify in storage/pg_tracking_plan.cpp) plus a commit, so an
 /// unannounced commit made in that silence is found.
 inline constexpr std::chrono::milliseconds look_again_delay{500};
 
