@@ -61,6 +61,19 @@ server_endpoint read_server(const yaml_value& value, agent_config_scope scope) {
   return endpoint;
 }
 
+engine_limits read_engine(const yaml_value& value) {
+  const yaml_mapping engine(value, {"workers", "max_connections", "max_in_flight"});
+  engine_limits limits;
+  // Upper bounds keep a typo from asking for thousands of threads or connections.
+  if (auto v = engine.find("workers"))
+    limits.workers = v->as_integer(1, 256);
+  if (auto v = engine.find("max_connections"))
+    limits.max_connections = v->as_integer(1, 64);
+  if (auto v = engine.find("max_in_flight"))
+    limits.max_in_flight = v->as_integer(1, 256);
+  return limits;
+}
+
 batch_bounds read_batch(const yaml_value& value) {
   const yaml_mapping batch(value, {"min", "initial", "max"});
   const auto min = batch.find("min");
@@ -159,7 +172,7 @@ std::vector<database_config> read_databases(const yaml_value& value) {
 
 agent_config read_agent_config(const yaml_value& document, agent_config_scope scope) {
   const yaml_mapping root(document, {"server", "state_dir", "interval", "request_timeout", "verify_interval", "notify",
-                                     "batch", "metrics", "log_level", "databases"});
+                                     "batch", "engine", "metrics", "log_level", "databases"});
   agent_config config;
   config.server = read_server(root.require("server"), scope);
   if (auto v = root.find("state_dir"))
@@ -174,6 +187,8 @@ agent_config read_agent_config(const yaml_value& document, agent_config_scope sc
     config.notify = v->as_bool();
   if (auto v = root.find("batch"))
     config.batch = read_batch(*v);
+  if (auto v = root.find("engine"))
+    config.engine = read_engine(*v);
   if (auto v = root.find("metrics"))
     config.metrics_listen = read_metrics(*v);
   if (auto v = root.find("log_level"))

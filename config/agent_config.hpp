@@ -31,6 +31,17 @@ struct batch_bounds {
   std::int64_t max = default_batch_max;
 };
 
+/// How much the agent runs at once: fixed numbers, whatever the number of
+/// databases and tables (`engine` in agent.yaml).
+struct engine_limits {
+  /// Threads that run blocking work: source reads, uploads, state writes.
+  std::int64_t workers = 4;
+  /// Connections open at once to one source database.
+  std::int64_t max_connections = 2;
+  /// Requests to the server in flight at once, agent-wide.
+  std::int64_t max_in_flight = 4;
+};
+
 struct table_config {
   std::string name;
   std::vector<std::string> key; // empty: discovered from the primary key
@@ -56,6 +67,7 @@ struct agent_config {
   /// of waiting for `interval` alone.
   bool notify = true;
   batch_bounds batch;
+  engine_limits engine;
   std::optional<host_port> metrics_listen;
   std::vector<database_config> databases;
   std::string log_level = "info";

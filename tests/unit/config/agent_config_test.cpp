@@ -92,6 +92,9 @@ TEST(AgentConfig, MinimalConfigGetsEveryDefault) {
   EXPECT_FALSE(c.metrics_listen.has_value());
   EXPECT_EQ(c.log_level, "info");
   EXPECT_TRUE(c.notify);
+  EXPECT_EQ(c.engine.workers, 4);
+  EXPECT_EQ(c.engine.max_connections, 2);
+  EXPECT_EQ(c.engine.max_in_flight, 4);
   EXPECT_EQ(c.databases[0].tables[0].version_column, default_version_column);
   EXPECT_FALSE(c.databases[0].tables[0].modified_column.has_value());
 }
@@ -99,6 +102,21 @@ TEST(AgentConfig, MinimalConfigGetsEveryDefault) {
 TEST(AgentConfig, NotifyCanBeTurnedOff) {
   EXPECT_FALSE(parse_agent_config(with_top("notify: false\n"), "agent.yaml").notify);
   EXPECT_TRUE(parse_agent_config(with_top("notify: true\n"), "agent.yaml").notify);
+}
+
+TEST(AgentConfig, EngineLimitsAreRead) {
+  auto c = parse_agent_config(
+    with_top("engine:\n  workers: 8\n  max_connections: 3\n  max_in_flight: 16\n"), "agent.yaml");
+  EXPECT_EQ(c.engine.workers, 8);
+  EXPECT_EQ(c.engine.max_connections, 3);
+  EXPECT_EQ(c.engine.max_in_flight, 16);
+}
+
+TEST(AgentConfig, EngineLimitOutOfRangeOrUnknownNamesTheKeyAndLine) {
+  EXPECT_CONTAINS(error_of(with_top("engine:\n  workers: 0\n")), "agent.yaml:3: engine.workers");
+  EXPECT_CONTAINS(error_of(with_top("engine:\n  max_connections: 1000\n")),
+                  "agent.yaml:3: engine.max_connections");
+  EXPECT_CONTAINS(error_of(with_top("engine:\n  threads: 2\n")), "agent.yaml:3: engine.threads");
 }
 
 TEST(AgentConfig, NotifyOtherThanTrueOrFalseNamesTheKeyAndLine) {
