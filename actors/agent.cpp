@@ -1,6 +1,7 @@
 #include "actors/agent.hpp"
 
 #include "actors/agent_lock.hpp"
+#include "actors/blocking_pool.hpp"
 #include "actors/change_set.hpp"
 #include "actors/change_watcher.hpp"
 #include "actors/http_remote.hpp"
@@ -16,6 +17,15 @@
 namespace tidesync::actors {
 
 namespace {
+
+// CAF's scheduler threads: the actors only pass messages and post blocking
+// work to the pool, so two are plenty whatever the machine.
+constexpr std::size_t scheduler_threads = 2;
+
+caf::actor_system_config& engine_config(caf::actor_system_config& config) {
+  config.set("scheduler.max-threads", scheduler_threads);
+  return config;
+}
 
 // Full-pass cycles run_once tries before it reports what is still open.
 constexpr int once_max_cycles = 3;
@@ -72,6 +82,10 @@ std::shared_ptr<agent_context> make_context(config::agent_config config, agent_h
   if (!context->open_source)
     context->open_source = [](const std::string& url) { return storage::open_source(url); };
   context->retry = hooks.retry.value_or(sync::retry_settings{});
+  if (hooks.restart_first)
+    context->restart_first = *hooks.restart_first;
+  context->remotes = std::make_shared<remote_pool>(
+    context->make_remote, static_cast<std::size_t>(context->config.engine.max_in_flight));
   return context;
 }
 
@@ -88,6 +102,7 @@ struct agent::impl {
     context->state = &state;
     context->metrics = &metrics;
     context->stop = &stop;
+    context->pool = pool.get();
     if (const auto& listen = context->config.metrics_listen)
       exposer = std::make_unique<metrics::metrics_exposer>(registry.shared(), listen->to_string());
     supervisor = spawn_supervisor(system, context);
@@ -113,7 +128,10 @@ struct agent::impl {
   std::shared_ptr<agent_context> context;
   change_set changes;
   caf::actor_system_config system_config;
-  caf::actor_system system{system_config};  // after its config: it keeps a reference
+  caf::actor_system system{engine_config(system_config)};  // after its config: it keeps a reference
+  // After the actor system, so it is joined first: its jobs send to actors.
+  std::unique_ptr<blocking_pool> pool =
+    std::make_unique<blocking_pool>(static_cast<std::size_t>(context->config.engine.workers));
   caf::actor supervisor;
 };
 

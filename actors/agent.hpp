@@ -39,6 +39,8 @@ struct agent_hooks {
   source_opener open_source;
   /// Default: sync::retry_settings{}.
   std::optional<sync::retry_settings> retry;
+  /// First backoff before a failed actor starts again. Default: 1 s.
+  std::optional<std::chrono::milliseconds> restart_first;
   /// Called as run() starts each cycle. Default: nothing.
   std::function<void(cycle_reason)> on_cycle;
 };

@@ -1,11 +1,13 @@
 #pragma once
 
+#include "actors/pooled_remote.hpp"
 #include "actors/remote_api.hpp"
 #include "actors/stop_signal.hpp"
 #include "config/agent_config.hpp"
 #include "storage/source.hpp"
 #include "sync/retry_policy.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +21,8 @@ class agent_metrics;
 } // namespace tidesync::metrics
 
 namespace tidesync::actors {
+
+class blocking_pool;
 
 /// Makes a client of the server for one actor.
 using remote_factory = std::function<std::unique_ptr<remote_api>()>;
@@ -36,6 +40,14 @@ struct agent_context {
   remote_factory make_remote;
   source_opener open_source;
   sync::retry_settings retry{};
+  /// The threads every blocking step runs on (engine.workers).
+  blocking_pool* pool = nullptr;
+  /// The agent's clients of the server (engine.max_in_flight), made by make_remote.
+  std::shared_ptr<remote_pool> remotes;
+  /// Backoff before a failed actor is started again: doubled per failure in
+  /// a row, up to restart_max.
+  std::chrono::milliseconds restart_first{1'000};
+  std::chrono::milliseconds restart_max{60'000};
 };
 
 } // namespace tidesync::actors

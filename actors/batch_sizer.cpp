@@ -34,6 +34,10 @@ policy_batch_sizer::policy_batch_sizer(sync::batch_size_bounds bounds,
 
 void policy_batch_sizer::record(const sync::batch_outcome& outcome) {
   policy_.record(outcome);
+  save();
+}
+
+void policy_batch_sizer::save() {
   if (state_)
     state_->set_batch_history(database_, table_, policy_.to_string());
 }

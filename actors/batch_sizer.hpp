@@ -41,6 +41,11 @@ public:
   std::size_t min_size() override { return policy_.bounds().min; }
   void record(const sync::batch_outcome& outcome) override;
 
+  /// Records without saving; save() writes the history later.
+  void record_unsaved(const sync::batch_outcome& outcome) { policy_.record(outcome); }
+  /// Writes the history to the state store (nothing when it is null).
+  void save();
+
   const sync::batch_size_policy& policy() const { return policy_; }
 
 private:

@@ -1,13 +1,16 @@
 #include "actors/database_actor.hpp"
 
 #include "actors/batch_size_actor.hpp"
+#include "actors/blocking_pool.hpp"
 #include "actors/messages.hpp"
+#include "actors/restart_backoff.hpp"
 #include "actors/table_actor.hpp"
 #include "storage/state_store.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <map>
 #include <random>
 
@@ -20,30 +23,27 @@ using table_summaries = std::map<std::string, protocol::table_version>;
 // Attempts at a database-level call within one cycle; the next cycle tries again.
 constexpr unsigned database_call_attempts = 4;
 
-struct database_actor_state {
+/// The database's side of the server: registration and the summaries. Used
+/// by one blocking job at a time (cycles of a database never overlap).
+struct database_link {
   std::shared_ptr<const agent_context> context;
   const config::database_config* config = nullptr;
-  std::size_t index = 0;  // in the agent's config
-  std::unique_ptr<remote_api> remote;
-  std::vector<caf::actor> tables;  // in config order
-  static inline const char* name = "database_actor";
+  pooled_remote remote;
+  std::mt19937_64 random{std::random_device{}()};
 
   /// The database's id on the server, registering it on first contact.
   std::optional<std::string> database_id(database_report& report);
   /// Every table's remote summary in one request; re-registers once when the
   /// server no longer knows the saved id.
   std::optional<table_summaries> summaries(std::string& id, database_report& report);
-  void forget_id();
 
   /// Calls `call` again after a backoff while it fails transiently, a few times.
   template <class Call>
   auto with_retry(const char* what, Call call);
-
-  std::mt19937_64 random{std::random_device{}()};
 };
 
 template <class Call>
-auto database_actor_state::with_retry(const char* what, Call call) {
+auto database_link::with_retry(const char* what, Call call) {
   for (unsigned attempt = 1;; ++attempt) {
     auto answer = call();
     if (answer.status.result != call_result::transient || attempt >= database_call_attempts)
@@ -59,12 +59,12 @@ auto database_actor_state::with_retry(const char* what, Call call) {
   }
 }
 
-std::optional<std::string> database_actor_state::database_id(database_report& report) {
+std::optional<std::string> database_link::database_id(database_report& report) {
   const auto& name = config->name;
   // An empty id is how state files written before clear_database_id forgot one.
   if (auto id = context->state->database_id(name); id && !id->empty())
     return id;
-  auto answer = with_retry("register", [&] { return remote->register_database(name); });
+  auto answer = with_retry("register", [&] { return remote.register_database(name); });
   if (!answer.status.ok()) {
     report.error = "register database: " + answer.status.message;
     spdlog::warn("{}: registering the database failed: {}", name, answer.status.message);
@@ -75,17 +75,17 @@ std::optional<std::string> database_actor_state::database_id(database_report& re
   return answer.value;
 }
 
-std::optional<table_summaries> database_actor_state::summaries(std::string& id,
-                                                               database_report& report) {
-  auto answer = with_retry("list tables", [&] { return remote->list_tables(id); });
+std::optional<table_summaries> database_link::summaries(std::string& id,
+                                                        database_report& report) {
+  auto answer = with_retry("list tables", [&] { return remote.list_tables(id); });
   if (answer.status.http_status == 404 || answer.status.http_status == 403) {
     // The server lost or never had this id (e.g. a new store): register again.
-    forget_id();
+    context->state->clear_database_id(config->name);
     auto fresh = database_id(report);
     if (!fresh)
       return std::nullopt;
     id = *fresh;
-    answer = with_retry("list tables", [&] { return remote->list_tables(id); });
+    answer = with_retry("list tables", [&] { return remote.list_tables(id); });
   }
   if (!answer.status.ok()) {
     report.error = "list tables: " + answer.status.message;
@@ -94,10 +94,6 @@ std::optional<table_summaries> database_actor_state::summaries(std::string& id,
     return std::nullopt;
   }
   return answer.value;
-}
-
-void database_actor_state::forget_id() {
-  context->state->clear_database_id(config->name);
 }
 
 // Without the database's id or summaries no table can run its cycle; each is
@@ -111,48 +107,219 @@ database_report with_every_table_failed(database_report report,
   return report;
 }
 
+/// What the blocking part of a cycle found: the id and every summary, or
+/// the error in `report`.
+struct database_listing {
+  database_report report;
+  std::string id;
+  std::optional<table_summaries> summaries;
+};
+
+} // namespace
+} // namespace tidesync::actors
+
+// Passed from a pool job to its database actor, within this process only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<tidesync::actors::database_listing>)
+
+namespace tidesync::actors {
+namespace {
+/// One table's actor and its batch-size actor; both null while it waits to
+/// be started again after a failure.
+struct table_child {
+  caf::actor table;
+  caf::actor sizer;
+  restart_backoff backoff;
+};
+
+/// The cycle under way: which tables are still to start, the report so far.
+struct database_cycle {
+  caf::response_promise promise;
+  bool full_pass = false;
+  std::optional<table_selection> only;
+  database_report report;
+  std::string id;
+  table_summaries summaries;
+  std::deque<std::size_t> waiting;  // tables (config index) not yet started
+  std::size_t running = 0;
+  std::size_t remaining = 0;
+};
+
+struct database_actor_state {
+  std::shared_ptr<const agent_context> context;
+  const config::database_config* config = nullptr;
+  std::size_t index = 0;  // in the agent's config
+  std::shared_ptr<database_link> link;
+  std::shared_ptr<source_pool> sources;
+  std::vector<table_child> tables;  // in config order
+  std::optional<database_cycle> cycle;
+  static inline const char* name = "database_actor";
+};
+
 using database_self = caf::stateful_actor<database_actor_state>;
 
-// Runs the cycle of the tables `only` selects (every table without it).
-caf::result<database_report> run_cycle(database_self* self, bool full_pass,
-                                       const table_selection* only) {
+caf::behavior idle(database_self* self);
+caf::behavior listing(database_self* self);
+
+void start_table(database_self* self, std::size_t i) {
   auto& state = self->state;
-  database_report report;
-  report.database = state.config->name;
-  auto id = state.database_id(report);
-  if (!id)
-    return with_every_table_failed(std::move(report), *state.config);
-  auto remote = state.summaries(*id, report);
-  if (!remote)
-    return with_every_table_failed(std::move(report), *state.config);
-  std::vector<std::size_t> asked;
-  for (std::size_t i = 0; i < state.tables.size(); ++i)
-    if (only == nullptr || only->includes(state.index, i))
-      asked.push_back(i);
-  if (asked.empty())
-    return report;
-  auto promise = self->make_response_promise<database_report>();
-  auto collected = std::make_shared<database_report>(std::move(report));
-  collected->tables.resize(asked.size());
-  auto remaining = std::make_shared<std::size_t>(asked.size());
-  for (std::size_t i = 0; i < asked.size(); ++i) {
-    const auto& table = state.config->tables[asked[i]];
-    table_cycle cycle{*id, std::nullopt, full_pass};
-    if (auto found = remote->find(table.name); found != remote->end())
-      cycle.remote = found->second;
-    auto finish = [=](table_report result) mutable {
-      collected->tables[i] = std::move(result);
-      if (--*remaining == 0)
-        promise.deliver(*collected);
-    };
-    self->request(state.tables[asked[i]], caf::infinite, cycle_atom::value, cycle)
-      .then([=](const table_report& result) mutable { finish(result); },
-            [=, name = table.name](const caf::error& error) mutable {
-              finish(table_report{collected->database, name, table_state::error, 0, 0, 0, false,
-                                  "table actor: " + caf::to_string(error), {}});
-            });
+  const auto& bounds = state.context->config.batch;
+  sync::batch_size_bounds sizes{static_cast<std::size_t>(bounds.min),
+                                static_cast<std::size_t>(bounds.initial),
+                                static_cast<std::size_t>(bounds.max)};
+  const auto& table = state.config->tables[i];
+  auto& child = state.tables[i];
+  child.sizer = spawn_batch_size_actor(*self, sizes, state.context->state, state.config->name,
+                                       table.name, state.context->pool);
+  child.table = spawn_table_actor(*self, state.context, *state.config, table, state.sources,
+                                  child.sizer);
+}
+
+// A child ended: unless the database is shutting down, its table is started
+// again after a backoff, and the rest keeps syncing.
+void child_ended(database_self* self, const caf::exit_msg& msg) {
+  auto& state = self->state;
+  for (std::size_t i = 0; i < state.tables.size(); ++i) {
+    auto& child = state.tables[i];
+    if (msg.source != child.table.address() && msg.source != child.sizer.address())
+      continue;
+    // The survivor of the pair goes too: the table actor holds its sizer.
+    for (auto* other : {&child.table, &child.sizer})
+      if (*other && other->address() != msg.source) {
+        self->unlink_from(*other);
+        self->send_exit(*other, caf::exit_reason::kill);
+      }
+    child.table = nullptr;
+    child.sizer = nullptr;
+    auto delay = child.backoff.next(state.context->restart_first, state.context->restart_max);
+    spdlog::error("{}.{}: table actor failed ({}); starting it again in {} ms",
+                  state.config->name, state.config->tables[i].name, caf::to_string(msg.reason),
+                  delay.count());
+    self->delayed_send(self, delay, restart_atom::value, i);
+    return;
   }
-  return promise;
+  // Not a child: the parent ends this actor.
+  self->quit(msg.reason);
+}
+
+void finish_table(database_self* self, std::size_t slot, table_report report);
+
+// Starts waiting tables while fewer than max_connections run: a database's
+// tables share that many source connections.
+void start_waiting_tables(database_self* self) {
+  auto& state = self->state;
+  auto& cycle = *state.cycle;
+  const auto limit = static_cast<std::size_t>(state.context->config.engine.max_connections);
+  while (!cycle.waiting.empty() && cycle.running < limit) {
+    const auto i = cycle.waiting.front();
+    cycle.waiting.pop_front();
+    const auto& table = state.config->tables[i];
+    const auto slot = cycle.report.tables.size();
+    cycle.report.tables.emplace_back();
+    ++cycle.running;
+    auto& child = state.tables[i];
+    if (!child.table) {
+      finish_table(self, slot,
+                   table_report{cycle.report.database, table.name, table_state::error, 0, 0, 0,
+                                false, "table actor: restarting after a failure", {}});
+      continue;
+    }
+    table_cycle request{cycle.id, std::nullopt, cycle.full_pass};
+    if (auto found = cycle.summaries.find(table.name); found != cycle.summaries.end())
+      request.remote = found->second;
+    self->request(child.table, caf::infinite, cycle_atom::value, request)
+      .then(
+        [=](table_report& result) {
+          self->state.tables[i].backoff.reset();
+          finish_table(self, slot, std::move(result));
+        },
+        [=, name = table.name](const caf::error& error) {
+          finish_table(self, slot,
+                       table_report{self->state.cycle->report.database, name, table_state::error,
+                                    0, 0, 0, false, "table actor: " + caf::to_string(error), {}});
+        });
+  }
+}
+
+void finish_table(database_self* self, std::size_t slot, table_report report) {
+  auto& cycle = *self->state.cycle;
+  cycle.report.tables[slot] = std::move(report);
+  --cycle.running;
+  if (--cycle.remaining == 0) {
+    cycle.promise.deliver(std::move(cycle.report));
+    self->state.cycle.reset();
+    self->become(idle(self));
+    return;
+  }
+  start_waiting_tables(self);
+}
+
+// The blocking part of a cycle (register, one summaries request) runs on the
+// pool; its answer comes back as `(done_atom, database_listing)`.
+caf::result<database_report> begin_cycle(database_self* self, bool full_pass,
+                                         std::optional<table_selection> only) {
+  auto& state = self->state;
+  state.cycle.emplace();
+  auto& cycle = *state.cycle;
+  cycle.promise = self->make_response_promise<database_report>();
+  cycle.full_pass = full_pass;
+  cycle.only = std::move(only);
+  state.context->pool->post([me = caf::actor_cast<caf::actor>(self), link = state.link] {
+    auto listing = std::make_shared<database_listing>();
+    listing->report.database = link->config->name;
+    try {
+      if (auto id = link->database_id(listing->report)) {
+        listing->id = *id;
+        listing->summaries = link->summaries(listing->id, listing->report);
+      }
+    } catch (const std::exception& e) {
+      listing->report.error = e.what();
+      spdlog::warn("{}: {}", link->config->name, e.what());
+    }
+    caf::anon_send(me, done_atom::value, std::move(listing));
+  });
+  self->become(listing(self));
+  return cycle.promise;
+}
+
+caf::behavior idle(database_self* self) {
+  return {
+    [=](cycle_atom, bool full_pass) { return begin_cycle(self, full_pass, std::nullopt); },
+    [=](cycle_atom, bool full_pass, const table_selection& only) {
+      return begin_cycle(self, full_pass, only);
+    },
+    [=](restart_atom, std::size_t i) { start_table(self, i); },
+  };
+}
+
+// Waiting for the listing, then for the tables; further cycles wait in the mailbox.
+caf::behavior listing(database_self* self) {
+  return {
+    [=](done_atom, const std::shared_ptr<database_listing>& listing) {
+      auto& state = self->state;
+      auto& cycle = *state.cycle;
+      if (!listing->summaries) {
+        cycle.promise.deliver(with_every_table_failed(std::move(listing->report), *state.config));
+        state.cycle.reset();
+        self->become(idle(self));
+        return;
+      }
+      cycle.report = std::move(listing->report);
+      cycle.id = listing->id;
+      cycle.summaries = std::move(*listing->summaries);
+      for (std::size_t i = 0; i < state.config->tables.size(); ++i)
+        if (!cycle.only || cycle.only->includes(state.index, i))
+          cycle.waiting.push_back(i);
+      cycle.remaining = cycle.waiting.size();
+      if (cycle.remaining == 0) {
+        cycle.promise.deliver(std::move(cycle.report));
+        state.cycle.reset();
+        self->become(idle(self));
+        return;
+      }
+      start_waiting_tables(self);
+    },
+    [=](restart_atom, std::size_t i) { start_table(self, i); },
+  };
 }
 
 caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_context> context,
@@ -161,31 +328,25 @@ caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_co
   state.context = std::move(context);
   state.config = &state.context->config.databases.at(index);
   state.index = index;
-  state.remote = state.context->make_remote();
-  const auto& bounds = state.context->config.batch;
-  sync::batch_size_bounds sizes{static_cast<std::size_t>(bounds.min),
-                                static_cast<std::size_t>(bounds.initial),
-                                static_cast<std::size_t>(bounds.max)};
-  for (const auto& table : state.config->tables) {
-    auto sizer = spawn_batch_size_actor(*self, sizes, state.context->state, state.config->name,
-                                        table.name);
-    state.tables.push_back(
-      spawn_table_actor(*self, state.context, *state.config, table, std::move(sizer)));
-  }
-  return {
-    [=](cycle_atom, bool full_pass) { return run_cycle(self, full_pass, nullptr); },
-    [=](cycle_atom, bool full_pass, const table_selection& only) {
-      return run_cycle(self, full_pass, &only);
-    },
-  };
+  state.link = std::make_shared<database_link>(
+    database_link{state.context, state.config, pooled_remote{state.context->remotes}});
+  auto open = state.context->open_source;
+  state.sources = std::make_shared<source_pool>(
+    [open, url = state.config->source] { return open(url); },
+    static_cast<std::size_t>(state.context->config.engine.max_connections));
+  state.tables.resize(state.config->tables.size());
+  for (std::size_t i = 0; i < state.tables.size(); ++i)
+    start_table(self, i);
+  self->set_exit_handler([=](caf::exit_msg& msg) { child_ended(self, msg); });
+  self->set_default_handler(caf::skip);
+  return idle(self);
 }
 
 } // namespace
 
 caf::actor spawn_database_actor(caf::event_based_actor& parent,
                                 std::shared_ptr<const agent_context> context, std::size_t index) {
-  // Detached: registration and the summary request block on the server.
-  return parent.spawn<caf::detached + caf::linked>(database_actor, std::move(context), index);
+  return parent.spawn<caf::linked>(database_actor, std::move(context), index);
 }
 
 } // namespace tidesync::actors

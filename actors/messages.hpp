@@ -25,6 +25,16 @@ using min_size_atom = caf::atom_constant<caf::atom("min_size")>;
 /// Tell a batch-size actor how a batch went (with a sync::batch_outcome).
 using record_atom = caf::atom_constant<caf::atom("record")>;
 
+/// From a blocking_pool job back to the actor that posted it: the work is
+/// done (with its result), or it failed (with why).
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+
+/// To itself: save the batch history now (batch-size actor); start a child
+/// again after its backoff (supervisor, database actor, with its index).
+using save_atom = caf::atom_constant<caf::atom("save")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
 } // namespace tidesync::actors
 
 // Local messages only: the agent never sends these over the network.

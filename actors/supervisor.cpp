@@ -2,8 +2,10 @@
 
 #include "actors/database_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/restart_backoff.hpp"
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include <optional>
 
@@ -12,7 +14,9 @@ namespace tidesync::actors {
 namespace {
 
 struct supervisor_state {
-  std::vector<caf::actor> databases;  // in config order
+  std::shared_ptr<const agent_context> context;
+  std::vector<caf::actor> databases;  // in config order; null while waiting to restart
+  std::vector<restart_backoff> backoffs;
   static inline const char* name = "supervisor";
 };
 
@@ -38,22 +42,55 @@ caf::result<agent_report> run_cycle(supervisor_self* self, bool full_pass,
       if (--*remaining == 0)
         promise.deliver(*collected);
     };
+    const auto& name = self->state.context->config.databases[asked[i]].name;
+    if (!self->state.databases[asked[i]]) {
+      finish(database_report{name, {}, "database actor: restarting after a failure"});
+      continue;
+    }
     auto request = only ? self->request(self->state.databases[asked[i]], caf::infinite,
                                         cycle_atom::value, full_pass, *only)
                         : self->request(self->state.databases[asked[i]], caf::infinite,
                                         cycle_atom::value, full_pass);
-    std::move(request).then([=](const database_report& result) mutable { finish(result); },
-            [=](const caf::error& error) mutable {
-              finish(database_report{"", {}, "database actor: " + caf::to_string(error)});
-            });
+    std::move(request).then(
+      [=, d = asked[i]](const database_report& result) mutable {
+        self->state.backoffs[d].reset();
+        finish(result);
+      },
+      [=](const caf::error& error) mutable {
+        finish(database_report{name, {}, "database actor: " + caf::to_string(error)});
+      });
   }
   return promise;
 }
 
+// A database actor ended: unless the agent is shutting down, it is started
+// again after a backoff; the other databases keep syncing meanwhile.
+void child_ended(supervisor_self* self, const caf::exit_msg& msg) {
+  auto& state = self->state;
+  for (std::size_t i = 0; i < state.databases.size(); ++i) {
+    if (!state.databases[i] || msg.source != state.databases[i].address())
+      continue;
+    state.databases[i] = nullptr;
+    auto delay = state.backoffs[i].next(state.context->restart_first, state.context->restart_max);
+    spdlog::error("{}: database actor failed ({}); starting it again in {} ms",
+                  state.context->config.databases[i].name, caf::to_string(msg.reason),
+                  delay.count());
+    self->delayed_send(self, delay, restart_atom::value, i);
+    return;
+  }
+  self->quit(msg.reason);
+}
+
 caf::behavior supervisor(supervisor_self* self, std::shared_ptr<const agent_context> context) {
+  self->state.context = context;
   for (std::size_t i = 0; i < context->config.databases.size(); ++i)
     self->state.databases.push_back(spawn_database_actor(*self, context, i));
+  self->state.backoffs.resize(self->state.databases.size());
+  self->set_exit_handler([=](caf::exit_msg& msg) { child_ended(self, msg); });
   return {
+    [=](restart_atom, std::size_t i) {
+      self->state.databases[i] = spawn_database_actor(*self, self->state.context, i);
+    },
     [=](cycle_atom, bool full_pass) { return run_cycle(self, full_pass, std::nullopt); },
     [=](cycle_atom, bool full_pass, const table_selection& only) {
       return run_cycle(self, full_pass, only);

@@ -1,8 +1,8 @@
 #include "actors/table_actor.hpp"
 
 #include "actors/batch_size_actor.hpp"
+#include "actors/blocking_pool.hpp"
 #include "actors/messages.hpp"
-#include "actors/table_sync.hpp"
 
 #include <caf/all.hpp>
 
@@ -10,7 +10,9 @@ namespace tidesync::actors {
 
 namespace {
 
-/// What a table actor owns; the sizer outlives the table_sync that points to it.
+/// What a table actor owns; the sizer outlives the table_sync that points to
+/// it. Shared with the job that runs a cycle, so an actor that ends mid-cycle
+/// leaves the job something valid to finish with.
 struct table_parts {
   std::unique_ptr<batch_sizer> sizer;
   std::unique_ptr<table_sync> sync;
@@ -18,17 +20,56 @@ struct table_parts {
 
 struct table_actor_state {
   std::shared_ptr<table_parts> parts;
+  blocking_pool* pool = nullptr;
+  caf::response_promise pending;  // the cycle under way, while running
   static inline const char* name = "table_actor";
 };
 
-caf::behavior table_actor(caf::stateful_actor<table_actor_state>* self,
-                          std::shared_ptr<table_parts> parts) {
-  self->state.parts = std::move(parts);
+using table_self = caf::stateful_actor<table_actor_state>;
+
+caf::behavior running(table_self* self);
+
+caf::behavior idle(table_self* self) {
   return {
-    [=](cycle_atom, const table_cycle& cycle) -> table_report {
-      return self->state.parts->sync->run_cycle(cycle);
+    [=](cycle_atom, const table_cycle& cycle) -> caf::result<table_report> {
+      auto& state = self->state;
+      state.pending = self->make_response_promise<table_report>();
+      state.pool->post([me = caf::actor_cast<caf::actor>(self), parts = state.parts, cycle] {
+        try {
+          caf::anon_send(me, done_atom::value, parts->sync->run_cycle(cycle));
+        } catch (const std::exception& e) {
+          caf::anon_send(me, failed_atom::value, std::string{e.what()});
+        } catch (...) {
+          caf::anon_send(me, failed_atom::value, std::string{"unknown error"});
+        }
+      });
+      self->become(running(self));
+      return state.pending;
     },
   };
+}
+
+caf::behavior running(table_self* self) {
+  return {
+    [=](done_atom, table_report& report) {
+      self->state.pending.deliver(std::move(report));
+      self->become(idle(self));
+    },
+    [=](failed_atom, const std::string& why) {
+      auto error = caf::make_error(caf::sec::runtime_error, why);
+      self->state.pending.deliver(error);
+      self->quit(error);
+    },
+  };
+}
+
+caf::behavior table_actor(table_self* self, std::shared_ptr<table_parts> parts,
+                          blocking_pool* pool) {
+  self->state.parts = std::move(parts);
+  self->state.pool = pool;
+  // A cycle asked for while one runs waits in the mailbox for `idle`.
+  self->set_default_handler(caf::skip);
+  return idle(self);
 }
 
 } // namespace
@@ -36,14 +77,15 @@ caf::behavior table_actor(caf::stateful_actor<table_actor_state>* self,
 caf::actor spawn_table_actor(caf::event_based_actor& parent,
                              std::shared_ptr<const agent_context> context,
                              const config::database_config& database,
-                             const config::table_config& table, caf::actor batch_size) {
+                             const config::table_config& table,
+                             std::shared_ptr<source_pool> sources, caf::actor batch_size) {
   auto parts = std::make_shared<table_parts>();
   parts->sizer = make_actor_batch_sizer(parent.home_system(), std::move(batch_size));
   table_sync_parts sync_parts;
   sync_parts.database = database.name;
   sync_parts.table = table;
-  sync_parts.open_source = [context, url = database.source] { return context->open_source(url); };
-  sync_parts.remote = context->make_remote();
+  sync_parts.sources = std::move(sources);
+  sync_parts.remote = std::make_unique<pooled_remote>(context->remotes);
   sync_parts.sizer = parts->sizer.get();
   sync_parts.state = context->state;
   sync_parts.metrics = context->metrics;
@@ -51,8 +93,7 @@ caf::actor spawn_table_actor(caf::event_based_actor& parent,
   sync_parts.retry = context->retry;
   sync_parts.verify_interval = context->config.verify_interval;
   parts->sync = std::make_unique<table_sync>(std::move(sync_parts));
-  // Detached: every cycle blocks on the source and the server.
-  return parent.spawn<caf::detached + caf::linked>(table_actor, std::move(parts));
+  return parent.spawn<caf::linked>(table_actor, std::move(parts), context->pool);
 }
 
 } // namespace tidesync::actors

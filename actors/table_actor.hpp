@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/agent_context.hpp"
+#include "actors/table_sync.hpp"
 
 #include <caf/fwd.hpp>
 
@@ -8,13 +9,19 @@
 
 namespace tidesync::actors {
 
-/// Spawns the detached actor of `table` (of the configured database
-/// `database`): it owns its source connection, its server client and a
-/// table_sync, and answers each `(cycle_atom, table_cycle)` with a
-/// table_report. Its batch sizes come from `batch_size`, a batch-size actor.
+/// Spawns the actor of `table` (of the configured database `database`),
+/// linked to `parent`. Its behaviour is its state: `idle` answers a
+/// `(cycle_atom, table_cycle)` by posting the blocking table_sync cycle to the
+/// agent's blocking_pool and becomes `running`; `running` keeps further cycle
+/// requests in the mailbox until the job's `done` arrives, then answers the
+/// table_report and is `idle` again. A job that fails outright (an error no
+/// cycle catches) ends the actor with that error, for its parent to restart.
+/// Cycles borrow a connection from `sources`; batch sizes come from
+/// `batch_size`, a batch-size actor.
 caf::actor spawn_table_actor(caf::event_based_actor& parent,
                              std::shared_ptr<const agent_context> context,
                              const config::database_config& database,
-                             const config::table_config& table, caf::actor batch_size);
+                             const config::table_config& table,
+                             std::shared_ptr<source_pool> sources, caf::actor batch_size);
 
 } // namespace tidesync::actors

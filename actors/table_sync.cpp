@@ -19,6 +19,9 @@ using detail::cycle_stopped;
 table_sync::table_sync(table_sync_parts parts) : parts_(std::move(parts)) {
   report_.database = parts_.database;
   report_.table = parts_.table.name;
+  sources_ = parts_.sources;
+  if (!sources_)
+    sources_ = std::make_shared<source_pool>(parts_.open_source, 1);
 }
 
 table_sync::~table_sync() = default;
@@ -30,7 +33,10 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   full_pass_ = cycle.full_pass;
   pass_completed_ = false;
   digest_clean_ = true;
+  std::optional<source_pool::loan> source;
   try {
+    source.emplace(sources_->borrow());
+    source_ = &**source;
     run_steps(cycle);
     report_.state = final_state(cycle.full_pass);
     if (parts_.metrics) {
@@ -43,22 +49,24 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   } catch (const storage::storage_error& e) {
     report_.state = table_state::error;
     report_.error = e.what();
-    if (e.code() == storage::storage_errc::unavailable)
+    if (e.code() == storage::storage_errc::unavailable) {
       source_lost(e);
-    else
+      if (source)
+        source->discard();
+    } else {
       spdlog::error("{}.{}: local source: {}", parts_.database, table_name(), e.what());
+    }
   } catch (const std::exception& e) {
     report_.state = table_state::error;
     report_.error = e.what();
     spdlog::error("{}.{}: {}", parts_.database, table_name(), e.what());
   }
+  source_ = nullptr;
   report_skipped_rows();
   return report_;
 }
 
 void table_sync::run_steps(const table_cycle& cycle) {
-  if (!source_)
-    source_ = parts_.open_source();
   database_id_ = cycle.database_id;
   // Taken first: a transaction that commits after this point has a version
   // at or above it, so the next cycle's late-commit window will see it.
@@ -84,7 +92,11 @@ void table_sync::run_steps(const table_cycle& cycle) {
   } else {
     verify_slice();
   }
-  parts_.state->set_safe_version_mark(parts_.database, table_name(), mark);
+  // An idle table's mark rarely moves: write only what changed.
+  if (saved_mark_ != mark) {
+    parts_.state->set_safe_version_mark(parts_.database, table_name(), mark);
+    saved_mark_ = mark;
+  }
 }
 
 void table_sync::source_lost(const storage::storage_error& error) {
@@ -93,7 +105,6 @@ void table_sync::source_lost(const storage::storage_error& error) {
               "{}.{}: local source unavailable, reconnecting next cycle: {}", parts_.database,
               table_name(), error.what());
   source_down_ = true;
-  source_.reset();
 }
 
 void table_sync::catch_up(bool allow_scan) {

@@ -2,6 +2,7 @@
 
 #include "actors/batch_sizer.hpp"
 #include "actors/digest_walk.hpp"
+#include "actors/lending_pool.hpp"
 #include "actors/remote_api.hpp"
 #include "actors/stop_signal.hpp"
 #include "actors/table_report.hpp"
@@ -36,10 +37,16 @@ namespace tidesync::actors {
 /// Opens a table's local source; called again after a failed cycle.
 using source_factory = std::function<std::unique_ptr<storage::source>()>;
 
+/// The open connections to one source database, shared by its tables.
+using source_pool = lending_pool<storage::source>;
+
 /// What a table_sync works with, all owned elsewhere except source and remote.
 struct table_sync_parts {
   std::string database;  // the configured name
   config::table_config table;
+  /// Where a cycle borrows its source connection; when null, one connection
+  /// of the table's own is opened with `open_source`.
+  std::shared_ptr<source_pool> sources;
   source_factory open_source;
   std::unique_ptr<remote_api> remote;
   batch_sizer* sizer = nullptr;
@@ -59,7 +66,7 @@ struct table_sync_parts {
 
 /// One table's synchronisation, cycle by cycle: the algorithm of `sync/`
 /// driven against a local source and the server. Blocking; the table actor
-/// runs it on its own thread. Failures end the cycle with an error report;
+/// runs its cycles on the agent's blocking_pool, one at a time. Failures end the cycle with an error report;
 /// nothing is thrown.
 class table_sync {
 public:
@@ -126,7 +133,8 @@ private:
   const std::string& table_name() const { return parts_.table.name; }
 
   table_sync_parts parts_;
-  std::unique_ptr<storage::source> source_;
+  std::shared_ptr<source_pool> sources_;
+  storage::source* source_ = nullptr;  // borrowed for the cycle under way
   protocol::table_schema schema_;  // the columns that sync: the source's minus refused_
   std::vector<protocol::refused_column> refused_;
   std::optional<std::chrono::steady_clock::time_point> declared_at_;
@@ -140,6 +148,7 @@ private:
   std::optional<sync::row_position> last_uploaded_;
   sync::scan_cursor cursor_;
   bool cursor_loaded_ = false;
+  std::optional<std::int64_t> saved_mark_;  // the mark this table_sync last wrote
   bool full_pass_ = false;
   bool pass_completed_ = false;
   std::set<std::string> skipped_keys_;  // key_json of rows held as skipped

@@ -99,8 +99,20 @@ protocol::table_schema fake_source::describe(const std::string& table,
           std::nullopt};
 }
 
+fake_source::fake_source(std::shared_ptr<fake_site> site) : site_(std::move(site)) {
+  std::lock_guard lock{site_->mutex};
+  site_->most_open_sources = std::max(site_->most_open_sources, ++site_->open_sources);
+}
+
+fake_source::~fake_source() {
+  std::lock_guard lock{site_->mutex};
+  --site_->open_sources;
+}
+
 protocol::table_version fake_source::summary(const std::string& table,
                                              const protocol::table_schema&) {
+  if (site_->on_summary)
+    site_->on_summary(table);
   std::lock_guard lock{site_->mutex};
   return summary_of(site_->tables[table]);
 }

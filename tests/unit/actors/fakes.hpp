@@ -4,6 +4,7 @@
 #include "storage/source.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,12 @@ struct fake_site {
   std::mutex mutex;
   std::map<std::string, fake_rows> tables;
   std::int64_t counter = 0;
+  /// fake_sources open on this site now, and the most ever open at once.
+  int open_sources = 0;
+  int most_open_sources = 0;
+  /// Called (outside the lock) as a table's summary is read: a test may
+  /// block or throw here. Set before the agent starts.
+  std::function<void(const std::string& table)> on_summary;
 
   /// Inserts or updates a row with a new version, as a tracking trigger would.
   void put(const std::string& table, std::int64_t id, const std::string& note);
@@ -35,7 +42,8 @@ struct fake_site {
 /// A storage::source over a fake_site; versions like SQLite's counter.
 class fake_source : public storage::source {
 public:
-  explicit fake_source(std::shared_ptr<fake_site> site) : site_(std::move(site)) {}
+  explicit fake_source(std::shared_ptr<fake_site> site);
+  ~fake_source() override;
 
   std::string_view kind() const override { return "fake"; }
   protocol::table_schema describe(const std::string& table, const std::vector<std::string>& key,

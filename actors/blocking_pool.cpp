@@ -1,0 +1,64 @@
+#include "actors/blocking_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace tidesync::actors {
+
+blocking_pool::blocking_pool(std::size_t threads) {
+  threads = std::max<std::size_t>(threads, 1);
+  workers_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i)
+    workers_.emplace_back([this] { work_loop(); });
+}
+
+blocking_pool::~blocking_pool() {
+  {
+    std::lock_guard lock{mutex_};
+    closing_ = true;
+    jobs_.clear();
+  }
+  posted_.notify_all();
+  for (auto& worker : workers_)
+    worker.join();
+}
+
+void blocking_pool::post(job work) {
+  {
+    std::lock_guard lock{mutex_};
+    if (closing_)
+      return;
+    jobs_.push_back(std::move(work));
+  }
+  posted_.notify_one();
+}
+
+std::size_t blocking_pool::queued() const {
+  std::lock_guard lock{mutex_};
+  return jobs_.size();
+}
+
+void blocking_pool::work_loop() {
+  for (;;) {
+    job next;
+    {
+      std::unique_lock lock{mutex_};
+      posted_.wait(lock, [this] { return closing_ || !jobs_.empty(); });
+      if (closing_)
+        return;
+      next = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    try {
+      next();
+    } catch (const std::exception& e) {
+      spdlog::error("agent: a background job failed: {}", e.what());
+    } catch (...) {
+      spdlog::error("agent: a background job failed with an unknown error");
+    }
+  }
+}
+
+} // namespace tidesync::actors

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tidesync::actors {
+
+/// The agent's threads for blocking work: a fixed number of workers that run
+/// posted jobs in order. Actors never block a CAF scheduler thread; they post
+/// the blocking step (a source read, an upload, a state write) here and react
+/// to the message the job sends back when it is done.
+class blocking_pool {
+public:
+  using job = std::function<void()>;
+
+  /// Starts `threads` workers (at least one).
+  explicit blocking_pool(std::size_t threads);
+  /// Drops the jobs not yet started, waits for the running ones.
+  ~blocking_pool();
+  blocking_pool(const blocking_pool&) = delete;
+  blocking_pool& operator=(const blocking_pool&) = delete;
+
+  /// Queues `work`; a job that throws is logged and dropped.
+  void post(job work);
+
+  std::size_t threads() const { return workers_.size(); }
+
+  /// Jobs waiting for a worker.
+  std::size_t queued() const;
+
+private:
+  void work_loop();
+
+  mutable std::mutex mutex_;
+  std::condition_variable posted_;
+  std::deque<job> jobs_;
+  bool closing_ = false;
+  std::vector<std::thread> workers_;
+};
+
+} // namespace tidesync::actors
