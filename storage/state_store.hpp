@@ -38,8 +38,10 @@ struct state_snapshot {
 };
 
 /// The agent's durable state: `<state_dir>/agent-state.db`, a SQLite file in
-/// WAL mode with synchronous=FULL where every write is its own transaction,
-/// so a `kill -9` at any moment loses nothing that was acknowledged.
+/// WAL mode with synchronous=NORMAL where every write is its own transaction,
+/// so a `kill -9` at any moment loses nothing that was written; a power loss
+/// may take back the last writes, which the agent finds again (see
+/// state_store.cpp).
 ///
 /// Holds the remote id of each database (by configured name), per table the
 /// scan cursor, the safe-version mark, the batch-size history and the hash of
