@@ -103,11 +103,16 @@ void plan_pg_index(pqxx::transaction_base& tx, const table_ref& ref,
   tracking_step step{ref.name, "build the version index without blocking writes",
                      step_mode::unbounded, {}, 0};
   // Only an index of this table: one of that name elsewhere is not ours to drop.
-  if (!new_column && has_row(tx, "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1) "
-                                 "AND indrelid = to_regclass($2)",
-                             index, table)) {
-    step.summary = "replace the version index (invalid or in the wrong collation) "
-                   "without blocking writes";
+  auto existing = new_column ? pqxx::result{}
+                             : tx.exec_params("SELECT indisvalid FROM pg_index WHERE indexrelid "
+                                              "= to_regclass($1) AND indrelid = to_regclass($2)",
+                                              index, table);
+  if (!existing.empty()) {
+    step.summary = existing[0][0].as<bool>()
+                     ? "replace the version index (not the one page queries need: other "
+                       "columns or collation) without blocking writes"
+                     : "replace the version index an interrupted build left invalid, "
+                       "without blocking writes";
     step.statements.push_back("DROP INDEX CONCURRENTLY " + index);
   }
   step.statements.push_back("CREATE INDEX CONCURRENTLY " + index + " ON " + table + " (" +
