@@ -74,8 +74,9 @@ std::shared_ptr<agent_context> make_context(config::agent_config config, agent_h
   if (!context->make_remote) {
     auto server = context->config.server;
     auto timeout = context->config.request_timeout;
-    context->make_remote = [server, timeout] {
-      return std::make_unique<http_remote>(server, timeout);
+    auto compress = context->config.compress;
+    context->make_remote = [server, timeout, compress] {
+      return std::make_unique<http_remote>(server, timeout, compress);
     };
   }
   context->open_source = std::move(hooks.open_source);

@@ -64,9 +64,11 @@ remote_answer<T> answer(const protocol::http_response& response, Parse parse) {
 }
 
 protocol::http_client_options client_options(const config::server_endpoint& server,
-                                              std::chrono::milliseconds request_timeout) {
+                                              std::chrono::milliseconds request_timeout,
+                                              bool compress) {
   protocol::http_client_options options;
   options.request_timeout = request_timeout;
+  options.gzip_requests = compress;
   options.ca_file = server.ca_file;
   options.default_headers = {{"Authorization", "Bearer " + server.token}};
   return options;
@@ -85,10 +87,10 @@ sync::row_key key_from_json(const json::array& cells,
 } // namespace
 
 http_remote::http_remote(const config::server_endpoint& server,
-                         std::chrono::milliseconds request_timeout)
+                         std::chrono::milliseconds request_timeout, bool compress)
   : client_id_(server.client_id),
-    client_(std::make_unique<protocol::http_client>(server.url,
-                                                    client_options(server, request_timeout))) {}
+    client_(std::make_unique<protocol::http_client>(
+        server.url, client_options(server, request_timeout, compress))) {}
 
 http_remote::~http_remote() = default;
 

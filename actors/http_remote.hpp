@@ -12,11 +12,12 @@ class http_client;
 namespace tidesync::actors {
 
 /// remote_api over HTTP: one kept-alive protocol::http_client, bearer token,
-/// gzip request bodies, the configured request timeout.
+/// gzip request bodies unless `compress` is off, the configured request timeout.
 class http_remote : public remote_api {
 public:
   /// Throws std::invalid_argument for a server URL the client can't use.
-  http_remote(const config::server_endpoint& server, std::chrono::milliseconds request_timeout);
+  http_remote(const config::server_endpoint& server, std::chrono::milliseconds request_timeout,
+              bool compress = true);
   ~http_remote() override;
 
   remote_answer<std::string> register_database(const std::string& name) override;

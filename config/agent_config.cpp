@@ -172,7 +172,7 @@ std::vector<database_config> read_databases(const yaml_value& value) {
 
 agent_config read_agent_config(const yaml_value& document, agent_config_scope scope) {
   const yaml_mapping root(document, {"server", "state_dir", "interval", "request_timeout", "verify_interval", "notify",
-                                     "batch", "engine", "metrics", "log_level", "databases"});
+                                     "compress", "batch", "engine", "metrics", "log_level", "databases"});
   agent_config config;
   config.server = read_server(root.require("server"), scope);
   if (auto v = root.find("state_dir"))
@@ -185,6 +185,8 @@ agent_config read_agent_config(const yaml_value& document, agent_config_scope sc
     config.verify_interval = v->as_duration();
   if (auto v = root.find("notify"))
     config.notify = v->as_bool();
+  if (auto v = root.find("compress"))
+    config.compress = v->as_bool();
   if (auto v = root.find("batch"))
     config.batch = read_batch(*v);
   if (auto v = root.find("engine"))

@@ -92,6 +92,7 @@ TEST(AgentConfig, MinimalConfigGetsEveryDefault) {
   EXPECT_FALSE(c.metrics_listen.has_value());
   EXPECT_EQ(c.log_level, "info");
   EXPECT_TRUE(c.notify);
+  EXPECT_TRUE(c.compress);
   EXPECT_EQ(c.engine.workers, 4);
   EXPECT_EQ(c.engine.max_connections, 2);
   EXPECT_EQ(c.engine.max_in_flight, 4);
@@ -123,6 +124,20 @@ TEST(AgentConfig, NotifyOtherThanTrueOrFalseNamesTheKeyAndLine) {
   EXPECT_CONTAINS(error_of(with_top("notify: yes\n")),
                   "agent.yaml:2: notify: expected true or false, got \"yes\"");
   EXPECT_CONTAINS(error_of(with_top("notify: [true]\n")), "agent.yaml:2: notify: expected true or false");
+}
+
+TEST(AgentConfig, CompressCanBeTurnedOff) {
+  EXPECT_FALSE(parse_agent_config(with_top("compress: false\n"), "agent.yaml").compress);
+  EXPECT_TRUE(parse_agent_config(with_top("compress: true\n"), "agent.yaml").compress);
+}
+
+TEST(AgentConfig, CompressOtherThanTrueOrFalseNamesTheKeyAndLine) {
+  EXPECT_CONTAINS(error_of(with_top("compress: 6\n")),
+                  "agent.yaml:2: compress: expected true or false, got \"6\"");
+  EXPECT_CONTAINS(error_of(with_top("compress: {level: 6}\n")),
+                  "agent.yaml:2: compress: expected true or false");
+  EXPECT_CONTAINS(error_of(with_top("compres: false\n")),
+                  "agent.yaml:2: compres: unknown key (did you mean compress?)");
 }
 
 TEST(AgentConfig, SqliteAndPostgresSchemesAreAccepted) {
