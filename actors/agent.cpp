@@ -117,6 +117,11 @@ struct agent::impl {
     stop.request_stop();
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     supervisor = nullptr;
+    // Actors post to the pool until they are gone, and the pool's jobs send
+    // to actors: the actors end first, then the pool finishes its running
+    // jobs (their messages to ended actors are dropped), then the system.
+    system.await_all_actors_done();
+    pool.reset();
   }
 
   stop_signal stop;
@@ -130,7 +135,7 @@ struct agent::impl {
   change_set changes;
   caf::actor_system_config system_config;
   caf::actor_system system{engine_config(system_config)};  // after its config: it keeps a reference
-  // After the actor system, so it is joined first: its jobs send to actors.
+  // Reset by ~impl between the actors' end and the system's (see there).
   std::unique_ptr<blocking_pool> pool =
     std::make_unique<blocking_pool>(static_cast<std::size_t>(context->config.engine.workers));
   caf::actor supervisor;
