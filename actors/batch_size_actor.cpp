@@ -15,32 +15,56 @@ namespace {
 /// per table per second at most, however many batches it sends.
 constexpr std::chrono::seconds save_delay{1};
 
-struct batch_size_state {
+/// The policy and whether it holds outcomes not saved yet; shared with the
+/// actor's exit, which saves them.
+struct batch_history {
   std::shared_ptr<policy_batch_sizer> sizer;
+  bool unsaved = false;
+  bool save_due = false;  // a save_atom is on its way
+};
+
+struct batch_size_state {
+  std::shared_ptr<batch_history> history;
   blocking_pool* pool = nullptr;
-  bool save_due = false;
   static inline const char* name = "batch_size_actor";
 };
 
 caf::behavior batch_size_actor(caf::stateful_actor<batch_size_state>* self,
                                std::shared_ptr<policy_batch_sizer> sizer, blocking_pool* pool) {
-  self->state.sizer = std::move(sizer);
+  auto history = std::make_shared<batch_history>();
+  history->sizer = std::move(sizer);
+  self->state.history = history;
   self->state.pool = pool;
+  // What the last second recorded is saved as the actor ends (the agent
+  // stopping, --once done): the only state write on a scheduler thread.
+  self->attach_functor([history](const caf::error&) {
+    if (!history->unsaved)
+      return;
+    try {
+      history->sizer->save();
+    } catch (const std::exception& e) {
+      spdlog::warn("saving a batch history failed: {}", e.what());
+    }
+  });
   return {
-    [=](next_size_atom) { return self->state.sizer->next_size(); },
-    [=](min_size_atom) { return self->state.sizer->min_size(); },
+    [=](next_size_atom) { return self->state.history->sizer->next_size(); },
+    [=](min_size_atom) { return self->state.history->sizer->min_size(); },
     [=](record_atom, const sync::batch_outcome& outcome) {
-      self->state.sizer->record_unsaved(outcome);
-      if (!self->state.save_due) {
-        self->state.save_due = true;
+      auto& history = *self->state.history;
+      history.sizer->record_unsaved(outcome);
+      history.unsaved = true;
+      if (!history.save_due) {
+        history.save_due = true;
         self->delayed_send(self, save_delay, save_atom::value);
       }
     },
     [=](save_atom) {
-      self->state.save_due = false;
+      auto& history = *self->state.history;
+      history.save_due = false;
+      history.unsaved = false;
       // The write blocks on the state file: a job of its own, on a copy of
       // the history, so the sizer keeps answering meanwhile.
-      auto snapshot = std::make_shared<policy_batch_sizer>(*self->state.sizer);
+      auto snapshot = std::make_shared<policy_batch_sizer>(*history.sizer);
       self->state.pool->post([snapshot] {
         try {
           snapshot->save();

@@ -3,6 +3,8 @@
 // actor started again while the rest keeps syncing. Real actors and the real
 // pool over fake sites and a fake server.
 #include "actors/agent.hpp"
+#include "storage/state_store.hpp"
+#include "sync/batch_size_policy.hpp"
 
 #include "tests/support/time_scale.hpp"
 #include "tests/unit/actors/fakes.hpp"
@@ -171,6 +173,21 @@ TEST_F(Engine, ASlowDatabaseHoldsUpOnlyItsOwnTables) {
   auto report = cycle.get();
   EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
   EXPECT_EQ(server_->rows("db-db0", "t3").size(), 5u);
+}
+
+TEST_F(Engine, TheBatchHistoryOfAShortRunIsSavedAsTheAgentStops) {
+  auto config = make_sites(1, 2, 30);
+  {
+    actors::agent agent{config, hooks()};
+    EXPECT_TRUE(agent.run_once().all_in_sync());
+  }  // well within the second a history waits before it is saved
+  storage::state_store state{state_dir_.string()};
+  for (const auto* table : {"t0", "t1"}) {
+    auto text = state.batch_history("db0", table);
+    ASSERT_TRUE(text.has_value()) << table;
+    auto policy = sync::batch_size_policy::from_string(*text, {1, 50, 100});
+    ASSERT_TRUE(policy.has_value()) << *text;
+  }
 }
 
 /// Not a std::exception: nothing in a table's cycle expects it, so it ends
