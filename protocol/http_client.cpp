@@ -219,7 +219,7 @@ struct http_client::impl {
     bool compress = options_.gzip_requests && body.size() >= options_.gzip_min_bytes &&
                     request.find(http::field::content_encoding) == request.end();
     if (compress) {
-      request.body() = gzip_compress(body);
+      request.body() = gzip_compress(body, options_.gzip_level);
       request.set(http::field::content_encoding, "gzip");
     } else {
       request.body() = std::string(body);

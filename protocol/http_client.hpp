@@ -26,6 +26,9 @@ struct http_client_options {
   /// Send bodies of at least gzip_min_bytes with `Content-Encoding: gzip`.
   bool gzip_requests = true;
   std::size_t gzip_min_bytes = 1024;
+  /// 1, zlib's fastest: an upload's rows still shrink several times, and the
+  /// agent's CPU, not the link, bounds a large load (docs/benchmarks.md).
+  int gzip_level = 1;
   /// Responses with a longer body are reported as a transport error.
   std::size_t max_response_bytes = 256 * 1024 * 1024;
   /// Sent with every request, e.g. {"Authorization", "Bearer …"}.
