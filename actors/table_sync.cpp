@@ -125,6 +125,18 @@ void table_sync::catch_up(bool allow_scan) {
       case sync::sync_decision::ahead:
         if (!upload_ahead(local))
           return;
+        // Full pages follow one another without reading either summary
+        // again, so a large load costs no count per batch; the page that
+        // comes back short ends the run and the loop decides afresh.
+        while (last_page_full_) {
+          if (parts_.stop->stop_requested())
+            throw cycle_stopped{};
+          // Rows committed since the summary may lie beyond its maximum.
+          if (last_uploaded_ && local.max_version < last_uploaded_->version)
+            local.max_version = last_uploaded_->version;
+          if (!upload_ahead(local))
+            break;
+        }
         break;
       case sync::sync_decision::scan:
         // Same max version but an upload of that version still under way (one
@@ -150,6 +162,7 @@ bool table_sync::upload_ahead(const protocol::table_version& local) {
     min_version = start->version + 1;
   auto limit = static_cast<std::int64_t>(parts_.sizer->next_size());
   auto rows = source_->read_rows(table_name(), schema_, after, min_version, limit);
+  last_page_full_ = static_cast<std::int64_t>(rows.size()) == limit;
   if (rows.empty())
     return false;  // every row above the remote version is skipped
   auto last = storage::position_of(schema_, rows.back());

@@ -146,6 +146,7 @@ private:
   sync::sync_decision last_decision_ = sync::sync_decision::scan;
   bool caught_up_ = false;  // equal but for rows held as skipped, at the last decision
   std::optional<sync::row_position> last_uploaded_;
+  bool last_page_full_ = false;  // the last ahead page held as many rows as asked for
   sync::scan_cursor cursor_;
   bool cursor_loaded_ = false;
   std::optional<std::int64_t> saved_mark_;  // the mark this table_sync last wrote

@@ -85,6 +85,23 @@ TEST_F(TableSync, AnAheadTableUploadsEveryRowInBatchesWithinOneCycle) {
   EXPECT_GT(server_->calls_of("upload"), 1);
 }
 
+TEST_F(TableSync, ALargeUploadReadsNeitherSummaryPerBatch) {
+  for (int id = 21; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id));
+  std::atomic<int> local_summaries{0};
+  site_->on_summary = [&](const std::string&) { ++local_summaries; };
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(report.rows_uploaded, 200);
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
+  // 25 pages of 8: one summary before them, one after the short (empty) page.
+  EXPECT_GE(server_->calls_of("upload"), 25);
+  EXPECT_LE(local_summaries.load(), 3);
+  EXPECT_LE(server_->calls_of("table_summary"), 2);
+}
+
 TEST_F(TableSync, AnEqualTableMakesNoCallsAtAll) {
   auto sync = make_sync();
   ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
