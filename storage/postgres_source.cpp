@@ -26,9 +26,32 @@ storage_errc code_for_sqlstate(const std::string& state) {
     return storage_errc::not_found;
   if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
     return storage_errc::unavailable;
+  // A lock the site holds past lock_timeout, a read past statement_timeout:
+  // the table is busy now, like a lost connection it is tried next cycle.
+  if (state == "55P03" || state == "57014")
+    return storage_errc::unavailable;
   if (state.rfind("22", 0) == 0)
     return storage_errc::invalid;
   return storage_errc::failed;
+}
+
+// How long the agent's reads wait: for a lock the site's application holds
+// (an ALTER TABLE, a LOCK TABLE), for one statement, for a connection. A
+// locked or unreachable database then holds a worker and a connection for
+// bounded time, and its cycle ends with an error the next one retries.
+constexpr const char* source_lock_timeout = "'5s'";
+constexpr const char* source_statement_timeout = "'5min'";
+constexpr int source_connect_timeout_seconds = 10;
+
+// The URL with libpq's connect_timeout added unless it sets one: without it
+// an unreachable host holds the connecting worker for the kernel's TCP timeout.
+std::string with_connect_timeout(const std::string& url) {
+  if (url.find("connect_timeout") != std::string::npos)
+    return url;
+  auto setting = "connect_timeout=" + std::to_string(source_connect_timeout_seconds);
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + setting;
+  return url + " " + setting;
 }
 
 std::string trimmed(std::string text) {
@@ -93,7 +116,7 @@ struct postgres_source::impl {
 
   pqxx::connection& connection() {
     if (!conn) {
-      auto fresh = std::make_unique<pqxx::connection>(url);
+      auto fresh = std::make_unique<pqxx::connection>(with_connect_timeout(url));
       // pqxx restores these variables if it ever reconnects on its own.
       fresh->set_client_encoding("UTF8");
       fresh->set_variable("TimeZone", "'UTC'");
@@ -103,6 +126,8 @@ struct postgres_source::impl {
       // digits); 12 and later print the shortest exact text for any value above 0.
       fresh->set_variable("extra_float_digits", "3");
       fresh->set_variable("application_name", "'tidesync agent'");
+      fresh->set_variable("lock_timeout", source_lock_timeout);
+      fresh->set_variable("statement_timeout", source_statement_timeout);
       conn = std::move(fresh);
     }
     return *conn;

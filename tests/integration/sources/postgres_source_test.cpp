@@ -68,6 +68,29 @@ TEST_F(PostgresSource, DescribeMapsEverySupportedTypeWithNullability) {
   EXPECT_EQ(schema.version_column, "tidesync_version");
 }
 
+TEST_F(PostgresSource, AReadOfATableTheSiteHoldsLockedGivesUpAsBusyAndWorksOnceReleased) {
+  pg_exec(db_.url(), "CREATE TABLE held (id int PRIMARY KEY, note text)");
+  prepare("held");
+  auto schema = describe("held");
+  pg_exec(db_.url(), "INSERT INTO held (id, note) VALUES (1, 'one')");
+  {
+    pqxx::connection holder{db_.url()};
+    pqxx::work lock{holder};
+    lock.exec("LOCK TABLE held IN ACCESS EXCLUSIVE MODE");
+    auto started = std::chrono::steady_clock::now();
+    try {
+      source_.summary("held", schema);
+      ADD_FAILURE() << "a read of a locked table returned";
+    } catch (const storage_error& e) {
+      EXPECT_EQ(e.code(), storage_errc::unavailable) << e.what();
+      EXPECT_NE(std::string{e.what()}.find("lock timeout"), std::string::npos) << e.what();
+    }
+    // lock_timeout is 5 s: the worker is held that long, not until the lock goes.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, testing::scaled(std::chrono::seconds(15)));
+  }
+  EXPECT_EQ(source_.summary("held", schema).count, 1);
+}
+
 TEST_F(PostgresSource, DescribeKeepsTheOrderOfCompositeTextUuidAndNumericKeys) {
   pg_exec(db_.url(), "CREATE TABLE composite (a uuid, b text, c numeric, note text, "
                      "PRIMARY KEY (c, b, a))");
