@@ -12,7 +12,9 @@
 #include <csignal>
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -25,7 +27,9 @@ constexpr const char* agent_usage =
   "Keeps every table named in FILE replicated to the tidesync server.\n"
   "  --once   catch up and run one full differencing pass per table, print one\n"
   "           line per table, exit 0 when every table is in sync, 1 otherwise\n"
-  "SIGTERM or SIGINT stops it after the batch in flight; its state is saved.\n";
+  "SIGTERM or SIGINT stops it after the batch in flight; its state is saved.\n"
+  "SIGHUP rereads FILE: databases and tables added or removed take effect at\n"
+  "once; a file with an error is logged and the running configuration kept.\n";
 
 struct agent_args {
   std::string config_path;
@@ -61,54 +65,102 @@ std::optional<agent_args> parse_agent_args(const arguments& args, int& exit_code
   return out;
 }
 
-// Turns SIGINT/SIGTERM into agent::stop(). The signals are blocked before any
-// other thread starts, so only this thread ever sees them; SIGUSR1 ends it.
+// Turns SIGINT/SIGTERM into agent::stop() and SIGHUP into a reload. The
+// signals are blocked before any other thread starts, so only this thread
+// ever sees them; SIGUSR1 ends it. A signal that arrives while no agent is
+// watched stays pending for the next one.
 class signal_watcher {
 public:
   signal_watcher() {
     sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    sigaddset(&signals_, SIGUSR1);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGUSR1})
+      sigaddset(&signals_, signal);
     pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
   }
 
-  void watch(actors::agent& agent) {
-    thread_ = std::thread([this, &agent] {
+  /// Watches for `agent`; `on_hangup` runs on SIGHUP, on this thread.
+  void watch(actors::agent& agent, std::function<void()> on_hangup) {
+    thread_ = std::thread([this, &agent, on_hangup = std::move(on_hangup)] {
       for (;;) {
         int signal = 0;
         if (sigwait(&signals_, &signal) != 0 || signal == SIGUSR1)
           return;
+        if (signal == SIGHUP) {
+          on_hangup();
+          continue;
+        }
         spdlog::info("agent: signal {} received, stopping after the batch in flight", signal);
+        stop_received_ = true;
         agent.stop();
       }
     });
   }
 
-  ~signal_watcher() {
+  /// Stops watching; the agent may then go.
+  void unwatch() {
     if (thread_.joinable()) {
       pthread_kill(thread_.native_handle(), SIGUSR1);
       thread_.join();
     }
   }
 
+  ~signal_watcher() { unwatch(); }
+
+  /// Whether SIGINT or SIGTERM came: no reload then starts another agent.
+  bool stop_received() const { return stop_received_; }
+
 private:
+  std::atomic<bool> stop_received_{false};
   sigset_t signals_{};
   std::thread thread_;
 };
 
-int run_agent_with(config::agent_config config, bool once) {
+// Runs agents until a stop: a SIGHUP whose file reads well stops the running
+// agent after its batches in flight and starts one on the new configuration
+// (same state directory: what was synced stays synced); one whose file has an
+// error is logged and changes nothing.
+int run_continuously(const std::string& path, config::agent_config config,
+                     signal_watcher& signals) {
+  for (;;) {
+    std::mutex mutex;
+    std::optional<config::agent_config> reloaded;
+    {
+      actors::agent agent{config};
+      signals.watch(agent, [&] {
+        try {
+          auto fresh = config::load_agent_config(path);
+          spdlog::info("agent: {} reread ({} databases), restarting the actors on it", path,
+                       fresh.databases.size());
+          std::lock_guard lock{mutex};
+          reloaded = std::move(fresh);
+          agent.stop();
+        } catch (const std::exception& e) {
+          spdlog::error("agent: {} not reloaded, the running configuration stays: {}", path,
+                        e.what());
+        }
+      });
+      agent.run();
+      signals.unwatch();
+    }
+    std::lock_guard lock{mutex};
+    if (!reloaded || signals.stop_received())
+      return exit_ok;
+    config = std::move(*reloaded);
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
+  }
+}
+
+int run_agent_with(const std::string& path, config::agent_config config, bool once) {
   // Logs go to stderr so stdout holds only --once's summary.
   spdlog::set_default_logger(spdlog::stderr_color_mt("agent"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   signal_watcher signals;
+  if (!once)
+    return run_continuously(path, std::move(config), signals);
   actors::agent agent{std::move(config)};
-  signals.watch(agent);
-  if (!once) {
-    agent.run();
-    return exit_ok;
-  }
+  signals.watch(agent, [] { spdlog::info("agent: SIGHUP ignored by --once"); });
   auto report = agent.run_once();
+  signals.unwatch();
   std::cout << report.summary_lines() << std::flush;
   return report.all_in_sync() ? exit_ok : exit_failure;
 }
@@ -121,7 +173,8 @@ int run_agent(const arguments& args) {
   if (!parsed)
     return exit_code;
   try {
-    return run_agent_with(config::load_agent_config(parsed->config_path), parsed->once);
+    return run_agent_with(parsed->config_path, config::load_agent_config(parsed->config_path),
+                          parsed->once);
   } catch (const config::config_error& e) {
     std::cerr << "tidesync agent: " << e.what() << "\n";
     return exit_failure;

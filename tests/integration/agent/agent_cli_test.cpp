@@ -1,4 +1,5 @@
 // The built `tidesync agent` as an operator runs it.
+#include "tests/integration/agent/agent_cli_support.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/support/time_scale.hpp"
 
@@ -151,6 +152,36 @@ TEST_F(AgentCli, SigtermStopsARunningAgentWithExitZero) {
   agent.signal(SIGTERM);
   EXPECT_EQ(agent.wait_for(process_deadline), 0) << agent.err();
   EXPECT_NE(agent.err().find("stopping"), std::string::npos) << agent.err();
+}
+
+TEST_F(AgentCli, SighupAddsATableAndABadFileKeepsTheRunningConfiguration) {
+  site_exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)");
+  site_exec("INSERT INTO items VALUES (1, 'bolt'), (2, 'nut'), (3, 'washer')");
+  prepare({"items"});
+  auto config = write_config("[orders]");
+  agent_process agent{{"agent", "--config", config.string()}, dir_.path()};
+  ASSERT_TRUE(eventually_true([&] { return remote_rows("orders").size() == 120u; }))
+    << agent.err();
+  EXPECT_TRUE(remote_rows("items").empty());
+  // The table added to the file syncs without a restart.
+  write_config("[orders, items]");
+  agent.signal(SIGHUP);
+  ASSERT_TRUE(eventually_true([&] { return remote_rows("items").size() == 3u; })) << agent.err();
+  expect_remote_matches("items");
+  EXPECT_NE(agent.err().find("reread (1 databases)"), std::string::npos) << agent.err();
+  // A file with an error is named in the log; the running agent goes on.
+  auto broken = read_file(config);
+  broken.replace(broken.find("interval: 200ms"), 15, "interval: soon");
+  std::ofstream{config} << broken;
+  agent.signal(SIGHUP);
+  ASSERT_TRUE(eventually_true([&] { return agent.err().find("not reloaded") != std::string::npos; }))
+    << agent.err();
+  EXPECT_NE(agent.err().find("interval"), std::string::npos) << agent.err();
+  site_exec("INSERT INTO items (id, name) VALUES (4, 'spring')");
+  EXPECT_TRUE(eventually_true([&] { return remote_rows("items").size() == 4u; })) << agent.err();
+  EXPECT_FALSE(agent.wait_for(std::chrono::milliseconds(0)).has_value());
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait_for(process_deadline), 0) << agent.err();
 }
 
 TEST_P(AgentCliOnEachSite, AKill9DuringTheInitialLoadThenARestartConverges) {
