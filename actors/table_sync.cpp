@@ -71,13 +71,14 @@ void table_sync::run_steps(const table_cycle& cycle) {
   // Taken first: a transaction that commits after this point has a version
   // at or above it, so the next cycle's late-commit window will see it.
   const auto mark = source_->safe_version();
-  if (source_down_) {
-    source_down_ = false;
-    spdlog::info("{}.{}: local source reachable again", parts_.database, table_name());
-  }
   prepare_schema(cycle.remote.has_value());
   remote_ = cycle.remote.value_or(protocol::table_version{});
   remote_stale_ = false;
+  // An upload resumes after its cursor within a cycle only: by the next one
+  // the server may have lost rows (a new store, a restore) that a cursor
+  // carried over would step past. Without it the upload starts from the
+  // server's own maximum, which the cycle's summary has just said.
+  last_uploaded_.reset();
   if (!cursor_loaded_) {
     if (auto text = parts_.state->scan_cursor(parts_.database, table_name()))
       cursor_ = sync::scan_cursor::from_string(*text).value_or(sync::scan_cursor{});
@@ -91,6 +92,12 @@ void table_sync::run_steps(const table_cycle& cycle) {
     catch_up(false);
   } else {
     verify_slice();
+  }
+  // Logged once the source served a whole cycle: a table whose first
+  // statements work and a later one times out on a lock is still down.
+  if (source_down_) {
+    source_down_ = false;
+    spdlog::info("{}.{}: local source reachable again", parts_.database, table_name());
   }
   // An idle table's mark rarely moves: write only what changed.
   if (saved_mark_ != mark) {

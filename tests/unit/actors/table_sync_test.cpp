@@ -205,6 +205,32 @@ TEST_F(TableSync, ATableBehindTheServerDeletesTheNewerRemoteRows) {
   EXPECT_EQ(server_->rows(database_id, "orders").count(99), 0u);
 }
 
+TEST_F(TableSync, RowsTheServerLostAreUploadedAgainByTheSameRunningTable) {
+  auto sync = make_sync();
+  ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
+  ASSERT_EQ(server_->rows(database_id, "orders").size(), 20u);
+  // A new store: every row and the declaration gone.
+  {
+    std::lock_guard lock{server_->mutex};
+    server_->databases[database_id].clear();
+  }
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(report.rows_uploaded, 20);
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 20u);
+  // A restore from an older backup: the newest rows gone, the older kept.
+  {
+    std::lock_guard lock{server_->mutex};
+    auto& rows = server_->databases[database_id]["orders"];
+    for (auto it = rows.begin(); it != rows.end();)
+      it = it->second.version > 12 ? rows.erase(it) : std::next(it);
+  }
+  report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(report.rows_uploaded, 8);
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 20u);
+}
+
 TEST_F(TableSync, AFullPassRepairsWhatEqualCountsAndVersionsHide) {
   auto sync = make_sync();
   ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
