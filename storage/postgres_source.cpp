@@ -43,15 +43,27 @@ constexpr const char* source_lock_timeout = "'5s'";
 constexpr const char* source_statement_timeout = "'5min'";
 constexpr int source_connect_timeout_seconds = 10;
 
-// The URL with libpq's connect_timeout added unless it sets one: without it
-// an unreachable host holds the connecting worker for the kernel's TCP timeout.
-std::string with_connect_timeout(const std::string& url) {
-  if (url.find("connect_timeout") != std::string::npos)
-    return url;
-  auto setting = "connect_timeout=" + std::to_string(source_connect_timeout_seconds);
-  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
-    return url + (url.find('?') == std::string::npos ? "?" : "&") + setting;
-  return url + " " + setting;
+// The URL with libpq's client-side limits added, each unless it sets its own:
+// connect_timeout, else an unreachable host holds the connecting worker for
+// the kernel's TCP timeout; keepalives and tcp_user_timeout, else a read from
+// a host that went silent mid-statement (a frozen VM, a cut link) waits for
+// ever, since the server-side timeouts above can't end it.
+std::string with_client_limits(std::string url) {
+  const bool uri = url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (url.find(key + "=") != std::string::npos)
+      return;
+    if (uri)
+      url += (url.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    else
+      url += " " + key + "=" + value;
+  };
+  add("connect_timeout", std::to_string(source_connect_timeout_seconds));
+  add("keepalives_idle", "30");
+  add("keepalives_interval", "10");
+  add("keepalives_count", "3");
+  add("tcp_user_timeout", "60000");
+  return url;
 }
 
 std::string trimmed(std::string text) {
@@ -116,7 +128,7 @@ struct postgres_source::impl {
 
   pqxx::connection& connection() {
     if (!conn) {
-      auto fresh = std::make_unique<pqxx::connection>(with_connect_timeout(url));
+      auto fresh = std::make_unique<pqxx::connection>(with_client_limits(url));
       // pqxx restores these variables if it ever reconnects on its own.
       fresh->set_client_encoding("UTF8");
       fresh->set_variable("TimeZone", "'UTC'");
