@@ -228,7 +228,7 @@ void agent::run() {
     look_again = watcher ? tables_to_look_at_again(notified, report, config) : none;
   }
   watcher.reset();  // joins its thread, closes its connections
-  spdlog::info("agent: stopped");
+  spdlog::debug("agent: cycles stopped");
 }
 
 void agent::stop() {

@@ -143,10 +143,13 @@ int run_continuously(const std::string& path, config::agent_config config,
       signals.unwatch();
     }
     std::lock_guard lock{mutex};
-    if (!reloaded || signals.stop_received())
+    if (!reloaded || signals.stop_received()) {
+      spdlog::info("agent: stopped");
       return exit_ok;
+    }
     config = std::move(*reloaded);
     spdlog::set_level(spdlog::level::from_str(config.log_level));
+    spdlog::info("agent: running on the reread configuration");
   }
 }
 

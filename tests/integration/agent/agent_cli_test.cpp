@@ -169,6 +169,9 @@ TEST_F(AgentCli, SighupAddsATableAndABadFileKeepsTheRunningConfiguration) {
   ASSERT_TRUE(eventually_true([&] { return remote_rows("items").size() == 3u; })) << agent.err();
   expect_remote_matches("items");
   EXPECT_NE(agent.err().find("reread (1 databases)"), std::string::npos) << agent.err();
+  EXPECT_NE(agent.err().find("running on the reread configuration"), std::string::npos)
+    << agent.err();
+  EXPECT_EQ(agent.err().find("agent: stopped"), std::string::npos) << agent.err();
   // A file with an error is named in the log; the running agent goes on.
   auto broken = read_file(config);
   broken.replace(broken.find("interval: 200ms"), 15, "interval: soon");
