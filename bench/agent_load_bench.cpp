@@ -10,7 +10,6 @@
 //       `copy_seconds S`
 #include "bench/bench_rows.hpp"
 #include "bench/copy_baseline.hpp"
-#include "protocol/cell_codec.hpp"
 #include "protocol/column_type.hpp"
 
 #include <pqxx/pqxx>
@@ -118,16 +117,7 @@ std::string site_copy_text(std::int64_t rows) {
   for (std::int64_t i = 0; i < rows; ++i) {
     auto row = bench::make_row(i);
     row.pop_back(); // the version column comes last
-    bool first = true;
-    for (const auto& cell : row) {
-      if (!first)
-        text += '\t';
-      first = false;
-      if (cell)
-        protocol::append_copy_escaped(text, *cell);
-      else
-        text += "\\N";
-    }
+    bench::append_copy_fields(text, row);
     text += '\n';
   }
   return text;

@@ -106,6 +106,19 @@ storage::text_row make_row(std::int64_t index) {
   return row;
 }
 
+void append_copy_fields(std::string& text, const storage::text_row& cells) {
+  bool first = true;
+  for (const auto& cell : cells) {
+    if (!first)
+      text += '\t';
+    first = false;
+    if (cell)
+      protocol::append_copy_escaped(text, *cell);
+    else
+      text += "\\N";
+  }
+}
+
 std::string render_copy_text(std::int64_t rows, const std::string& client_id,
                              const std::string& database_id) {
   std::string tenant;
@@ -116,13 +129,8 @@ std::string render_copy_text(std::int64_t rows, const std::string& client_id,
   text.reserve(static_cast<std::size_t>(rows) * copy_line_estimate);
   for (std::int64_t i = 0; i < rows; ++i) {
     text += tenant;
-    for (const auto& cell : make_row(i)) {
-      text += '\t';
-      if (cell)
-        protocol::append_copy_escaped(text, *cell);
-      else
-        text += "\\N";
-    }
+    text += '\t';
+    append_copy_fields(text, make_row(i));
     text += '\n';
   }
   return text;

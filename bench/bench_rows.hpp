@@ -18,6 +18,10 @@ protocol::table_schema bench_schema();
 /// column order. Deterministic: the same index always gives the same row.
 storage::text_row make_row(std::int64_t index);
 
+/// Appends `cells` as tab-separated COPY text fields (`\N` for NULL), without
+/// a line end.
+void append_copy_fields(std::string& text, const storage::text_row& cells);
+
 /// Rows [0, rows) as COPY text lines, each prefixed with the tenant columns
 /// exactly as the server writes them.
 std::string render_copy_text(std::int64_t rows, const std::string& client_id,

@@ -2,6 +2,7 @@
 // run as an operator runs them, checked against the databases' catalogs.
 #include "storage/sqlite_db.hpp"
 #include "tests/integration/sources/source_fixtures.hpp"
+#include "tests/integration/sources/tracking_catalog.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/time_scale.hpp"
@@ -236,25 +237,7 @@ TEST_F(UnprepareCli, APrepareKilledMidwayFinishesWhenRunAgain) {
   EXPECT_TRUE(contains(resumed.out, "gave ")) << resumed.out;
   EXPECT_TRUE(contains(resumed.out, "replace the version index")) << resumed.out;
 
-  EXPECT_EQ(pg_int(pg_.url(), "SELECT count(*) FROM big WHERE tidesync_version IS NULL"), 0);
-  EXPECT_EQ(pg_int(pg_.url(), "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass "
-                              "AND tgname = 'tidesync_version'"),
-            1);
-  EXPECT_EQ(pg_int(pg_.url(), "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass "
-                              "AND tgname = 'tidesync_notify'"),
-            1);
-  EXPECT_EQ(pg_int(pg_.url(), "SELECT count(*) FROM pg_index WHERE indrelid = 'big'::regclass "
-                              "AND NOT indisprimary AND indisvalid"),
-            1);
-  EXPECT_EQ(pg_int(pg_.url(), "SELECT count(*) FROM pg_index WHERE indrelid = 'big'::regclass "
-                              "AND NOT indisvalid"),
-            0);
-  EXPECT_EQ(pg_int(pg_.url(), "SELECT count(*) FROM pg_constraint WHERE conrelid = "
-                              "'big'::regclass AND contype = 'c'"),
-            0);
-  EXPECT_EQ(pg_int(pg_.url(), "SELECT attnotnull::int FROM pg_attribute WHERE attrelid = "
-                              "'big'::regclass AND attname = 'tidesync_version'"),
-            1);
+  expect_fully_prepared(pg_.url(), "big");
   auto again = tidesync({"prepare", "--source", pg_.url(), "--table", "big"});
   EXPECT_TRUE(contains(again.out, ": big: already prepared\n")) << again.out;
 }

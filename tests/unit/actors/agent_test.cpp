@@ -51,15 +51,7 @@ protected:
     return config;
   }
 
-  actors::agent_hooks hooks() {
-    actors::agent_hooks out;
-    out.make_remote = [server = server_] { return std::make_unique<fake_remote>(server); };
-    out.open_source = [sites = sites_](const std::string& url) {
-      return std::make_unique<fake_source>(sites.at(url));
-    };
-    out.retry = sync::retry_settings{std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
-    return out;
-  }
+  actors::agent_hooks hooks() { return fake_hooks(server_, sites_); }
 
   std::filesystem::path state_dir_;
   std::map<std::string, std::shared_ptr<fake_site>> sites_;

@@ -381,4 +381,15 @@ actors::remote_answer<protocol::table_version> fake_remote::recount(const std::s
   return {{}, summary_of(server_->databases[database_id][table])};
 }
 
+actors::agent_hooks fake_hooks(std::shared_ptr<fake_server> server,
+                               std::map<std::string, std::shared_ptr<fake_site>> sites) {
+  actors::agent_hooks out;
+  out.make_remote = [server] { return std::make_unique<fake_remote>(server); };
+  out.open_source = [sites](const std::string& url) {
+    return std::make_unique<fake_source>(sites.at(url));
+  };
+  out.retry = sync::retry_settings{std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
+  return out;
+}
+
 } // namespace tidesync::testing

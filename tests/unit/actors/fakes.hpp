@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/agent.hpp"
 #include "actors/remote_api.hpp"
 #include "storage/source.hpp"
 
@@ -135,5 +136,10 @@ public:
 private:
   std::shared_ptr<fake_server> server_;
 };
+
+/// An agent's hooks onto fakes: `server` for the server, `sites` (by source
+/// URL) for the site databases, and retries in milliseconds.
+actors::agent_hooks fake_hooks(std::shared_ptr<fake_server> server,
+                               std::map<std::string, std::shared_ptr<fake_site>> sites);
 
 } // namespace tidesync::testing
