@@ -203,8 +203,9 @@ void child_ended(database_self* self, const caf::exit_msg& msg) {
 
 void finish_table(database_self* self, std::size_t slot, table_report report);
 
-// Starts waiting tables while fewer than max_connections run: a database's
-// tables share that many source connections.
+// Starts waiting tables while fewer than max_connections run (a database's
+// tables share that many source connections), and answers the cycle once
+// every table has.
 void start_waiting_tables(database_self* self) {
   auto& state = self->state;
   auto& cycle = *state.cycle;
@@ -213,16 +214,17 @@ void start_waiting_tables(database_self* self) {
     const auto i = cycle.waiting.front();
     cycle.waiting.pop_front();
     const auto& table = state.config->tables[i];
+    const auto& child = state.tables[i];
+    if (!child.table) {
+      cycle.report.tables.push_back(
+        table_report{cycle.report.database, table.name, table_state::error, 0, 0, 0, false,
+                     "table actor: restarting after a failure", {}});
+      --cycle.remaining;
+      continue;
+    }
     const auto slot = cycle.report.tables.size();
     cycle.report.tables.emplace_back();
     ++cycle.running;
-    auto& child = state.tables[i];
-    if (!child.table) {
-      finish_table(self, slot,
-                   table_report{cycle.report.database, table.name, table_state::error, 0, 0, 0,
-                                false, "table actor: restarting after a failure", {}});
-      continue;
-    }
     table_cycle request{cycle.id, std::nullopt, cycle.full_pass};
     if (auto found = cycle.summaries.find(table.name); found != cycle.summaries.end())
       request.remote = found->second;
@@ -238,18 +240,18 @@ void start_waiting_tables(database_self* self) {
                                     0, 0, 0, false, "table actor: " + caf::to_string(error), {}});
         });
   }
+  if (cycle.remaining == 0) {
+    cycle.promise.deliver(std::move(cycle.report));
+    state.cycle.reset();
+    self->become(idle(self));
+  }
 }
 
 void finish_table(database_self* self, std::size_t slot, table_report report) {
   auto& cycle = *self->state.cycle;
   cycle.report.tables[slot] = std::move(report);
   --cycle.running;
-  if (--cycle.remaining == 0) {
-    cycle.promise.deliver(std::move(cycle.report));
-    self->state.cycle.reset();
-    self->become(idle(self));
-    return;
-  }
+  --cycle.remaining;
   start_waiting_tables(self);
 }
 
@@ -310,12 +312,6 @@ caf::behavior listing(database_self* self) {
         if (!cycle.only || cycle.only->includes(state.index, i))
           cycle.waiting.push_back(i);
       cycle.remaining = cycle.waiting.size();
-      if (cycle.remaining == 0) {
-        cycle.promise.deliver(std::move(cycle.report));
-        state.cycle.reset();
-        self->become(idle(self));
-        return;
-      }
       start_waiting_tables(self);
     },
     [=](restart_atom, std::size_t i) { start_table(self, i); },

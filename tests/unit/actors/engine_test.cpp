@@ -91,12 +91,7 @@ protected:
   }
 
   actors::agent_hooks hooks() {
-    actors::agent_hooks out;
-    out.make_remote = [server = server_] { return std::make_unique<fake_remote>(server); };
-    out.open_source = [sites = sites_](const std::string& url) {
-      return std::make_unique<fake_source>(sites.at(url));
-    };
-    out.retry = sync::retry_settings{1ms, 5ms};
+    auto out = fake_hooks(server_, sites_);
     out.restart_first = 10ms;
     return out;
   }
@@ -221,6 +216,28 @@ TEST_F(Engine, AFailedTableActorIsStartedAgainAndTheRestKeepsSyncing) {
     scaled(10s)));
   EXPECT_EQ(server_->rows("db-db0", "t1").size(), 4u);
   EXPECT_LE(failures_left.load(), 0);
+}
+
+TEST_F(Engine, ATableWaitingToStartAgainIsReportedAndTheCycleStillAnswers) {
+  auto config = make_sites(1, 1, 3);
+  std::atomic<int> failures_left{1};
+  sites_["fake://db0"]->on_summary = [&](const std::string&) {
+    if (failures_left.fetch_sub(1) > 0)
+      throw unexpected_failure{};
+  };
+  auto slow_restart = hooks();
+  slow_restart.restart_first = scaled(60s);
+  actors::agent agent{config, slow_restart};
+  auto first = agent.run_cycle(false);
+  ASSERT_EQ(first.databases.at(0).tables.size(), 1u);
+  EXPECT_EQ(first.databases[0].tables[0].state, table_state::error);
+  // The only table waits out its backoff: the cycle answers at once with why.
+  auto second = agent.run_cycle(false);
+  ASSERT_EQ(second.databases.at(0).tables.size(), 1u);
+  const auto& table = second.databases[0].tables[0];
+  EXPECT_EQ(table.table, "t0");
+  EXPECT_EQ(table.state, table_state::error);
+  EXPECT_NE(table.error.find("restarting after a failure"), std::string::npos) << table.error;
 }
 
 } // namespace
