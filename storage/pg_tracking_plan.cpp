@@ -35,6 +35,14 @@ std::string pg_function_sql() {
 // second instead of each (abs(): a clock stepped back must not silence it).
 // The agent looks at a woken table once more a moment
 // after it read it, which finds a commit this left unannounced.
+//
+// Every writing statement also moves the table's change counter, the
+// sequence named by the trigger's argument: the agent's idle cycle reads all
+// of a database's counters in one query and reads only the tables whose
+// counter moved. A sequence, because nextval never waits for another
+// transaction: two writers of one table never wait for each other. A
+// counter someone dropped counts nothing (to_regclass gives NULL) rather
+// than failing the application's write.
 std::string pg_notify_function_sql() {
   return "CREATE OR REPLACE FUNCTION " + std::string{pg_notify_function} +
          "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
@@ -42,6 +50,9 @@ std::string pg_notify_function_sql() {
          "  setting text := 'tidesync.notified_' || TG_RELID;\n"
          "  now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000);\n"
          "BEGIN\n"
+         "  IF TG_NARGS > 0 THEN\n"
+         "    PERFORM nextval(to_regclass(TG_ARGV[0]));\n"
+         "  END IF;\n"
          "  IF abs(now_ms - coalesce(nullif(current_setting(setting, true), ''), '0')::bigint) "
          ">= 250 THEN\n"
          "    PERFORM set_config(setting, now_ms::text, false);\n"
@@ -71,10 +82,54 @@ std::string version_trigger_sql(const table_ref& ref, const std::string& table) 
          ref.version_column + "')";
 }
 
-std::string notify_trigger_sql(const std::string& table) {
+// `counter` is the change counter's schema-qualified name as a literal, or
+// empty (a partitioned table: its partitions' own writes would not fire a
+// statement trigger of the parent, so it has no counter to trust).
+std::string notify_trigger_sql(const std::string& table, const std::string& counter) {
   return "CREATE TRIGGER " + std::string{pg_notify_trigger} +
          " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + table +
-         " FOR EACH STATEMENT EXECUTE FUNCTION " + std::string{pg_notify_function} + "()";
+         " FOR EACH STATEMENT EXECUTE FUNCTION " + std::string{pg_notify_function} + "(" +
+         counter + ")";
+}
+
+// The notify trigger with the table's change counter as its argument, and
+// the counter: created (with USAGE for everyone, since the application's
+// writes move it), or kept when a trigger already counts into it.
+void plan_pg_counter(pqxx::transaction_base& tx, const table_ref& ref, const std::string& table,
+                     bool partitioned, tracking_step& step) {
+  auto exists = tx.exec_params("SELECT tgnargs, tgargs FROM pg_trigger WHERE tgrelid = "
+                               "to_regclass($1) AND tgname = $2",
+                               table, std::string{pg_notify_trigger});
+  if (partitioned) {
+    if (exists.empty())
+      step.statements.push_back(notify_trigger_sql(table, ""));
+    return;
+  }
+  // In the table's schema, named in full: the application's sessions may
+  // have another search_path.
+  auto qualified = tx.exec_params("SELECT quote_ident(n.nspname) FROM pg_class c JOIN "
+                                  "pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "
+                                  "to_regclass($1)",
+                                  table)[0][0]
+                     .as<std::string>() +
+                   "." + derived_name(ref.name, changes_suffix);
+  auto counter = tx.exec_params("SELECT 1 FROM pg_class WHERE oid = to_regclass($1) AND "
+                                "relkind = 'S'",
+                                qualified);
+  if (!exists.empty() && !counter.empty() && exists[0][0].as<int>() == 1 &&
+      exists[0][1].as<std::string>() ==
+        tx.exec_params("SELECT convert_to($1, 'UTF8') || '\\x00'::bytea", qualified)[0][0]
+          .as<std::string>())
+    return;
+  if (counter.empty()) {
+    step.statements.push_back("CREATE SEQUENCE " + qualified);
+    step.statements.push_back("GRANT USAGE, SELECT ON SEQUENCE " + qualified + " TO PUBLIC");
+    // Called once, so its last value reads as a number from the start.
+    step.statements.push_back("SELECT nextval(" + tx.quote(qualified) + ")");
+  }
+  if (!exists.empty())
+    step.statements.push_back("DROP TRIGGER " + std::string{pg_notify_trigger} + " ON " + table);
+  step.statements.push_back(notify_trigger_sql(table, tx.quote(qualified)));
 }
 
 bool has_row(pqxx::transaction_base& tx, const std::string& sql, const std::string& a,
@@ -247,8 +302,11 @@ void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::
   }
   if (!trigger_exists(pg_trigger))
     triggers.statements.push_back(version_trigger_sql(ref, table));
-  if (!trigger_exists(pg_notify_trigger))
-    triggers.statements.push_back(notify_trigger_sql(table));
+  auto before = triggers.statements.size();
+  plan_pg_counter(tx, ref, table, is_partitioned(tx, table), triggers);
+  if (before == 0 && column != nullptr && triggers.statements.size() > before)
+    triggers.summary = "count the table's writes for the agent's idle check (a sequence the "
+                       "notify trigger moves)";
   if (column == nullptr)
     triggers.statements.push_back("ALTER TABLE " + table + " ALTER COLUMN " + version +
                                   " DROP DEFAULT");

@@ -44,6 +44,13 @@ void plan_pg_table_removal(pqxx::transaction_base& tx, const table_ref& ref,
     if (has_row(tx, "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2",
                 table, std::string{trigger}))
       step.statements.push_back("DROP TRIGGER " + std::string{trigger} + " ON " + table);
+  // The change counter the notify trigger moved, after the trigger.
+  auto counter = tx.exec_params("SELECT s.oid::regclass::text FROM pg_class s JOIN pg_class c ON "
+                                "s.relnamespace = c.relnamespace WHERE c.oid = to_regclass($1) "
+                                "AND s.relname = $2 AND s.relkind = 'S'",
+                                table, derived_bare_name(ref.name, changes_suffix));
+  if (!counter.empty())
+    step.statements.push_back("DROP SEQUENCE " + counter[0][0].as<std::string>());
   if (has_row(tx, "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2",
               table, derived_bare_name(ref.name, not_null_check_suffix)))
     step.statements.push_back("ALTER TABLE " + table + " DROP CONSTRAINT " +

@@ -1,5 +1,7 @@
 #include "storage/postgres_source.hpp"
 
+#include "storage/tracking_sql.hpp"
+
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -280,6 +282,54 @@ std::int64_t postgres_source::safe_version() {
     pqxx::nontransaction tx{c};
     return tx.exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")[0][0]
       .as<std::int64_t>();
+  });
+}
+
+change_marks postgres_source::read_change_marks(const std::vector<std::string>& tables) {
+  // Names are identifiers (checked), so they go in array literals as they are.
+  std::string names = "{", counters = "{";
+  for (const auto& table : tables) {
+    detail::quote_identifier(table, "table");
+    names += (names.size() > 1 ? "," : "") + table;
+    counters += (counters.size() > 1 ? "," : "") +
+                detail::derived_bare_name(table, detail::changes_suffix);
+  }
+  names += "}";
+  counters += "}";
+  return impl_->guarded("change counters", [&](pqxx::connection& c) {
+    pqxx::nontransaction tx{c};
+    change_marks marks;
+    // A counter counts only while the notify trigger that moves it is
+    // enabled and has it as its argument; a table's own definition changes
+    // (ALTER TABLE) give its pg_class row a new xmin.
+    auto rows = tx.exec_params(
+      "SELECT u.name, CASE WHEN has_sequence_privilege(s.oid, 'SELECT') THEN "
+      "pg_sequence_last_value(s.oid) || ':' || c.xmin::text END "
+      "FROM unnest($1::text[], $2::text[]) AS u(name, counter) "
+      "JOIN pg_class c ON c.oid = to_regclass(quote_ident(u.name)) AND c.relkind = 'r' "
+      "JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname = $3 AND t.tgenabled IN ('O', 'A') "
+      "AND t.tgnargs = 1 "
+      "JOIN pg_class s ON s.relnamespace = c.relnamespace AND s.relname = u.counter "
+      "AND s.relkind = 'S'",
+      names, counters, std::string{detail::pg_notify_trigger});
+    for (const auto& row : rows)
+      if (!row[1].is_null())
+        marks.tokens.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    // Read after the counters. A statement takes its table's write lock
+    // before its trigger moves the counter, and the transaction keeps the
+    // lock until after its commit is visible: a writer that moved a counter
+    // and has not committed yet is in this list.
+    auto locks = tx.exec_params(
+      "SELECT u.name, l.virtualtransaction FROM unnest($1::text[]) AS u(name) "
+      "JOIN pg_locks l ON l.locktype = 'relation' AND l.granted "
+      "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+      "AND l.relation = to_regclass(quote_ident(u.name)) "
+      "AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
+      "'AccessExclusiveLock') ORDER BY 1, 2",
+      names);
+    for (const auto& row : locks)
+      marks.writers[row[0].as<std::string>()].push_back(row[1].as<std::string>());
+    return marks;
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -72,6 +73,23 @@ struct table_ref {
   std::optional<std::string> modified_column;
 };
 
+/// What a database's change counters said, read in one cheap query. A
+/// table's token moves whenever a statement writes the table (committed or
+/// not) and when its definition changes: an unchanged token means nothing
+/// was written since, except by the table's `writers` of that time if they
+/// are still running.
+struct change_marks {
+  /// One token per table that has a change counter; a table missing here
+  /// (not prepared by a tidesync that installs one, a partitioned table, no
+  /// privilege to read it) has no cheap check and is read every cycle.
+  std::map<std::string, std::string> tokens;
+  /// Per table, the transactions (ids unique while they run) holding a write
+  /// lock on it once the tokens were read: one of them may have moved the
+  /// token already and commit later. Sorted; PostgreSQL only, since SQLite
+  /// counts inside its one writer's transaction.
+  std::map<std::string, std::vector<std::string>> writers;
+};
+
 /// A local database the agent replicates from. Every read orders rows by
 /// `(version, key)`, binds values as parameters and quotes identifiers.
 ///
@@ -100,6 +118,13 @@ public:
   /// Versions below this are final: no transaction still running can commit
   /// a row with a smaller one.
   virtual std::int64_t safe_version() = 0;
+
+  /// The change tokens of those of `tables` that have a counter, with their
+  /// writers once they were read. A source without counters answers none.
+  virtual change_marks read_change_marks(const std::vector<std::string>& tables) {
+    (void)tables;
+    return {};
+  }
 
   /// Up to `limit` rows with version >= `min_version` (when given) and strictly
   /// after `after` (when given), ordered by `(version, key)`.

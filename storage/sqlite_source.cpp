@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 namespace tidesync::storage {
@@ -361,6 +362,28 @@ std::int64_t sqlite_source::safe_version() {
                       "safe version"};
   st.step();
   return st.column_int(0) + 1;
+}
+
+change_marks sqlite_source::read_change_marks(const std::vector<std::string>& tables) {
+  // The file's schema version moves with any table's definition; SQLite has
+  // one writer at a time and its triggers count in the writer's own
+  // transaction, so no transaction is ever left running behind a count.
+  sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_changes'",
+                          "change counters"};
+  if (!exists.step())
+    return {};
+  sqlite_statement st{*db_,
+                      "SELECT c.table_name, c.changes || ':' || v.schema_version FROM "
+                      "tidesync_changes AS c, pragma_schema_version AS v",
+                      "change counters"};
+  change_marks marks;
+  std::map<std::string, std::string> all;
+  while (st.step())
+    all.emplace(st.column_text(0), st.column_text(1));
+  for (const auto& table : tables)
+    if (auto found = all.find(table); found != all.end())
+      marks.tokens.insert(*found);
+  return marks;
 }
 
 std::vector<text_row> sqlite_source::read_rows(const std::string& table,

@@ -19,12 +19,17 @@ inline constexpr std::string_view pg_trigger = "tidesync_version";
 inline constexpr std::string_view pg_notify_function = "tidesync_notify";
 inline constexpr std::string_view pg_notify_trigger = "tidesync_notify";
 inline constexpr std::string_view sqlite_counter = "tidesync_counter";
+/// SQLite: one row per table, a count its triggers move on every write.
+inline constexpr std::string_view sqlite_changes = "tidesync_changes";
 
 /// Suffixes of the names tidesync derives from a table's name.
 inline constexpr std::string_view index_suffix = "_version";
 inline constexpr std::string_view not_null_check_suffix = "_version_nn";
 inline constexpr std::string_view sqlite_insert_suffix = "_insert";
 inline constexpr std::string_view sqlite_update_suffix = "_update";
+inline constexpr std::string_view sqlite_delete_suffix = "_delete";
+/// PostgreSQL: the sequence the notify trigger moves on every writing statement.
+inline constexpr std::string_view changes_suffix = "_changes";
 
 /// A name tidesync derives from a table name, cut to PostgreSQL's 63 bytes, quoted.
 std::string derived_name(const std::string& table, std::string_view suffix);
