@@ -5,7 +5,9 @@
 #include "actors/messages.hpp"
 #include "actors/restart_backoff.hpp"
 #include "actors/table_actor.hpp"
+#include "metrics/agent_metrics.hpp"
 #include "storage/state_store.hpp"
+#include "sync/idle_check.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -22,6 +24,11 @@ using table_summaries = std::map<std::string, protocol::table_version>;
 
 // Attempts at a database-level call within one cycle; the next cycle tries again.
 constexpr unsigned database_call_attempts = 4;
+
+// How long an idle table goes unread at most: what no change counter shows
+// (a renamed column, a counter someone reset) is found within this, and a
+// content-digest pass that falls due starts within it.
+constexpr std::chrono::minutes idle_recheck{5};
 
 /// The database's side of the server: registration and the summaries. Used
 /// by one blocking job at a time (cycles of a database never overlap).
@@ -108,12 +115,35 @@ database_report with_every_table_failed(database_report report,
 }
 
 /// What the blocking part of a cycle found: the id and every summary, or
-/// the error in `report`.
+/// the error in `report`; and the tables' change counters when they could be
+/// read (not for a full pass, which reads every table anyway).
 struct database_listing {
   database_report report;
   std::string id;
   std::optional<table_summaries> summaries;
+  std::optional<storage::change_marks> marks;
+  sync::idle_clock::time_point listed_at;
 };
+
+// The one local query of an idle cycle. Unreadable counters only cost that
+// cycle its shortcut: every table is read, and says what is wrong.
+std::optional<storage::change_marks> read_marks(source_pool& sources,
+                                                const config::database_config& config) {
+  std::vector<std::string> names;
+  for (const auto& table : config.tables)
+    names.push_back(table.name);
+  std::optional<source_pool::loan> source;
+  try {
+    source.emplace(sources.borrow());
+    return (*source)->read_change_marks(names);
+  } catch (const storage::storage_error& e) {
+    if (source && e.code() == storage::storage_errc::unavailable)
+      source->discard();
+    spdlog::debug("{}: change counters unreadable, reading every table: {}", config.name,
+                  e.what());
+  }
+  return std::nullopt;
+}
 
 } // namespace
 } // namespace tidesync::actors
@@ -129,6 +159,8 @@ struct table_child {
   caf::actor table;
   caf::actor sizer;
   restart_backoff backoff;
+  /// Set while the table's last check found it quiet: what that check saw.
+  std::optional<sync::quiet_table> quiet;
 };
 
 /// The cycle under way: which tables are still to start, the report so far.
@@ -139,6 +171,8 @@ struct database_cycle {
   database_report report;
   std::string id;
   table_summaries summaries;
+  std::optional<storage::change_marks> marks;
+  sync::idle_clock::time_point listed_at;
   std::deque<std::size_t> waiting;  // tables (config index) not yet started
   std::size_t running = 0;
   std::size_t remaining = 0;
@@ -152,6 +186,7 @@ struct database_actor_state {
   std::shared_ptr<source_pool> sources;
   std::vector<table_child> tables;  // in config order
   std::optional<database_cycle> cycle;
+  bool told_missing_counters = false;
   static inline const char* name = "database_actor";
 };
 
@@ -190,6 +225,7 @@ void child_ended(database_self* self, const caf::exit_msg& msg) {
       }
     child.table = nullptr;
     child.sizer = nullptr;
+    child.quiet.reset();
     auto delay = child.backoff.next(state.context->restart_first, state.context->restart_max);
     spdlog::error("{}.{}: table actor failed ({}); starting it again in {} ms",
                   state.config->name, state.config->tables[i].name, caf::to_string(msg.reason),
@@ -202,6 +238,91 @@ void child_ended(database_self* self, const caf::exit_msg& msg) {
 }
 
 void finish_table(database_self* self, std::size_t slot, table_report report);
+
+const std::vector<std::string>& writers_of(const storage::change_marks& marks,
+                                           const std::string& table) {
+  static const std::vector<std::string> none;
+  auto found = marks.writers.find(table);
+  return found == marks.writers.end() ? none : found->second;
+}
+
+// A check that found its table quiet is what the next cycles compare with;
+// any other outcome has the table read again next cycle.
+void remember_quiet(database_self* self, std::size_t i, const table_report& result) {
+  auto& state = self->state;
+  auto& cycle = *state.cycle;
+  auto& child = state.tables[i];
+  const auto& name = state.config->tables[i].name;
+  child.quiet.reset();
+  if (!result.quiet || !cycle.marks)
+    return;
+  auto token = cycle.marks->tokens.find(name);
+  auto remote = cycle.summaries.find(name);
+  if (token == cycle.marks->tokens.end() || remote == cycle.summaries.end())
+    return;
+  child.quiet = sync::quiet_table{token->second, writers_of(*cycle.marks, name), remote->second,
+                                  cycle.listed_at};
+}
+
+// A quiet table whose counter, writers and server summary say nothing can
+// have changed is reported in sync without a read: an idle cycle costs the
+// database's one request and one local query.
+bool skip_unchanged(database_self* self, std::size_t i) {
+  auto& state = self->state;
+  auto& cycle = *state.cycle;
+  auto& child = state.tables[i];
+  if (cycle.full_pass || !cycle.marks || !child.table || !child.quiet)
+    return false;
+  const auto& name = state.config->tables[i].name;
+  sync::idle_view view;
+  if (auto token = cycle.marks->tokens.find(name); token != cycle.marks->tokens.end())
+    view.token = token->second;
+  view.writers = writers_of(*cycle.marks, name);
+  if (auto remote = cycle.summaries.find(name); remote != cycle.summaries.end())
+    view.remote = remote->second;
+  view.now = cycle.listed_at;
+  auto recheck = std::min<sync::idle_clock::duration>(idle_recheck,
+                                                      state.context->config.verify_interval);
+  if (!sync::may_skip(*child.quiet, view, recheck))
+    return false;
+  table_report report;
+  report.database = cycle.report.database;
+  report.table = name;
+  report.state = table_state::in_sync;
+  report.quiet = true;
+  report.unread = true;
+  cycle.report.tables.push_back(std::move(report));
+  if (state.context->metrics) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    state.context->metrics->set_last_success(state.config->name, name,
+                                             std::chrono::duration<double>(now).count());
+  }
+  return true;
+}
+
+// Once per process: which tables can't take the idle shortcut, and why.
+void tell_missing_counters(database_self* self) {
+  auto& state = self->state;
+  const auto& marks = state.cycle->marks;
+  if (state.told_missing_counters || !marks)
+    return;
+  std::vector<std::string> missing;
+  for (const auto& table : state.config->tables)
+    if (!marks->tokens.contains(table.name))
+      missing.push_back(table.name);
+  if (missing.empty())
+    return;
+  state.told_missing_counters = true;
+  std::string names;
+  for (std::size_t k = 0; k < missing.size() && k < 5; ++k)
+    names += (k ? ", " : "") + missing[k];
+  if (missing.size() > 5)
+    names += ", …";
+  spdlog::info("{}: {} of {} tables have no change counter ({}), so every cycle reads them: "
+               "`tidesync prepare` installs it on tables it prepared before (a partitioned "
+               "table has none; the agent needs SELECT on the counters)",
+               state.config->name, missing.size(), state.config->tables.size(), names);
+}
 
 // Starts waiting tables while fewer than max_connections run (a database's
 // tables share that many source connections), and answers the cycle once
@@ -232,6 +353,7 @@ void start_waiting_tables(database_self* self) {
       .then(
         [=](table_report& result) {
           self->state.tables[i].backoff.reset();
+          remember_quiet(self, i, result);
           finish_table(self, slot, std::move(result));
         },
         [=, name = table.name](const caf::error& error) {
@@ -265,7 +387,8 @@ caf::result<database_report> begin_cycle(database_self* self, bool full_pass,
   cycle.promise = self->make_response_promise<database_report>();
   cycle.full_pass = full_pass;
   cycle.only = std::move(only);
-  state.context->pool->post([me = caf::actor_cast<caf::actor>(self), link = state.link] {
+  state.context->pool->post([me = caf::actor_cast<caf::actor>(self), link = state.link,
+                             sources = state.sources, full_pass] {
     auto listing = std::make_shared<database_listing>();
     listing->report.database = link->config->name;
     try {
@@ -273,6 +396,11 @@ caf::result<database_report> begin_cycle(database_self* self, bool full_pass,
         listing->id = *id;
         listing->summaries = link->summaries(listing->id, listing->report);
       }
+      // Read before any table's check begins, so a check sees every write
+      // its marks count (or the writer is among the marks' writers).
+      listing->listed_at = sync::idle_clock::now();
+      if (listing->summaries && !full_pass)
+        listing->marks = read_marks(*sources, *link->config);
     } catch (const std::exception& e) {
       listing->report.error = e.what();
       spdlog::warn("{}: {}", link->config->name, e.what());
@@ -308,8 +436,11 @@ caf::behavior listing(database_self* self) {
       cycle.report = std::move(listing->report);
       cycle.id = listing->id;
       cycle.summaries = std::move(*listing->summaries);
+      cycle.marks = std::move(listing->marks);
+      cycle.listed_at = listing->listed_at;
+      tell_missing_counters(self);
       for (std::size_t i = 0; i < state.config->tables.size(); ++i)
-        if (!cycle.only || cycle.only->includes(state.index, i))
+        if ((!cycle.only || cycle.only->includes(state.index, i)) && !skip_unchanged(self, i))
           cycle.waiting.push_back(i);
       cycle.remaining = cycle.waiting.size();
       start_waiting_tables(self);

@@ -49,6 +49,13 @@ struct table_report {
   bool digest_pass_completed = false;
   /// Rows the digest pass found missing, extra or different in the cloud.
   std::int64_t rows_repaired = 0;
+  /// In sync with nothing sent, deleted or repaired and nothing under way (no
+  /// content-digest pass part done): until its change counter moves, the
+  /// next cycles may leave the table unread.
+  bool quiet = false;
+  /// Left unread this cycle: quiet before, and its change counter, writers
+  /// and server summary say nothing changed since.
+  bool unread = false;
 };
 
 /// One database's tables after a cycle, plus a database-level error (e.g. the

@@ -39,6 +39,8 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
     source_ = &**source;
     run_steps(cycle);
     report_.state = final_state(cycle.full_pass);
+    report_.quiet = report_.state == table_state::in_sync && report_.rows_uploaded == 0 &&
+                    report_.rows_deleted == 0 && report_.rows_repaired == 0 && !verify_running_;
     if (parts_.metrics) {
       auto now = std::chrono::system_clock::now().time_since_epoch();
       parts_.metrics->set_last_success(parts_.database, table_name(),

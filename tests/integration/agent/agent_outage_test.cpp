@@ -101,8 +101,12 @@ TEST_F(postgres_agent_test, ASourceConnectionKilledMidRunIsReopenedAndNothingIsS
 
   expect_remote_matches("orders");
   EXPECT_TRUE(skipped_rows().empty());
-  EXPECT_EQ(logged("local source unavailable"), 2u);
-  EXPECT_EQ(logged("local source reachable again"), 2u);
+  // One line per outage and one when it ends. The second kill may find the
+  // connection first in the idle cycle's counter read, which opens another
+  // without a word, as for any connection that died while idle.
+  EXPECT_GE(logged("local source unavailable"), 1u);
+  EXPECT_LE(logged("local source unavailable"), 2u);
+  EXPECT_EQ(logged("local source reachable again"), logged("local source unavailable"));
 }
 
 TEST_F(sqlite_agent_test, MetricsAreServedOnTheConfiguredAddress) {

@@ -1,0 +1,103 @@
+// The idle cycle: tables whose change counter has not moved since a quiet
+// check are left unread, and nothing that changed is ever left behind.
+#include "actors/agent.hpp"
+
+#include "tests/integration/agent/agent_fixture.hpp"
+
+#include <pqxx/pqxx>
+
+namespace tidesync::testing {
+namespace {
+
+// Cycles until `table` is left unread (the first cycles after a change read
+// it: the one that uploads, then the one that finds it quiet).
+bool settles_unread(actors::agent& agent, const std::string& table) {
+  for (int cycle = 0; cycle < 4; ++cycle)
+    for (const auto& database : agent.run_cycle(false).databases)
+      for (const auto& line : database.tables)
+        if (line.table == table && line.unread)
+          return true;
+  return false;
+}
+
+} // namespace
+
+TEST_P(agent_test, AnIdleCycleReadsOnlyTheTablesThatChanged) {
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec("CREATE TABLE stock (id BIGINT PRIMARY KEY, qty INTEGER)");
+  site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 200));
+  site_exec(rows_of("INSERT INTO stock (id, qty)", "i, i * 3", 50));
+  prepare({"orders", "stock"});
+  actors::agent agent{agent_config({"orders", "stock"}), quick_retries()};
+  ASSERT_TRUE(agent.run_once().all_in_sync());
+  auto first = agent.run_cycle(false);
+  EXPECT_FALSE(table_of(first, "orders").unread) << "no quiet check yet since the full pass";
+  auto idle = agent.run_cycle(false);
+  EXPECT_TRUE(table_of(idle, "orders").unread) << idle.summary_lines();
+  EXPECT_TRUE(table_of(idle, "stock").unread);
+  EXPECT_EQ(table_of(idle, "stock").state, actors::table_state::in_sync);
+
+  // Each kind of write is read at the next cycle; the other table stays unread.
+  for (const auto* write : {"INSERT INTO orders (id, note) VALUES (1000, 'new')",
+                            "UPDATE orders SET note = 'changed' WHERE id = 7",
+                            "DELETE FROM orders WHERE id = 8"}) {
+    site_exec(write);
+    auto report = agent.run_cycle(false);
+    auto orders = table_of(report, "orders");
+    EXPECT_FALSE(orders.unread) << write;
+    EXPECT_EQ(orders.rows_uploaded + orders.rows_deleted, 1) << write << "\n"
+                                                             << report.summary_lines();
+    EXPECT_TRUE(table_of(report, "stock").unread) << write;
+    expect_remote_matches("orders");
+    EXPECT_TRUE(settles_unread(agent, "orders")) << write;
+  }
+  expect_remote_matches("stock");
+}
+
+// A restored site (versions rewound) moves its counters too.
+TEST_P(agent_test, ARestoredSiteIsReadAtTheNextCycle) {
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 100));
+  prepare({"orders"});
+  back_up_site();
+  site_exec("INSERT INTO orders (id, note) VALUES (500, 'after the backup')");
+  actors::agent agent{agent_config({"orders"}), quick_retries()};
+  ASSERT_TRUE(agent.run_once().all_in_sync());
+  ASSERT_TRUE(settles_unread(agent, "orders"));
+  restore_site();
+  auto report = agent.run_cycle(false);
+  EXPECT_FALSE(table_of(report, "orders").unread) << report.summary_lines();
+  for (int cycle = 0; cycle < 3 && remote_rows("orders") != site_rows("orders"); ++cycle)
+    agent.run_cycle(false);
+  expect_remote_matches("orders");
+}
+
+// A transaction that wrote before a quiet check and commits cycles later:
+// left unread while it runs, read (by the late-commit window) once it ends.
+TEST_F(postgres_agent_test, ATransactionOpenAcrossIdleCyclesIsReadOnceItCommits) {
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec("INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 100) i");
+  prepare({"orders"});
+  actors::agent agent{agent_config({"orders"}), quick_retries()};
+  ASSERT_TRUE(agent.run_once().all_in_sync());
+
+  pqxx::connection late_connection{site_url_};
+  pqxx::work late{late_connection};
+  late.exec("UPDATE orders SET note = 'late' WHERE id = 5");
+  late.exec("INSERT INTO orders VALUES (900, 'late')");
+  site_exec("INSERT INTO orders VALUES (901, 'early')");
+  auto report = agent.run_cycle(false);
+  EXPECT_EQ(table_of(report, "orders").rows_uploaded, 1) << report.summary_lines();
+  // Quiet from here on, with the open transaction among the table's writers.
+  EXPECT_TRUE(settles_unread(agent, "orders"));
+  EXPECT_TRUE(table_of(agent.run_cycle(false), "orders").unread);
+  late.commit();
+
+  report = agent.run_cycle(false);
+  auto orders = table_of(report, "orders");
+  EXPECT_FALSE(orders.unread) << report.summary_lines();
+  EXPECT_EQ(orders.rows_uploaded, 2) << report.summary_lines();
+  expect_remote_matches("orders");
+}
+
+} // namespace tidesync::testing
