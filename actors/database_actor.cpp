@@ -129,13 +129,13 @@ struct database_listing {
 // cycle its shortcut: every table is read, and says what is wrong.
 std::optional<storage::change_marks> read_marks(source_pool& sources,
                                                 const config::database_config& config) {
-  std::vector<std::string> names;
+  std::vector<storage::table_ref> tables;
   for (const auto& table : config.tables)
-    names.push_back(table.name);
+    tables.push_back({table.name, table.key, table.version_column, table.modified_column});
   std::optional<source_pool::loan> source;
   try {
     source.emplace(sources.borrow());
-    return (*source)->read_change_marks(names);
+    return (*source)->read_change_marks(tables);
   } catch (const storage::storage_error& e) {
     if (source && e.code() == storage::storage_errc::unavailable)
       source->discard();

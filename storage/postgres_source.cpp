@@ -285,14 +285,14 @@ std::int64_t postgres_source::safe_version() {
   });
 }
 
-change_marks postgres_source::read_change_marks(const std::vector<std::string>& tables) {
+change_marks postgres_source::read_change_marks(const std::vector<table_ref>& tables) {
   // Names are identifiers (checked), so they go in array literals as they are.
   std::string names = "{", counters = "{";
   for (const auto& table : tables) {
-    detail::quote_identifier(table, "table");
-    names += (names.size() > 1 ? "," : "") + table;
+    detail::quote_identifier(table.name, "table");
+    names += (names.size() > 1 ? "," : "") + table.name;
     counters += (counters.size() > 1 ? "," : "") +
-                detail::derived_bare_name(table, detail::changes_suffix);
+                detail::derived_bare_name(table.name, detail::changes_suffix);
   }
   names += "}";
   counters += "}";

@@ -37,7 +37,7 @@ public:
   /// `pg_snapshot_xmin(pg_current_snapshot())`: the oldest transaction still
   /// running; every version below it is final.
   std::int64_t safe_version() override;
-  change_marks read_change_marks(const std::vector<std::string>& tables) override;
+  change_marks read_change_marks(const std::vector<table_ref>& tables) override;
 
   std::vector<text_row> read_rows(const std::string& table, const protocol::table_schema& schema,
                                   const std::optional<row_position>& after,

@@ -121,7 +121,7 @@ public:
 
   /// The change tokens of those of `tables` that have a counter, with their
   /// writers once they were read. A source without counters answers none.
-  virtual change_marks read_change_marks(const std::vector<std::string>& tables) {
+  virtual change_marks read_change_marks(const std::vector<table_ref>& tables) {
     (void)tables;
     return {};
   }

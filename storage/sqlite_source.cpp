@@ -364,25 +364,31 @@ std::int64_t sqlite_source::safe_version() {
   return st.column_int(0) + 1;
 }
 
-change_marks sqlite_source::read_change_marks(const std::vector<std::string>& tables) {
-  // The file's schema version moves with any table's definition; SQLite has
-  // one writer at a time and its triggers count in the writer's own
-  // transaction, so no transaction is ever left running behind a count.
-  sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_changes'",
+change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tables) {
+  sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_deletes'",
                           "change counters"};
-  if (!exists.step())
+  if (!exists.step() || tables.empty())
     return {};
-  sqlite_statement st{*db_,
-                      "SELECT c.table_name, c.changes || ':' || v.schema_version FROM "
-                      "tidesync_changes AS c, pragma_schema_version AS v",
-                      "change counters"};
+  // An insert or update stamps its row above every version (the one counter),
+  // so the highest version moves with both; deletes are counted per table;
+  // the file's schema version moves with any table's definition. SQLite has
+  // one writer at a time and counts inside its transaction: no writer is
+  // ever left running behind a token.
+  std::string sql;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const auto& table = tables[i];
+    auto name = detail::quote_identifier(table.name, "table");
+    sql += (i ? " UNION ALL " : "") + std::string{"SELECT "} + std::to_string(i) +
+           ", coalesce((SELECT max(" +
+           detail::quote_identifier(table.version_column, "version column") + ") FROM " + name +
+           "), '') || ':' || d.deletes || ':' || v.schema_version FROM tidesync_deletes AS d, "
+           "pragma_schema_version AS v WHERE d.table_name = '" + table.name + "'";
+  }
+  sqlite_statement st{*db_, sql, "change counters"};
   change_marks marks;
-  std::map<std::string, std::string> all;
   while (st.step())
-    all.emplace(st.column_text(0), st.column_text(1));
-  for (const auto& table : tables)
-    if (auto found = all.find(table); found != all.end())
-      marks.tokens.insert(*found);
+    marks.tokens.emplace(tables.at(static_cast<std::size_t>(st.column_int(0))).name,
+                         st.column_text(1));
   return marks;
 }
 

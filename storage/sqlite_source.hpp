@@ -36,7 +36,7 @@ public:
   /// One writer at a time commits versions in order, so everything up to the
   /// counter's value is final: the answer is the counter plus one.
   std::int64_t safe_version() override;
-  change_marks read_change_marks(const std::vector<std::string>& tables) override;
+  change_marks read_change_marks(const std::vector<table_ref>& tables) override;
 
   std::vector<text_row> read_rows(const std::string& table, const protocol::table_schema& schema,
                                   const std::optional<row_position>& after,

@@ -90,14 +90,6 @@ std::vector<std::string> sqlite_objects_on(sqlite_db& db, const std::string& typ
   return out;
 }
 
-// Counts a write of the table in tidesync_changes: the agent's idle cycle
-// reads every table's count in one query and reads only the tables whose
-// count moved. An upsert, so a row someone deleted comes back.
-std::string count_change_sql(const table_ref& ref) {
-  return "INSERT INTO tidesync_changes (table_name, changes) VALUES ('" + ref.name +
-         "', 1) ON CONFLICT (table_name) DO UPDATE SET changes = changes + 1;";
-}
-
 std::string sqlite_trigger(const table_ref& ref, const std::string& match, bool insert) {
   auto table = quote_identifier(ref.name, "table");
   auto version = quote_identifier(ref.version_column, "version column");
@@ -109,29 +101,23 @@ std::string sqlite_trigger(const table_ref& ref, const std::string& match, bool 
          (insert ? "" : " FOR EACH ROW WHEN NEW." + version + " IS OLD." + version) +
          " BEGIN UPDATE tidesync_counter SET value = value + 1 WHERE id = 1; UPDATE " + table +
          " SET " + version + " = (SELECT value FROM tidesync_counter WHERE id = 1) WHERE " +
-         match + "; " + count_change_sql(ref) + " END";
+         match + "; END";
 }
 
+// Counts the table's deletes in tidesync_deletes: with the highest version
+// (which every insert and update moves) it tells the agent's idle cycle that
+// the table changed. A plain UPDATE, the smallest trigger: each connection
+// keeps every trigger parsed, and an agent holds one or two per file. A row
+// someone deleted counts nothing, and its table is then read every cycle.
 std::string sqlite_delete_trigger(const table_ref& ref) {
   return "CREATE TRIGGER " + derived_name(ref.name, sqlite_delete_suffix) + " AFTER DELETE ON " +
-         quote_identifier(ref.name, "table") + " BEGIN " + count_change_sql(ref) + " END";
+         quote_identifier(ref.name, "table") +
+         " BEGIN UPDATE tidesync_deletes SET deletes = deletes + 1 WHERE table_name = '" +
+         ref.name + "'; END";
 }
 
-// Puts the trigger `sql` creates in place unless the table has it already:
-// one from a tidesync that did not count changes is dropped first.
-void plan_sqlite_trigger(sqlite_db& db, const std::string& table, std::string_view suffix,
-                         const std::string& sql, tracking_step& step) {
-  auto names = sqlite_objects_on(db, "trigger", table, suffix);
-  for (const auto& name : names) {
-    sqlite_statement st{db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-                        "inspect version tracking"};
-    st.bind_text(1, name);
-    if (st.step() && st.column_text(0) == sql)
-      return;
-  }
-  for (const auto& name : names)
-    step.statements.push_back("DROP TRIGGER \"" + name + "\"");
-  step.statements.push_back(sql);
+bool sqlite_trigger_exists(sqlite_db& db, const std::string& table, std::string_view suffix) {
+  return !sqlite_objects_on(db, "trigger", table, suffix).empty();
 }
 
 // A new column takes the next counter value as its default: SQLite keeps the
@@ -188,16 +174,17 @@ void plan_sqlite_table(sqlite_db& db, const table_ref& ref, std::int64_t& counte
   std::vector<tracking_step> later;
   plan_sqlite_column(db, ref, *catalog, column != nullptr, counter, step, later);
   auto match = sqlite_row_match(db, ref, *catalog);
-  plan_sqlite_trigger(db, ref.name, sqlite_insert_suffix, sqlite_trigger(ref, match, true), step);
-  plan_sqlite_trigger(db, ref.name, sqlite_update_suffix, sqlite_trigger(ref, match, false),
-                      step);
-  plan_sqlite_trigger(db, ref.name, sqlite_delete_suffix, sqlite_delete_trigger(ref), step);
-  // The table's count starts with its triggers: a table without a row is
-  // read every cycle.
+  if (!sqlite_trigger_exists(db, ref.name, sqlite_insert_suffix))
+    step.statements.push_back(sqlite_trigger(ref, match, true));
+  if (!sqlite_trigger_exists(db, ref.name, sqlite_update_suffix))
+    step.statements.push_back(sqlite_trigger(ref, match, false));
+  if (!sqlite_trigger_exists(db, ref.name, sqlite_delete_suffix))
+    step.statements.push_back(sqlite_delete_trigger(ref));
+  // The count starts with the trigger: a table without a row is read every cycle.
   if (!sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                     std::string{sqlite_changes}) ||
-      !sqlite_exists(db, "SELECT 1 FROM tidesync_changes WHERE table_name = ?1", ref.name))
-    step.statements.push_back("INSERT OR IGNORE INTO tidesync_changes (table_name, changes) "
+                     std::string{sqlite_deletes}) ||
+      !sqlite_exists(db, "SELECT 1 FROM tidesync_deletes WHERE table_name = ?1", ref.name))
+    step.statements.push_back("INSERT OR IGNORE INTO tidesync_deletes (table_name, deletes) "
                               "VALUES ('" + ref.name + "', 0)");
   if (!step.statements.empty())
     out.push_back(std::move(step));
@@ -289,9 +276,9 @@ std::vector<tracking_step> plan_sqlite_tracking(const std::string& path,
     counter = 0;
   }
   if (!sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                     std::string{sqlite_changes}))
-    setup.statements.push_back("CREATE TABLE tidesync_changes (table_name TEXT PRIMARY KEY, "
-                               "changes INTEGER NOT NULL) WITHOUT ROWID");
+                     std::string{sqlite_deletes}))
+    setup.statements.push_back("CREATE TABLE tidesync_deletes (table_name TEXT PRIMARY KEY, "
+                               "deletes INTEGER NOT NULL) WITHOUT ROWID");
   if (!setup.statements.empty())
     out.push_back(std::move(setup));
   for (const auto& ref : tables)
@@ -330,9 +317,9 @@ std::vector<tracking_step> plan_sqlite_removal(const std::string& path,
       for (const auto& name : sqlite_objects_on(db, "trigger", ref.name, suffix))
         step.statements.push_back("DROP TRIGGER \"" + name + "\"");
     if (sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                      std::string{sqlite_changes}) &&
-        sqlite_exists(db, "SELECT 1 FROM tidesync_changes WHERE table_name = ?1", ref.name))
-      step.statements.push_back("DELETE FROM tidesync_changes WHERE table_name = '" + ref.name +
+                      std::string{sqlite_deletes}) &&
+        sqlite_exists(db, "SELECT 1 FROM tidesync_deletes WHERE table_name = ?1", ref.name))
+      step.statements.push_back("DELETE FROM tidesync_deletes WHERE table_name = '" + ref.name +
                                 "'");
     for (const auto& name : sqlite_objects_on(db, "index", ref.name, index_suffix))
       step.statements.push_back("DROP INDEX \"" + name + "\"");
@@ -345,12 +332,12 @@ std::vector<tracking_step> plan_sqlite_removal(const std::string& path,
   }
   // The counters go once no trigger of another table moves them.
   if (sqlite_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
-                     "(sql LIKE '%tidesync_counter%' OR sql LIKE '%tidesync_changes%') AND "
+                     "(sql LIKE '%tidesync_counter%' OR sql LIKE '%tidesync_deletes%') AND "
                      "tbl_name NOT IN (" +
                        (removed.empty() ? std::string{"''"} : removed) + ")") == 0) {
     tracking_step drop{"", "drop the version counter no table uses any more",
                        step_mode::transaction, {}, 0};
-    for (auto name : {sqlite_counter, sqlite_changes})
+    for (auto name : {sqlite_counter, sqlite_deletes})
       if (sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
                         std::string{name}))
         drop.statements.push_back("DROP TABLE " + std::string{name});

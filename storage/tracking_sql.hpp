@@ -19,8 +19,8 @@ inline constexpr std::string_view pg_trigger = "tidesync_version";
 inline constexpr std::string_view pg_notify_function = "tidesync_notify";
 inline constexpr std::string_view pg_notify_trigger = "tidesync_notify";
 inline constexpr std::string_view sqlite_counter = "tidesync_counter";
-/// SQLite: one row per table, a count its triggers move on every write.
-inline constexpr std::string_view sqlite_changes = "tidesync_changes";
+/// SQLite: one row per table, the count of its deleted rows.
+inline constexpr std::string_view sqlite_deletes = "tidesync_deletes";
 
 /// Suffixes of the names tidesync derives from a table's name.
 inline constexpr std::string_view index_suffix = "_version";

@@ -20,7 +20,7 @@ using testing::pg_exec;
 using testing::sqlite_exec;
 using testing::tracked;
 
-const std::vector<std::string> both{"orders", "stock"};
+const std::vector<table_ref> both{tracked("orders"), tracked("stock")};
 
 std::string token(source& site, const std::string& table) {
   auto marks = site.read_change_marks(both);
@@ -169,7 +169,7 @@ TEST(PostgresChangeMarksPartitioned, APartitionedTableHasNoToken) {
                     "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
   apply_version_tracking(db.url(), {tracked("orders")});
   postgres_source site{db.url()};
-  EXPECT_TRUE(site.read_change_marks({"orders"}).tokens.empty())
+  EXPECT_TRUE(site.read_change_marks({tracked("orders")}).tokens.empty())
     << "a write to a partition would not fire the parent's statement trigger";
 }
 
@@ -212,7 +212,7 @@ TEST_F(SqliteChangeMarks, EveryKindOfWriteMovesOnlyThatTablesToken) {
 }
 
 TEST_F(SqliteChangeMarks, AFileWithoutCountsHasNoTokens) {
-  sqlite_exec(file_, "DROP TABLE tidesync_changes");
+  sqlite_exec(file_, "DROP TABLE tidesync_deletes");
   EXPECT_TRUE(source_->read_change_marks(both).tokens.empty());
   apply_version_tracking(dir_.sqlite_url("site.db"), {tracked("orders"), tracked("stock")});
   EXPECT_EQ(source_->read_change_marks(both).tokens.size(), 2u);

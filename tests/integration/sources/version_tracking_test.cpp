@@ -201,9 +201,8 @@ TEST(SqliteVersionTracking, TablesSharingALongPrefixEachGetTheirOwnTriggers) {
 }
 
 // A long-named table prepared when its names were cut without a hash, by a
-// tidesync whose triggers did not count changes: prepare replaces those
-// triggers (none is left beside the new ones) and keeps the index; unprepare
-// removes everything.
+// tidesync that did not count deletes, keeps its triggers and index: prepare
+// adds the delete trigger and its count only, and unprepare removes all.
 TEST(SqliteVersionTracking, ObjectsUnderNamesCutWithoutAHashAreFoundAndRemoved) {
   testing::temp_directory dir;
   auto file = dir.path() / "site.db";
@@ -224,22 +223,17 @@ TEST(SqliteVersionTracking, ObjectsUnderNamesCutWithoutAHashAreFoundAndRemoved) 
                     "CREATE INDEX \"" + cut.substr(0, 55) + "_version\" ON " + table +
                     " (tidesync_version, id)");
   auto url = dir.sqlite_url("site.db");
-  auto statements = plan_version_tracking(url, {testing::tracked(table)});
-  EXPECT_FALSE(statements.empty());
-  for (const auto& statement : statements)
-    EXPECT_EQ(statement.find("INDEX"), std::string::npos) << statement;
+  for (const auto& statement : plan_version_tracking(url, {testing::tracked(table)}))
+    EXPECT_TRUE(statement.find("tidesync_deletes") != std::string::npos) << statement;
   apply_version_tracking(url, {testing::tracked(table)});
   EXPECT_TRUE(plan_version_tracking(url, {testing::tracked(table)}).empty());
   EXPECT_EQ(sqlite_count(file, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
-                               "tbl_name = '" + table + "'"),
-            3);
-  EXPECT_EQ(sqlite_count(file, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
                                "name LIKE '" + cut + "%'"),
-            0);
-  sqlite_exec(file, "INSERT INTO " + table + " (id) VALUES (7); DELETE FROM " + table);
-  EXPECT_EQ(sqlite_count(file, "SELECT changes FROM tidesync_changes WHERE table_name = '" +
-                                 table + "'"),
             2);
+  sqlite_exec(file, "INSERT INTO " + table + " (id) VALUES (7); DELETE FROM " + table);
+  EXPECT_EQ(sqlite_count(file, "SELECT deletes FROM tidesync_deletes WHERE table_name = '" +
+                                 table + "'"),
+            1);
   apply_tracking_removal(url, {testing::tracked(table)}, {.drop_columns = true});
   EXPECT_EQ(sqlite_count(file, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'tidesync%'"),
             0);
