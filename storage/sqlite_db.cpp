@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+
 namespace tidesync::storage {
 
 namespace {
@@ -31,6 +33,11 @@ storage_errc code_for(int rc) {
 } // namespace
 
 sqlite_db::sqlite_db(const std::string& path, int flags) : label_("SQLite database " + path) {
+  // Memory statistics make every SQLite allocation take one process-wide
+  // mutex, which an agent's pool workers would contend for. Only possible
+  // before SQLite initialises; a later call changes nothing.
+  static std::once_flag quiet_allocator;
+  std::call_once(quiet_allocator, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -91,6 +98,11 @@ void sqlite_statement::bind_text(int index, std::string_view value) {
 
 void sqlite_statement::bind_blob(int index, std::string_view bytes) {
   check_bind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
+}
+
+void sqlite_statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
 }
 
 bool sqlite_statement::step() {

@@ -49,6 +49,8 @@ public:
 
   /// Advances; true while there is a row.
   bool step();
+  /// Back to before the first step, bindings cleared, to run again.
+  void reset();
 
   int column_count() const;
   /// SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL.

@@ -365,9 +365,7 @@ std::int64_t sqlite_source::safe_version() {
 }
 
 change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tables) {
-  sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_deletes'",
-                          "change counters"};
-  if (!exists.step() || tables.empty())
+  if (tables.empty())
     return {};
   // An insert or update stamps its row above every version (the one counter),
   // so the highest version moves with both; deletes are counted per table;
@@ -384,11 +382,25 @@ change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tabl
            "), '') || ':' || d.deletes || ':' || v.schema_version FROM tidesync_deletes AS d, "
            "pragma_schema_version AS v WHERE d.table_name = '" + table.name + "'";
   }
-  sqlite_statement st{*db_, sql, "change counters"};
+  if (!marks_query_ || marks_sql_ != sql) {
+    marks_query_.reset();
+    sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_deletes'",
+                            "change counters"};
+    if (!exists.step())
+      return {};
+    marks_query_ = std::make_unique<sqlite_statement>(*db_, sql, "change counters");
+    marks_sql_ = std::move(sql);
+  }
   change_marks marks;
-  while (st.step())
-    marks.tokens.emplace(tables.at(static_cast<std::size_t>(st.column_int(0))).name,
-                         st.column_text(1));
+  try {
+    while (marks_query_->step())
+      marks.tokens.emplace(tables.at(static_cast<std::size_t>(marks_query_->column_int(0))).name,
+                           marks_query_->column_text(1));
+    marks_query_->reset();  // ends its read transaction
+  } catch (...) {
+    marks_query_.reset();  // prepared again, after a new look, next time
+    throw;
+  }
   return marks;
 }
 

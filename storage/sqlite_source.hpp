@@ -11,6 +11,7 @@
 namespace tidesync::storage {
 
 class sqlite_db;
+class sqlite_statement;
 
 /// A SQLite database file as a source, opened read-only through the C API.
 /// Cells come back in the text form PostgreSQL would print for the declared
@@ -59,6 +60,10 @@ public:
 
 private:
   std::unique_ptr<sqlite_db> db_;
+  // The change-marks query, kept prepared: an idle cycle runs it and
+  // nothing else, and parsing it is most of its cost.
+  std::unique_ptr<sqlite_statement> marks_query_;
+  std::string marks_sql_;
 };
 
 /// The column type a SQLite declared type maps to (INTEGER/INT → bigint,
