@@ -161,6 +161,7 @@ struct table_child {
   restart_backoff backoff;
   /// Set while the table's last check found it quiet: what that check saw.
   std::optional<sync::quiet_table> quiet;
+  metrics::gauge_handle last_success;  // looked up on the table's first unread cycle
 };
 
 /// The cycle under way: which tables are still to start, the report so far.
@@ -293,9 +294,10 @@ bool skip_unchanged(database_self* self, std::size_t i) {
   report.unread = true;
   cycle.report.tables.push_back(std::move(report));
   if (state.context->metrics) {
+    if (!child.last_success)
+      child.last_success = state.context->metrics->last_success(state.config->name, name);
     auto now = std::chrono::system_clock::now().time_since_epoch();
-    state.context->metrics->set_last_success(state.config->name, name,
-                                             std::chrono::duration<double>(now).count());
+    child.last_success.set(std::chrono::duration<double>(now).count());
   }
   return true;
 }

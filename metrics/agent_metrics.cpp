@@ -93,6 +93,12 @@ void agent_metrics::set_last_success(const std::string& database, const std::str
   last_success_.Add(table_labels(database, table)).Set(unix_seconds);
 }
 
+gauge_handle agent_metrics::last_success(const std::string& database, const std::string& table) {
+  return gauge_handle{&last_success_.Add(table_labels(database, table))};
+}
+
+void gauge_handle::set(double value) const { gauge_->Set(value); }
+
 metrics_exposer::metrics_exposer(std::shared_ptr<prometheus::Registry> registry,
                                  const std::string& listen)
   : exposer_(std::make_unique<prometheus::Exposer>(listen)) {

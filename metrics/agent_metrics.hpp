@@ -16,6 +16,20 @@ template <typename T> class Family;
 
 namespace tidesync::metrics {
 
+/// One table's gauge, looked up once and set many times: an idle cycle
+/// reports thousands of tables in sync without reading them.
+class gauge_handle {
+public:
+  gauge_handle() = default;
+  void set(double value) const;
+  explicit operator bool() const { return gauge_ != nullptr; }
+
+private:
+  friend class agent_metrics;
+  explicit gauge_handle(prometheus::Gauge* gauge) : gauge_(gauge) {}
+  prometheus::Gauge* gauge_ = nullptr;
+};
+
 /// The site agent's metrics, labelled by database and table. Table actors
 /// only bump them; every method is thread-safe.
 class agent_metrics {
@@ -40,6 +54,8 @@ public:
   /// Unix time of the table's last cycle that ended without an error.
   void set_last_success(const std::string& database, const std::string& table,
                         double unix_seconds);
+  /// The same gauge, to set through the handle.
+  gauge_handle last_success(const std::string& database, const std::string& table);
 
   /// One agent cycle started; `reason` is "interval" (every table) or
   /// "change" (the tables a committed change woke).

@@ -270,6 +270,13 @@ std::optional<detail::catalog_table> read_sqlite_catalog(sqlite_db& db, const st
 sqlite_source::sqlite_source(const std::string& path)
   : db_(std::make_unique<sqlite_db>(path, SQLITE_OPEN_READONLY)) {}
 
+struct sqlite_source::marks_queries {
+  std::string maxima_sql;
+  sqlite_statement maxima;   // one row: each table's highest version
+  sqlite_statement deletes;  // each table's count of deleted rows
+  sqlite_statement schema;   // the file's schema version
+};
+
 sqlite_source::~sqlite_source() = default;
 
 namespace {
@@ -369,36 +376,45 @@ change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tabl
     return {};
   // An insert or update stamps its row above every version (the one counter),
   // so the highest version moves with both; deletes are counted per table;
-  // the file's schema version moves with any table's definition. SQLite has
-  // one writer at a time and counts inside its transaction: no writer is
-  // ever left running behind a token.
-  std::string sql;
-  for (std::size_t i = 0; i < tables.size(); ++i) {
-    const auto& table = tables[i];
-    auto name = detail::quote_identifier(table.name, "table");
-    sql += (i ? " UNION ALL " : "") + std::string{"SELECT "} + std::to_string(i) +
-           ", coalesce((SELECT max(" +
-           detail::quote_identifier(table.version_column, "version column") + ") FROM " + name +
-           "), '') || ':' || d.deletes || ':' || v.schema_version FROM tidesync_deletes AS d, "
-           "pragma_schema_version AS v WHERE d.table_name = '" + table.name + "'";
-  }
-  if (!marks_query_ || marks_sql_ != sql) {
-    marks_query_.reset();
+  // the file's schema version moves with any table's definition. Each part
+  // only grows or changes, so parts read one after another still show any
+  // commit after their read at the next one. SQLite has one writer at a
+  // time and counts inside its transaction: no writer is ever left running
+  // behind a token.
+  std::string sql = "SELECT ";
+  for (std::size_t i = 0; i < tables.size(); ++i)
+    sql += (i ? ", " : "") + std::string{"(SELECT max("} +
+           detail::quote_identifier(tables[i].version_column, "version column") + ") FROM " +
+           detail::quote_identifier(tables[i].name, "table") + ")";
+  if (!marks_ || marks_->maxima_sql != sql) {
+    marks_.reset();
     sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_deletes'",
                             "change counters"};
     if (!exists.step())
       return {};
-    marks_query_ = std::make_unique<sqlite_statement>(*db_, sql, "change counters");
-    marks_sql_ = std::move(sql);
+    marks_.reset(new marks_queries{
+      sql, sqlite_statement{*db_, sql, "change counters"},
+      sqlite_statement{*db_, "SELECT table_name, deletes FROM tidesync_deletes",
+                       "change counters"},
+      sqlite_statement{*db_, "PRAGMA schema_version", "change counters"}});
   }
   change_marks marks;
   try {
-    while (marks_query_->step())
-      marks.tokens.emplace(tables.at(static_cast<std::size_t>(marks_query_->column_int(0))).name,
-                           marks_query_->column_text(1));
-    marks_query_->reset();  // ends its read transaction
+    std::map<std::string, std::string> deletes;
+    while (marks_->deletes.step())
+      deletes.emplace(marks_->deletes.column_text(0), marks_->deletes.column_text(1));
+    marks_->deletes.reset();
+    marks_->schema.step();
+    auto schema = marks_->schema.column_text(0);
+    marks_->schema.reset();
+    marks_->maxima.step();
+    for (std::size_t i = 0; i < tables.size(); ++i)
+      if (auto found = deletes.find(tables[i].name); found != deletes.end())
+        marks.tokens.emplace(tables[i].name, marks_->maxima.column_text(static_cast<int>(i)) +
+                                               ":" + found->second + ":" + schema);
+    marks_->maxima.reset();  // ends its read transaction
   } catch (...) {
-    marks_query_.reset();  // prepared again, after a new look, next time
+    marks_.reset();  // prepared again, after a new look, next time
     throw;
   }
   return marks;

@@ -60,10 +60,10 @@ public:
 
 private:
   std::unique_ptr<sqlite_db> db_;
-  // The change-marks query, kept prepared: an idle cycle runs it and
-  // nothing else, and parsing it is most of its cost.
-  std::unique_ptr<sqlite_statement> marks_query_;
-  std::string marks_sql_;
+  // The change-marks queries, kept prepared: an idle cycle runs them and
+  // nothing else, and parsing was most of their cost.
+  struct marks_queries;
+  std::unique_ptr<marks_queries> marks_;
 };
 
 /// The column type a SQLite declared type maps to (INTEGER/INT → bigint,
