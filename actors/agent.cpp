@@ -104,6 +104,8 @@ struct agent::impl {
     context->metrics = &metrics;
     context->stop = &stop;
     context->pool = pool.get();
+    if (on_cycle)
+      context->on_interval_cycle = [hook = on_cycle] { hook(cycle_reason::interval); };
     if (const auto& listen = context->config.metrics_listen)
       exposer = std::make_unique<metrics::metrics_exposer>(registry.shared(), listen->to_string());
     supervisor = spawn_supervisor(system, context);
@@ -157,11 +159,7 @@ agent_report agent::impl::cycle(bool full_pass, const table_selection* only) {
                report.databases.push_back({"", {}, "supervisor: " + caf::to_string(error)});
              });
   for (const auto& database : report.databases)
-    for (const auto& table : database.tables)
-      if (table.rows_uploaded || table.rows_deleted)
-        spdlog::info("{}.{}: {} uploaded={} deleted={} skipped={}", table.database, table.table,
-                     to_string(table.state), table.rows_uploaded, table.rows_deleted,
-                     table.skipped_rows);
+    log_work(database);
   return report;
 }
 
@@ -195,10 +193,12 @@ void agent::run() {
   const auto& config = d.context->config;
   spdlog::info("agent: {} databases, a cycle every {} ms{}", config.databases.size(),
                config.interval.count(), config.notify ? " and on committed changes" : "");
+  // Every database runs its own cycle every interval, at a phase of its
+  // own: a slow or locked database delays only its own tables.
+  caf::anon_send(d.supervisor, schedule_atom::value);
   auto watcher = d.watch_changes();
   const auto stopped = [&d] { return d.stop.stop_requested(); };
   const auto none = table_selection::none(tables_per_database(config));
-  auto every_table_due = clock::now();
   auto last_start = clock::time_point{};
   auto last_notified_start = clock::time_point{};
   auto look_again = none;
@@ -206,25 +206,23 @@ void agent::run() {
     // The gap runs from the last cycle a notification woke, so a look again
     // does not hold back the next change; a look again from the last cycle.
     const auto look_again_at = last_start + look_again_delay;
-    d.changes.wait(last_notified_start + notify_cycle_gap,
-                   look_again.any() ? std::min(look_again_at, every_table_due) : every_table_due,
+    const auto far = clock::now() + std::chrono::hours{1};
+    d.changes.wait(last_notified_start + notify_cycle_gap, look_again.any() ? look_again_at : far,
                    stopped);
     if (stopped())
       break;
+    const auto notified = d.changes.take();
+    if (!notified.any() && (!look_again.any() || clock::now() < look_again_at))
+      continue;
     last_start = clock::now();
-    const auto notified = d.changes.take();  // an interval cycle covers them too
     if (notified.any())
       last_notified_start = last_start;
     auto selected = look_again;
     selected.add_all(notified);
-    const auto reason =
-      last_start >= every_table_due ? cycle_reason::interval : cycle_reason::change;
-    d.metrics.add_cycle(reason == cycle_reason::interval ? "interval" : "change");
+    d.metrics.add_cycle("change");
     if (d.on_cycle)
-      d.on_cycle(reason);
-    auto report = d.cycle(false, reason == cycle_reason::interval ? nullptr : &selected);
-    if (reason == cycle_reason::interval)
-      every_table_due = clock::now() + config.interval;
+      d.on_cycle(cycle_reason::change);
+    auto report = d.cycle(false, &selected);
     look_again = watcher ? tables_to_look_at_again(notified, report, config) : none;
   }
   watcher.reset();  // joins its thread, closes its connections

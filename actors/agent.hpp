@@ -25,7 +25,7 @@ inline constexpr std::chrono::milliseconds look_again_delay{500};
 
 /// Why run() starts a cycle.
 enum class cycle_reason {
-  /// `interval` passed: every table.
+  /// A database's own cycle, every `interval`: every table of it.
   interval,
   /// A committed change woke some tables: those only.
   change,
@@ -41,7 +41,9 @@ struct agent_hooks {
   std::optional<sync::retry_settings> retry;
   /// First backoff before a failed actor starts again. Default: 1 s.
   std::optional<std::chrono::milliseconds> restart_first;
-  /// Called as run() starts each cycle. Default: nothing.
+  /// Called as each cycle of run() starts: `interval` as a database starts
+  /// one of its own (on an actor's thread, once per database), `change` as
+  /// run() starts one a notification woke. Default: nothing.
   std::function<void(cycle_reason)> on_cycle;
 };
 

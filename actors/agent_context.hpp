@@ -48,6 +48,8 @@ struct agent_context {
   /// a row, up to restart_max.
   std::chrono::milliseconds restart_first{1'000};
   std::chrono::milliseconds restart_max{60'000};
+  /// Called as a database starts a cycle of its own (every `interval`).
+  std::function<void()> on_interval_cycle;
 };
 
 } // namespace tidesync::actors

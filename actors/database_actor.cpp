@@ -166,7 +166,8 @@ struct table_child {
 
 /// The cycle under way: which tables are still to start, the report so far.
 struct database_cycle {
-  caf::response_promise promise;
+  /// Who asked for the cycle; none for one of the database's own.
+  std::optional<caf::response_promise> promise;
   bool full_pass = false;
   std::optional<table_selection> only;
   database_report report;
@@ -188,6 +189,9 @@ struct database_actor_state {
   std::vector<table_child> tables;  // in config order
   std::optional<database_cycle> cycle;
   bool told_missing_counters = false;
+  /// Set once the database runs its own cycles: they start at this time
+  /// plus whole intervals.
+  std::optional<sync::idle_clock::time_point> anchor;
   static inline const char* name = "database_actor";
 };
 
@@ -239,6 +243,46 @@ void child_ended(database_self* self, const caf::exit_msg& msg) {
 }
 
 void finish_table(database_self* self, std::size_t slot, table_report report);
+
+// Where this database's own cycles fall within the interval: a fraction
+// taken from its name, so an agent's databases spread over the interval and
+// each keeps its place from one cycle to the next.
+sync::idle_clock::duration phase_of(const std::string& name, sync::idle_clock::duration interval) {
+  std::uint32_t hash = 2166136261u;  // FNV-1a
+  for (unsigned char c : name)
+    hash = (hash ^ c) * 16777619u;
+  return interval * (hash % 1000) / 1000;
+}
+
+// The next of the database's own cycles: the first start still ahead. A
+// cycle that ran longer than the interval skips the starts it overran
+// rather than running back to back.
+void schedule_tick(database_self* self) {
+  auto& state = self->state;
+  const auto interval = std::max<sync::idle_clock::duration>(
+    std::chrono::duration_cast<sync::idle_clock::duration>(state.context->config.interval),
+    std::chrono::milliseconds{1});
+  const auto now = sync::idle_clock::now();
+  auto next = *state.anchor;
+  if (now >= next)
+    next += ((now - next) / interval + 1) * interval;
+  self->delayed_send(self, next - now, tick_atom::value);
+}
+
+// A cycle's report goes to whoever asked for it; after one of the
+// database's own, its changes are logged and the next one is scheduled.
+void end_cycle(database_self* self, database_report report) {
+  auto& state = self->state;
+  auto promise = std::move(state.cycle->promise);
+  state.cycle.reset();
+  self->become(idle(self));
+  if (promise) {
+    promise->deliver(std::move(report));
+    return;
+  }
+  log_work(report);
+  schedule_tick(self);
+}
 
 const std::vector<std::string>& writers_of(const storage::change_marks& marks,
                                            const std::string& table) {
@@ -364,11 +408,8 @@ void start_waiting_tables(database_self* self) {
                                     0, 0, 0, false, "table actor: " + caf::to_string(error), {}});
         });
   }
-  if (cycle.remaining == 0) {
-    cycle.promise.deliver(std::move(cycle.report));
-    state.cycle.reset();
-    self->become(idle(self));
-  }
+  if (cycle.remaining == 0)
+    end_cycle(self, std::move(cycle.report));
 }
 
 void finish_table(database_self* self, std::size_t slot, table_report report) {
@@ -381,12 +422,12 @@ void finish_table(database_self* self, std::size_t slot, table_report report) {
 
 // The blocking part of a cycle (register, one summaries request) runs on the
 // pool; its answer comes back as `(done_atom, database_listing)`.
-caf::result<database_report> begin_cycle(database_self* self, bool full_pass,
-                                         std::optional<table_selection> only) {
+void begin_cycle(database_self* self, bool full_pass, std::optional<table_selection> only,
+                 std::optional<caf::response_promise> promise) {
   auto& state = self->state;
   state.cycle.emplace();
   auto& cycle = *state.cycle;
-  cycle.promise = self->make_response_promise<database_report>();
+  cycle.promise = std::move(promise);
   cycle.full_pass = full_pass;
   cycle.only = std::move(only);
   state.context->pool->post([me = caf::actor_cast<caf::actor>(self), link = state.link,
@@ -410,14 +451,38 @@ caf::result<database_report> begin_cycle(database_self* self, bool full_pass,
     caf::anon_send(me, done_atom::value, std::move(listing));
   });
   self->become(listing(self));
-  return cycle.promise;
+}
+
+caf::result<database_report> asked_cycle(database_self* self, bool full_pass,
+                                         std::optional<table_selection> only) {
+  auto promise = self->make_response_promise<database_report>();
+  begin_cycle(self, full_pass, std::move(only), promise);
+  return promise;
 }
 
 caf::behavior idle(database_self* self) {
   return {
-    [=](cycle_atom, bool full_pass) { return begin_cycle(self, full_pass, std::nullopt); },
+    [=](cycle_atom, bool full_pass) { return asked_cycle(self, full_pass, std::nullopt); },
     [=](cycle_atom, bool full_pass, const table_selection& only) {
-      return begin_cycle(self, full_pass, only);
+      return asked_cycle(self, full_pass, only);
+    },
+    [=](schedule_atom) {
+      auto& state = self->state;
+      if (state.anchor)
+        return;
+      // The first cycle at once, the next ones at the database's phase.
+      auto interval = std::chrono::duration_cast<sync::idle_clock::duration>(
+        state.context->config.interval);
+      state.anchor = sync::idle_clock::now() + phase_of(state.config->name, interval);
+      self->send(self, tick_atom::value);
+    },
+    [=](tick_atom) {
+      auto& state = self->state;
+      if (state.context->metrics)
+        state.context->metrics->add_cycle("interval");
+      if (state.context->on_interval_cycle)
+        state.context->on_interval_cycle();
+      begin_cycle(self, false, std::nullopt, std::nullopt);
     },
     [=](restart_atom, std::size_t i) { start_table(self, i); },
   };
@@ -430,9 +495,7 @@ caf::behavior listing(database_self* self) {
       auto& state = self->state;
       auto& cycle = *state.cycle;
       if (!listing->summaries) {
-        cycle.promise.deliver(with_every_table_failed(std::move(listing->report), *state.config));
-        state.cycle.reset();
-        self->become(idle(self));
+        end_cycle(self, with_every_table_failed(std::move(listing->report), *state.config));
         return;
       }
       cycle.report = std::move(listing->report);

@@ -35,6 +35,12 @@ using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using save_atom = caf::atom_constant<caf::atom("save")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
+/// Run continuously: to the supervisor, which passes it to every database
+/// actor; each then runs its own cycle every `interval` (tick_atom, to
+/// itself), at a phase of its own, without waiting for the others.
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
 } // namespace tidesync::actors
 
 // Local messages only: the agent never sends these over the network.

@@ -17,6 +17,7 @@ struct supervisor_state {
   std::shared_ptr<const agent_context> context;
   std::vector<caf::actor> databases;  // in config order; null while waiting to restart
   std::vector<restart_backoff> backoffs;
+  bool scheduled = false;  // the databases run their own cycles
   static inline const char* name = "supervisor";
 };
 
@@ -90,6 +91,14 @@ caf::behavior supervisor(supervisor_self* self, std::shared_ptr<const agent_cont
   return {
     [=](restart_atom, std::size_t i) {
       self->state.databases[i] = spawn_database_actor(*self, self->state.context, i);
+      if (self->state.scheduled)
+        self->send(self->state.databases[i], schedule_atom::value);
+    },
+    [=](schedule_atom) {
+      self->state.scheduled = true;
+      for (const auto& database : self->state.databases)
+        if (database)
+          self->send(database, schedule_atom::value);
     },
     [=](cycle_atom, bool full_pass) { return run_cycle(self, full_pass, std::nullopt); },
     [=](cycle_atom, bool full_pass, const table_selection& only) {

@@ -1,5 +1,7 @@
 #include "actors/table_report.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <sstream>
 
 namespace tidesync::actors {
@@ -53,6 +55,14 @@ std::string agent_report::summary_lines() const {
     }
   }
   return out.str();
+}
+
+void log_work(const database_report& report) {
+  for (const auto& table : report.tables)
+    if (table.rows_uploaded || table.rows_deleted)
+      spdlog::info("{}.{}: {} uploaded={} deleted={} skipped={}", table.database, table.table,
+                   to_string(table.state), table.rows_uploaded, table.rows_deleted,
+                   table.skipped_rows);
 }
 
 } // namespace tidesync::actors

@@ -66,6 +66,9 @@ struct database_report {
   std::string error;
 };
 
+/// One info line per table of `report` that uploaded or deleted rows.
+void log_work(const database_report& report);
+
 /// Every table of every database after a cycle.
 struct agent_report {
   std::vector<database_report> databases;

@@ -44,7 +44,8 @@ agent_metrics::agent_metrics(prometheus::Registry& registry)
     last_success_(gauge_family(registry, "tidesync_agent_last_success_timestamp_seconds",
                                "Unix time of the last cycle that ended without an error")),
     cycles_(counter_family(registry, "tidesync_agent_cycles_total",
-                           "Agent cycles started, by reason (interval, change)")),
+                           "Cycles started, by reason: interval (one per database per interval) or "
+                           "change (woken by a committed change)")),
     listening_(gauge_family(registry, "tidesync_agent_change_listener_up",
                             "1 while a PostgreSQL source's change notification connection "
                             "is listening, 0 while it reconnects")) {}

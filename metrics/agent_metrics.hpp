@@ -57,8 +57,8 @@ public:
   /// The same gauge, to set through the handle.
   gauge_handle last_success(const std::string& database, const std::string& table);
 
-  /// One agent cycle started; `reason` is "interval" (every table) or
-  /// "change" (the tables a committed change woke).
+  /// A cycle started; `reason` is "interval" (one database's own cycle,
+  /// every table of it) or "change" (the tables a committed change woke).
   void add_cycle(std::string_view reason);
 
   /// A database's change notification became (un)available: its PostgreSQL

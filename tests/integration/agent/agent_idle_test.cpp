@@ -1,10 +1,17 @@
 // The idle cycle: tables whose change counter has not moved since a quiet
-// check are left unread, and nothing that changed is ever left behind.
+// check are left unread, and nothing that changed is ever left behind; and
+// each database's cycles run on their own, whatever another database does.
 #include "actors/agent.hpp"
 
+#include "storage/version_tracking.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/support/test_database.hpp"
+#include "tests/support/time_scale.hpp"
 
 #include <pqxx/pqxx>
+
+#include <chrono>
+#include <thread>
 
 namespace tidesync::testing {
 namespace {
@@ -18,6 +25,25 @@ bool settles_unread(actors::agent& agent, const std::string& table) {
         if (line.table == table && line.unread)
           return true;
   return false;
+}
+
+// Polls `condition` every 20 ms until it holds or `limit` (scaled) passes.
+bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + scaled(limit);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return condition();
+}
+
+// Rows of `table` in the store, all tenants; -1 before it is declared.
+std::int64_t cloud_count(const std::string& store_url, const std::string& table) {
+  if (pg_int(store_url, "SELECT count(*) FROM pg_class WHERE oid = to_regclass('tidesync_data." +
+                          table + "')") == 0)
+    return -1;
+  return pg_int(store_url, "SELECT count(*) FROM tidesync_data." + table);
 }
 
 } // namespace
@@ -98,6 +124,49 @@ TEST_F(postgres_agent_test, ATransactionOpenAcrossIdleCyclesIsReadOnceItCommits)
   EXPECT_FALSE(orders.unread) << report.summary_lines();
   EXPECT_EQ(orders.rows_uploaded, 2) << report.summary_lines();
   expect_remote_matches("orders");
+}
+
+// The site's application holds store-01's table locked: each of its cycles
+// waits out the source's 5 s lock timeout. store-02's changes keep arriving
+// at its own interval meanwhile, not once per store-01 cycle.
+TEST_F(postgres_agent_test, ALockedDatabaseDelaysOnlyItsOwnTables) {
+  using namespace std::chrono_literals;
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec("INSERT INTO orders VALUES (1, 'one')");
+  prepare({"orders"});
+  auto other = dir_.path() / "other.db";
+  sqlite_exec(other, "CREATE TABLE stock (id INTEGER PRIMARY KEY, qty INTEGER)");
+  storage::apply_version_tracking(dir_.sqlite_url("other.db"), {tracked("stock")});
+  auto config = agent_config({"orders"});
+  config.interval = 300ms;
+  config.notify = false;
+  config.databases.push_back({"store-02", dir_.sqlite_url("other.db"), {{"stock"}}});
+  running_agent agent{config};
+  ASSERT_TRUE(within(30s, [&] { return cloud_count(store_db_.url(), "orders") == 1; }));
+  ASSERT_TRUE(within(30s, [&] { return cloud_count(store_db_.url(), "stock") == 0; }));
+
+  pqxx::connection holder{site_url_};
+  pqxx::work hold{holder};
+  // The write moves the table's counter, so store-01's cycles read it (an
+  // unchanged table would be left unread and never meet the lock).
+  hold.exec("INSERT INTO orders VALUES (2, 'two')");
+  hold.exec("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE");
+  auto agent_waits = [&] {
+    return pg_int(site_url_, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                             "current_database() AND wait_event_type = 'Lock' AND pid <> "
+                             "pg_backend_pid()") > 0;
+  };
+  ASSERT_TRUE(within(30s, agent_waits)) << "store-01's cycle never reached the locked table";
+  for (int row = 1; row <= 3; ++row) {
+    sqlite_exec(other, "INSERT INTO stock (id, qty) VALUES (" + std::to_string(row) + ", 1)");
+    auto written = std::chrono::steady_clock::now();
+    ASSERT_TRUE(within(30s, [&] { return cloud_count(store_db_.url(), "stock") == row; }));
+    EXPECT_LT(std::chrono::steady_clock::now() - written, scaled(std::chrono::milliseconds{2500}))
+      << "row " << row << " of store-02 waited for store-01's cycle";
+  }
+  EXPECT_TRUE(agent_waits()) << "store-01 is still held up by the lock";
+  hold.abort();
+  EXPECT_TRUE(within(30s, [&] { return !agent_waits(); }));
 }
 
 } // namespace tidesync::testing
