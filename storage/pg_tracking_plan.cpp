@@ -42,7 +42,14 @@ std::string pg_function_sql() {
 // counter moved. A sequence, because nextval never waits for another
 // transaction: two writers of one table never wait for each other. A
 // counter someone dropped counts nothing (to_regclass gives NULL) rather
-// than failing the application's write.
+// than failing the application's write. The trigger fires ALWAYS, so a
+// write in replica mode (pg_restore --disable-triggers, a logical
+// replication apply worker, a data-fix script) still moves the counter.
+//
+// A session with `tidesync.notify = off` (set for the role or the
+// connection) sends no notification: PostgreSQL refuses to PREPARE a
+// transaction that has notified, so an application using two-phase commit
+// turns it off and keeps the counter.
 std::string pg_notify_function_sql() {
   return "CREATE OR REPLACE FUNCTION " + std::string{pg_notify_function} +
          "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
@@ -53,7 +60,8 @@ std::string pg_notify_function_sql() {
          "  IF TG_NARGS > 0 THEN\n"
          "    PERFORM nextval(to_regclass(TG_ARGV[0]));\n"
          "  END IF;\n"
-         "  IF abs(now_ms - coalesce(nullif(current_setting(setting, true), ''), '0')::bigint) "
+         "  IF coalesce(current_setting('tidesync.notify', true), '') <> 'off' AND "
+         "abs(now_ms - coalesce(nullif(current_setting(setting, true), ''), '0')::bigint) "
          ">= 250 THEN\n"
          "    PERFORM set_config(setting, now_ms::text, false);\n"
          "    PERFORM pg_notify('" + std::string{version_notify_channel} + "', TG_TABLE_NAME);\n"
@@ -92,12 +100,16 @@ std::string notify_trigger_sql(const std::string& table, const std::string& coun
          counter + ")";
 }
 
+std::string enable_always_sql(const std::string& table) {
+  return "ALTER TABLE " + table + " ENABLE ALWAYS TRIGGER " + std::string{pg_notify_trigger};
+}
+
 // The notify trigger with the table's change counter as its argument, and
 // the counter: created (with USAGE for everyone, since the application's
 // writes move it), or kept when a trigger already counts into it.
 void plan_pg_counter(pqxx::transaction_base& tx, const table_ref& ref, const std::string& table,
                      bool partitioned, tracking_step& step) {
-  auto exists = tx.exec_params("SELECT tgnargs, tgargs FROM pg_trigger WHERE tgrelid = "
+  auto exists = tx.exec_params("SELECT tgnargs, tgargs, tgenabled FROM pg_trigger WHERE tgrelid = "
                                "to_regclass($1) AND tgname = $2",
                                table, std::string{pg_notify_trigger});
   if (partitioned) {
@@ -119,8 +131,13 @@ void plan_pg_counter(pqxx::transaction_base& tx, const table_ref& ref, const std
   if (!exists.empty() && !counter.empty() && exists[0][0].as<int>() == 1 &&
       exists[0][1].as<std::string>() ==
         tx.exec_params("SELECT convert_to($1, 'UTF8') || '\\x00'::bytea", qualified)[0][0]
-          .as<std::string>())
+          .as<std::string>()) {
+    // Prepared before the trigger fired in replica mode too; one someone
+    // disabled (to switch notification off) stays as it is.
+    if (exists[0][2].as<std::string>() == "O")
+      step.statements.push_back(enable_always_sql(table));
     return;
+  }
   if (counter.empty()) {
     step.statements.push_back("CREATE SEQUENCE " + qualified);
     step.statements.push_back("GRANT USAGE, SELECT ON SEQUENCE " + qualified + " TO PUBLIC");
@@ -130,6 +147,7 @@ void plan_pg_counter(pqxx::transaction_base& tx, const table_ref& ref, const std
   if (!exists.empty())
     step.statements.push_back("DROP TRIGGER " + std::string{pg_notify_trigger} + " ON " + table);
   step.statements.push_back(notify_trigger_sql(table, tx.quote(qualified)));
+  step.statements.push_back(enable_always_sql(table));
 }
 
 bool has_row(pqxx::transaction_base& tx, const std::string& sql, const std::string& a,

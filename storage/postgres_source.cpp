@@ -287,30 +287,39 @@ std::int64_t postgres_source::safe_version() {
 
 change_marks postgres_source::read_change_marks(const std::vector<table_ref>& tables) {
   // Names are identifiers (checked), so they go in array literals as they are.
+  // Quoted elements: an unquoted NULL (a table named "null") would be a null.
   std::string names = "{", counters = "{";
   for (const auto& table : tables) {
     detail::quote_identifier(table.name, "table");
-    names += (names.size() > 1 ? "," : "") + table.name;
-    counters += (counters.size() > 1 ? "," : "") +
-                detail::derived_bare_name(table.name, detail::changes_suffix);
+    names += (names.size() > 1 ? ",\"" : "\"") + table.name + "\"";
+    counters += (counters.size() > 1 ? ",\"" : "\"") +
+                detail::derived_bare_name(table.name, detail::changes_suffix) + "\"";
   }
   names += "}";
   counters += "}";
   return impl_->guarded("change counters", [&](pqxx::connection& c) {
     pqxx::nontransaction tx{c};
     change_marks marks;
-    // A counter counts only while the notify trigger that moves it is
-    // enabled and has it as its argument; a table's own definition changes
-    // (ALTER TABLE) give its pg_class row a new xmin.
+    // A counter counts only while the notify trigger that moves it fires
+    // always (replica mode too) and has it as its argument: a table renamed
+    // into a configured name keeps counting into its old counter. Besides
+    // the counter's value, the token holds what moves when the counter is
+    // replaced (oid) or restarted (relfilenode), when the trigger is
+    // disabled and enabled again (its row's xmin), and when the table's
+    // definition changes (the xmins of its pg_class and pg_attribute rows).
     auto rows = tx.exec_params(
       "SELECT u.name, CASE WHEN has_sequence_privilege(s.oid, 'SELECT') THEN "
-      "pg_sequence_last_value(s.oid) || ':' || c.xmin::text END "
+      "concat_ws(':', pg_sequence_last_value(s.oid), s.oid, s.relfilenode, t.xmin, c.xmin, "
+      "(SELECT sum(a.xmin::text::bigint) FROM pg_attribute a WHERE a.attrelid = c.oid)) END "
       "FROM unnest($1::text[], $2::text[]) AS u(name, counter) "
       "JOIN pg_class c ON c.oid = to_regclass(quote_ident(u.name)) AND c.relkind = 'r' "
-      "JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname = $3 AND t.tgenabled IN ('O', 'A') "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname = $3 AND t.tgenabled = 'A' "
       "AND t.tgnargs = 1 "
       "JOIN pg_class s ON s.relnamespace = c.relnamespace AND s.relname = u.counter "
-      "AND s.relkind = 'S'",
+      "AND s.relkind = 'S' "
+      "AND t.tgargs = convert_to(quote_ident(n.nspname) || '.\"' || u.counter || '\"', "
+      "'UTF8') || '\\x00'::bytea",
       names, counters, std::string{detail::pg_notify_trigger});
     for (const auto& row : rows)
       if (!row[1].is_null())

@@ -1,6 +1,7 @@
 #include "storage/sqlite_source.hpp"
 
 #include "storage/sqlite_db.hpp"
+#include "storage/tracking_sql.hpp"
 
 #include <sqlite3.h>
 
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace tidesync::storage {
@@ -273,8 +275,11 @@ sqlite_source::sqlite_source(const std::string& path)
 struct sqlite_source::marks_queries {
   std::string maxima_sql;
   sqlite_statement maxima;   // one row: each table's highest version
-  sqlite_statement deletes;  // each table's count of deleted rows
+  sqlite_statement deletes;  // each table's stamp of its last delete
   sqlite_statement schema;   // the file's schema version
+  /// The tables whose delete trigger stamps their own row, as of `checked_at`.
+  std::set<std::string> stamped;
+  std::string checked_at;  // a schema version; empty before the first look
 };
 
 sqlite_source::~sqlite_source() = default;
@@ -375,7 +380,8 @@ change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tabl
   if (tables.empty())
     return {};
   // An insert or update stamps its row above every version (the one counter),
-  // so the highest version moves with both; deletes are counted per table;
+  // so the highest version moves with both; a delete stamps the table's row
+  // of tidesync_deletes from the same counter;
   // the file's schema version moves with any table's definition. Each part
   // only grows or changes, so parts read one after another still show any
   // commit after their read at the next one. SQLite has one writer at a
@@ -407,9 +413,25 @@ change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tabl
     marks_->schema.step();
     auto schema = marks_->schema.column_text(0);
     marks_->schema.reset();
+    if (schema != marks_->checked_at) {
+      // A renamed table keeps its delete trigger, whose body still stamps
+      // the row of its old name: such a table has no token.
+      marks_->stamped.clear();
+      sqlite_statement triggers{*db_, "SELECT tbl_name, sql FROM sqlite_master WHERE type = "
+                                      "'trigger' AND sql LIKE '%tidesync_deletes%'",
+                                "change counters"};
+      while (triggers.step()) {
+        auto table = triggers.column_text(0);
+        if (triggers.column_text(1).find(detail::sqlite_stamp_deletes_sql(table)) !=
+            std::string::npos)
+          marks_->stamped.insert(table);
+      }
+      marks_->checked_at = schema;
+    }
     marks_->maxima.step();
     for (std::size_t i = 0; i < tables.size(); ++i)
-      if (auto found = deletes.find(tables[i].name); found != deletes.end())
+      if (auto found = deletes.find(tables[i].name);
+          found != deletes.end() && marks_->stamped.contains(tables[i].name))
         marks.tokens.emplace(tables[i].name, marks_->maxima.column_text(static_cast<int>(i)) +
                                                ":" + found->second + ":" + schema);
     marks_->maxima.reset();  // ends its read transaction

@@ -104,16 +104,17 @@ std::string sqlite_trigger(const table_ref& ref, const std::string& match, bool 
          match + "; END";
 }
 
-// Counts the table's deletes in tidesync_deletes: with the highest version
-// (which every insert and update moves) it tells the agent's idle cycle that
-// the table changed. A plain UPDATE, the smallest trigger: each connection
-// keeps every trigger parsed, and an agent holds one or two per file. A row
-// someone deleted counts nothing, and its table is then read every cycle.
+// Stamps the table's row in tidesync_deletes with a fresh counter value on
+// every delete: with the highest version (which every insert and update
+// moves) it tells the agent's idle cycle that the table changed, and a
+// stamp never comes back, whatever happens to the row. Two short statements,
+// the smallest trigger that does it: each connection keeps every trigger
+// parsed, and an agent holds one or two per file. Without its row the
+// table counts nothing and is read every cycle.
 std::string sqlite_delete_trigger(const table_ref& ref) {
   return "CREATE TRIGGER " + derived_name(ref.name, sqlite_delete_suffix) + " AFTER DELETE ON " +
-         quote_identifier(ref.name, "table") +
-         " BEGIN UPDATE tidesync_deletes SET deletes = deletes + 1 WHERE table_name = '" +
-         ref.name + "'; END";
+         quote_identifier(ref.name, "table") + " BEGIN " + sqlite_stamp_deletes_sql(ref.name) +
+         " END";
 }
 
 bool sqlite_trigger_exists(sqlite_db& db, const std::string& table, std::string_view suffix) {
@@ -184,8 +185,11 @@ void plan_sqlite_table(sqlite_db& db, const table_ref& ref, std::int64_t& counte
   if (!sqlite_exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
                      std::string{sqlite_deletes}) ||
       !sqlite_exists(db, "SELECT 1 FROM tidesync_deletes WHERE table_name = ?1", ref.name))
+    // The counter's value, not 0: a row made again (after someone deleted
+    // it) must not start below a stamp an agent may still hold.
     step.statements.push_back("INSERT OR IGNORE INTO tidesync_deletes (table_name, deletes) "
-                              "VALUES ('" + ref.name + "', 0)");
+                              "VALUES ('" + ref.name +
+                              "', (SELECT value FROM tidesync_counter WHERE id = 1))");
   if (!step.statements.empty())
     out.push_back(std::move(step));
   for (auto& backfill : later)

@@ -19,8 +19,16 @@ inline constexpr std::string_view pg_trigger = "tidesync_version";
 inline constexpr std::string_view pg_notify_function = "tidesync_notify";
 inline constexpr std::string_view pg_notify_trigger = "tidesync_notify";
 inline constexpr std::string_view sqlite_counter = "tidesync_counter";
-/// SQLite: one row per table, the count of its deleted rows.
+/// SQLite: one row per table, stamped with a fresh counter value on every delete.
 inline constexpr std::string_view sqlite_deletes = "tidesync_deletes";
+
+/// The statements of a table's delete trigger (each ends with ';'): the
+/// agent checks a trigger's body names its own table (a rename keeps it).
+inline std::string sqlite_stamp_deletes_sql(const std::string& table) {
+  return "UPDATE tidesync_counter SET value = value + 1 WHERE id = 1; UPDATE tidesync_deletes SET "
+         "deletes = (SELECT value FROM tidesync_counter WHERE id = 1) WHERE table_name = '" +
+         table + "';";
+}
 
 /// Suffixes of the names tidesync derives from a table's name.
 inline constexpr std::string_view index_suffix = "_version";

@@ -153,6 +153,44 @@ TEST_F(PostgresChangeMarks, AnOlderPreparedTableGetsItsCounterFromTheNextPrepare
   EXPECT_EQ(token(source_, "orders"), "(none)");
 }
 
+// Writes the trigger would not see, and changes to the counter or its
+// trigger, all move the token: none can leave a changed table unread.
+TEST_F(PostgresChangeMarks, ReplicaModeADisabledMomentAndARestartedCounterMoveTheToken) {
+  expect_only_orders_moves("SET session_replication_role = replica; "
+                           "DELETE FROM orders WHERE id = 1");
+  expect_only_orders_moves("ALTER TABLE orders DISABLE TRIGGER USER; DELETE FROM orders WHERE "
+                           "id = 2; ALTER TABLE orders ENABLE ALWAYS TRIGGER tidesync_notify; "
+                           "ALTER TABLE orders ENABLE TRIGGER tidesync_version");
+  expect_only_orders_moves("ALTER SEQUENCE tidesync_orders_changes RESTART");
+  expect_only_orders_moves("ALTER TABLE orders RENAME COLUMN note TO memo");
+}
+
+// A table renamed into a configured name keeps the trigger that counts into
+// its old name's counter: it has no token, so it is read every cycle.
+TEST_F(PostgresChangeMarks, ATableRenamedIntoAConfiguredNameHasNoToken) {
+  pg_exec(db_.url(), "ALTER TABLE orders RENAME TO orders_old; ALTER TABLE stock RENAME TO "
+                     "orders");
+  EXPECT_EQ(token(source_, "orders"), "(none)");
+}
+
+// PostgreSQL refuses to PREPARE a transaction that notified: a session that
+// turns notification off commits in two phases and still moves the counter.
+TEST_F(PostgresChangeMarks, ASessionWithNotifyOffCanPrepareItsTransaction) {
+  ASSERT_GT(testing::pg_int(db_.url(), "SELECT current_setting('max_prepared_transactions')::int"),
+            0) << "scripts/pg-cluster starts the test cluster with prepared transactions on";
+  auto before = token(source_, "orders");
+  {
+    pqxx::connection app{db_.url()};
+    pqxx::nontransaction tx{app};
+    tx.exec("SET tidesync.notify = off");
+    tx.exec("BEGIN");
+    tx.exec("UPDATE orders SET note = 'two phases' WHERE id = 1");
+    tx.exec("PREPARE TRANSACTION 'tidesync_test_2pc'");
+    tx.exec("COMMIT PREPARED 'tidesync_test_2pc'");
+  }
+  EXPECT_NE(token(source_, "orders"), before);
+}
+
 TEST_F(PostgresChangeMarks, UnprepareDropsTheCounter) {
   apply_tracking_removal(db_.url(), {tracked("orders")}, {.drop_columns = true});
   EXPECT_EQ(testing::pg_int(db_.url(), "SELECT count(*) FROM pg_class WHERE relname = "

@@ -230,10 +230,13 @@ TEST(SqliteVersionTracking, ObjectsUnderNamesCutWithoutAHashAreFoundAndRemoved) 
   EXPECT_EQ(sqlite_count(file, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
                                "name LIKE '" + cut + "%'"),
             2);
+  auto stamp = [&] {
+    return sqlite_count(file, "SELECT deletes FROM tidesync_deletes WHERE table_name = '" +
+                                table + "'");
+  };
+  auto before = stamp();
   sqlite_exec(file, "INSERT INTO " + table + " (id) VALUES (7); DELETE FROM " + table);
-  EXPECT_EQ(sqlite_count(file, "SELECT deletes FROM tidesync_deletes WHERE table_name = '" +
-                                 table + "'"),
-            1);
+  EXPECT_GT(stamp(), before);
   apply_tracking_removal(url, {testing::tracked(table)}, {.drop_columns = true});
   EXPECT_EQ(sqlite_count(file, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'tidesync%'"),
             0);
