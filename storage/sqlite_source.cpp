@@ -298,8 +298,10 @@ void check_sqlite_prepared(sqlite_db& db, const std::string& table,
   if (!has_column)
     return;  // build_schema names the missing column
   sqlite_statement triggers{db,
-                            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
-                            "tbl_name = ?1 AND sql LIKE '%tidesync_counter%'",
+                            "SELECT count(DISTINCT CASE WHEN sql LIKE '% AFTER INSERT ON %' "
+                            "THEN 'insert' WHEN sql LIKE '% AFTER UPDATE ON %' THEN 'update' END) "
+                            "FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 AND "
+                            "sql LIKE '%tidesync_counter%'",
                             "inspect table " + table};
   triggers.bind_text(1, table);
   triggers.step();
