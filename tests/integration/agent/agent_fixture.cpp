@@ -287,4 +287,13 @@ std::vector<storage::skipped_row> agent_fixture::skipped_rows() {
 INSTANTIATE_TEST_SUITE_P(sites, agent_test,
                          ::testing::Values(site_kind::sqlite, site_kind::postgresql), site_name);
 
+bool settles_unread(actors::agent& agent, const std::string& table) {
+  for (int cycle = 0; cycle < 5; ++cycle)
+    for (const auto& database : agent.run_cycle(false).databases)
+      for (const auto& line : database.tables)
+        if (line.table == table && line.unread)
+          return true;
+  return false;
+}
+
 } // namespace tidesync::testing

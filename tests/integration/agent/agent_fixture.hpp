@@ -106,6 +106,10 @@ protected:
 /// SQLite and PostgreSQL understand.
 std::string rows_of(const std::string& insert_head, const std::string& values, int count);
 
+/// Runs cycles (at most 5) until `table` is left unread: its last check was
+/// quiet and nothing changed since. False when it never was.
+bool settles_unread(actors::agent& agent, const std::string& table);
+
 /// Short backoff: the tests' server never fails transiently on purpose.
 actors::agent_hooks quick_retries();
 

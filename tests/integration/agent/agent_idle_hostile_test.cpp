@@ -16,17 +16,6 @@
 namespace tidesync::testing {
 namespace {
 
-// Cycles until `table` is left unread: its last check was quiet and the
-// shortcut is armed.
-bool settles_unread(actors::agent& agent, const std::string& table) {
-  for (int cycle = 0; cycle < 5; ++cycle)
-    for (const auto& database : agent.run_cycle(false).databases)
-      for (const auto& line : database.tables)
-        if (line.table == table && line.unread)
-          return true;
-  return false;
-}
-
 // Runs `cycles` cycles; returns how many of them left `table` unread.
 int cycles(actors::agent& agent, const std::string& table, int count = 3) {
   int unread = 0;
@@ -72,6 +61,14 @@ protected:
   }
 
   std::filesystem::path site_file() { return this->dir_.path() / "site.db"; }
+
+  // Three cycles to catch up, the cloud equal to the site, and the shortcut
+  // armed again.
+  void caught_up_and_quiet(actors::agent& agent, const std::string& table = "orders") {
+    cycles(agent, table, 3);
+    matches(table);
+    ASSERT_TRUE(settles_unread(agent, table));
+  }
 };
 
 class idle_hostile_pg : public break_fixture<postgres_agent_test> {};
@@ -92,9 +89,7 @@ TEST_P(idle_hostile, UpsertsAreRead) {
   synced_orders(agent);
   site_exec("INSERT INTO orders (id, note) VALUES (5, 'upserted'), (5000, 'new') "
             "ON CONFLICT (id) DO UPDATE SET note = excluded.note");
-  cycles(agent, "orders");
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec("INSERT INTO orders (id, note) VALUES (6, 'ignored') ON CONFLICT DO NOTHING");
   site_exec("INSERT INTO orders (id, note) VALUES (6, 'upserted 6') "
             "ON CONFLICT (id) DO UPDATE SET note = excluded.note WHERE orders.id = 6");
@@ -112,9 +107,7 @@ TEST_P(idle_hostile, DeletingTheNewestRowThenInsertingIsRead) {
   // The row holding the maximum version goes; a new one comes.
   site_exec("DELETE FROM orders WHERE id = 50");
   site_exec("INSERT INTO orders (id, note) VALUES (50, 'again')");
-  cycles(agent, "orders");
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   // Delete the newest alone, between two idle cycles.
   site_exec("DELETE FROM orders WHERE id = 50");
   cycles(agent, "orders");
@@ -134,9 +127,7 @@ TEST_P(idle_hostile, ForeignKeyCascadesAreRead) {
   site_exec(std::string{is_postgres() ? "" : "PRAGMA foreign_keys = ON; "} +
             "DELETE FROM customers WHERE id = 3");
   ASSERT_LT(site_rows("orders").size(), 100u) << "the cascade did not run";
-  cycles(agent, "orders");
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec(std::string{is_postgres() ? "" : "PRAGMA foreign_keys = ON; "} +
             "UPDATE customers SET id = 100 WHERE id = 4");
   cycles(agent, "orders");
@@ -406,20 +397,14 @@ TEST_F(idle_hostile_pg, WritesThroughViews) {
   actors::agent agent{agent_config({"orders"}), quick_retries()};
   synced_orders(agent);
   site_exec("INSERT INTO open_orders VALUES (5001, 'through a view')");
-  cycles(agent, "orders", 3);
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec("UPDATE open_orders SET note = 'updated through a view' WHERE id = 12");
   site_exec("DELETE FROM open_orders WHERE id = 13");
-  cycles(agent, "orders", 3);
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec("INSERT INTO order_notes VALUES (5002, 'instead of')");
   site_exec("UPDATE order_notes SET note = 'instead of update' WHERE id = 14");
   site_exec("DELETE FROM order_notes WHERE id = 15");
-  cycles(agent, "orders", 3);
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec("MERGE INTO orders o USING (VALUES (16, 'merged'), (5003, 'merged new')) "
             "AS s(id, note) ON o.id = s.id WHEN MATCHED THEN UPDATE SET note = s.note "
             "WHEN NOT MATCHED THEN INSERT (id, note) VALUES (s.id, s.note)");
@@ -507,9 +492,7 @@ TEST_F(idle_hostile_pg, TruncateAndRefill) {
   actors::agent agent{agent_config({"orders"}), quick_retries()};
   synced_orders(agent);
   site_exec("TRUNCATE orders");
-  cycles(agent, "orders", 3);
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec("INSERT INTO orders SELECT i, 'refill ' || i FROM generate_series(1, 50) i");
   cycles(agent, "orders", 3);
   matches("orders");
@@ -596,18 +579,12 @@ TEST_F(idle_hostile_sqlite, InsertOrReplaceDeletesWithoutTheDeleteTrigger) {
   actors::agent agent{agent_config({"orders"}), quick_retries()};
   synced_orders(agent);
   site_exec("INSERT OR REPLACE INTO orders (id, code, note) VALUES (5, 'c5', 'replaced')");
-  cycles(agent, "orders", 3);
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   // A conflict on another unique column deletes a different row.
   site_exec("INSERT OR REPLACE INTO orders (id, code, note) VALUES (500, 'c6', 'took c6')");
-  cycles(agent, "orders", 3);
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec("REPLACE INTO orders (id, code, note) VALUES (7, 'c8', 'two rows go')");
-  cycles(agent, "orders", 3);
-  matches("orders");
-  ASSERT_TRUE(settles_unread(agent, "orders"));
+  caught_up_and_quiet(agent);
   site_exec("UPDATE OR REPLACE orders SET code = 'c10' WHERE id = 9");
   cycles(agent, "orders", 3);
   matches("orders");

@@ -16,17 +16,6 @@
 namespace tidesync::testing {
 namespace {
 
-// Cycles until `table` is left unread (the first cycles after a change read
-// it: the one that uploads, then the one that finds it quiet).
-bool settles_unread(actors::agent& agent, const std::string& table) {
-  for (int cycle = 0; cycle < 4; ++cycle)
-    for (const auto& database : agent.run_cycle(false).databases)
-      for (const auto& line : database.tables)
-        if (line.table == table && line.unread)
-          return true;
-  return false;
-}
-
 // Polls `condition` every 20 ms until it holds or `limit` (scaled) passes.
 bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
   auto deadline = std::chrono::steady_clock::now() + scaled(limit);
