@@ -262,8 +262,10 @@ void schedule_tick(database_self* self) {
   const auto interval = std::max<sync::idle_clock::duration>(
     std::chrono::duration_cast<sync::idle_clock::duration>(state.context->config.interval),
     std::chrono::milliseconds{1});
+  // The anchor is the first cycle's start plus the phase: the second cycle
+  // comes a whole interval or more after the first, never sooner.
   const auto now = sync::idle_clock::now();
-  auto next = *state.anchor;
+  auto next = *state.anchor + interval;
   if (now >= next)
     next += ((now - next) / interval + 1) * interval;
   self->delayed_send(self, next - now, tick_atom::value);
