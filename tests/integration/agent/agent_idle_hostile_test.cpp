@@ -62,11 +62,15 @@ protected:
 
   std::filesystem::path site_file() { return this->dir_.path() / "site.db"; }
 
-  // Three cycles to catch up, the cloud equal to the site, and the shortcut
-  // armed again.
-  void caught_up_and_quiet(actors::agent& agent, const std::string& table = "orders") {
+  // Three cycles to catch up, then the cloud equal to the site.
+  void caught_up(actors::agent& agent, const std::string& table = "orders") {
     cycles(agent, table, 3);
     matches(table);
+  }
+
+  // Caught up, and the shortcut armed again.
+  void caught_up_and_quiet(actors::agent& agent, const std::string& table = "orders") {
+    caught_up(agent, table);
     ASSERT_TRUE(settles_unread(agent, table));
   }
 };
@@ -93,8 +97,7 @@ TEST_P(idle_hostile, UpsertsAreRead) {
   site_exec("INSERT INTO orders (id, note) VALUES (6, 'ignored') ON CONFLICT DO NOTHING");
   site_exec("INSERT INTO orders (id, note) VALUES (6, 'upserted 6') "
             "ON CONFLICT (id) DO UPDATE SET note = excluded.note WHERE orders.id = 6");
-  cycles(agent, "orders");
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_P(idle_hostile, DeletingTheNewestRowThenInsertingIsRead) {
@@ -110,8 +113,7 @@ TEST_P(idle_hostile, DeletingTheNewestRowThenInsertingIsRead) {
   caught_up_and_quiet(agent);
   // Delete the newest alone, between two idle cycles.
   site_exec("DELETE FROM orders WHERE id = 50");
-  cycles(agent, "orders");
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_P(idle_hostile, ForeignKeyCascadesAreRead) {
@@ -130,8 +132,7 @@ TEST_P(idle_hostile, ForeignKeyCascadesAreRead) {
   caught_up_and_quiet(agent);
   site_exec(std::string{is_postgres() ? "" : "PRAGMA foreign_keys = ON; "} +
             "UPDATE customers SET id = 100 WHERE id = 4");
-  cycles(agent, "orders");
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_P(idle_hostile, AForeignKeyCascadeIsReadAtTheNextCycle) {
@@ -162,11 +163,9 @@ TEST_P(idle_hostile, TheDeleteCounterRowDeletedByHand) {
   site_exec("DELETE FROM orders WHERE id = 9");
   site_exec("INSERT INTO orders (id, note) VALUES (900, 'after the counter went')");
   site_exec("UPDATE orders SET note = 'changed' WHERE id = 10");
-  cycles(agent, "orders");
-  matches("orders");
+  caught_up(agent);
   site_exec("DELETE FROM orders WHERE id = 11");
-  cycles(agent, "orders");
-  matches("orders");
+  caught_up(agent);
 }
 
 // The counter lost (dropped sequence / deletes row) and `prepare` run again:
@@ -198,9 +197,8 @@ TEST_P(idle_hostile, TheCounterRecreatedByPrepareStartsOverAtAnOldToken) {
   ASSERT_GT(before, after);
   for (long long i = 0; i < before - after; ++i)
     site_exec("DELETE FROM orders WHERE id = " + std::to_string(30 + i));
-  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "the next cycle left the table unread: the table unread after a fresh counter";
-  cycles(agent, "orders", 3);
-  matches("orders");
+  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "the table unread after a fresh counter";
+  caught_up(agent);
 }
 
 // Both tables prepared, then swapped by renames (rebuild-and-swap): the
@@ -218,14 +216,12 @@ TEST_P(idle_hostile, TablesSwappedByRename) {
   site_exec("UPDATE orders SET note = 'written after the swap' WHERE id = 3");
   site_exec("DELETE FROM orders WHERE id = 4");
   site_exec("INSERT INTO orders (id, note) VALUES (4000, 'new after the swap')");
-  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "the next cycle left the table unread: orders unread after writes";
-  cycles(agent, "orders", 3);
-  matches("orders");
+  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "orders unread after writes";
+  caught_up(agent);
   // A delete alone (not of the newest row).
   site_exec("DELETE FROM orders WHERE id = 5");
   EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "a delete after the swap left orders unread";
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_P(idle_hostile, MixedCaseAndKeywordTableNames) {
@@ -296,8 +292,7 @@ TEST_F(idle_hostile_pg, SavepointsRolledBackInsideATransactionThatCommits) {
     cycles(agent, "orders", 3);
     tx.commit();
   }
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 // The transaction's only write is in a savepoint rolled back, after which the
@@ -317,8 +312,7 @@ TEST_F(idle_hostile_pg, ALockReleasedByRollbackToSavepointThenTakenAgain) {
   tx.exec("RELEASE SAVEPOINT b");
   cycles(agent, "orders", 3);
   tx.commit();
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_pg, TwoPhaseCommitCommittedCyclesLater) {
@@ -348,8 +342,7 @@ TEST_F(idle_hostile_pg, TwoPhaseCommitCommittedCyclesLater) {
   cycles(agent, "orders", 3);
   EXPECT_TRUE(settles_unread(agent, "orders"));
   p.exec("COMMIT PREPARED 'tidesync_break_2pc'");
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_pg, CopyFromStdin) {
@@ -365,8 +358,7 @@ TEST_F(idle_hostile_pg, CopyFromStdin) {
     stream.complete();
     tx.commit();
   }
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
   // A COPY held open across cycles, committed later.
   pqxx::connection c{site_url_};
   pqxx::work tx{c};
@@ -380,8 +372,7 @@ TEST_F(idle_hostile_pg, CopyFromStdin) {
   site_exec("UPDATE orders SET note = 'other' WHERE id = 9");
   cycles(agent, "orders", 3);
   tx.commit();
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_pg, WritesThroughViews) {
@@ -408,8 +399,7 @@ TEST_F(idle_hostile_pg, WritesThroughViews) {
   site_exec("MERGE INTO orders o USING (VALUES (16, 'merged'), (5003, 'merged new')) "
             "AS s(id, note) ON o.id = s.id WHEN MATCHED THEN UPDATE SET note = s.note "
             "WHEN NOT MATCHED THEN INSERT (id, note) VALUES (s.id, s.note)");
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_pg, ALongTransactionWritingAcrossManyCycles) {
@@ -429,8 +419,7 @@ TEST_F(idle_hostile_pg, ALongTransactionWritingAcrossManyCycles) {
     EXPECT_TRUE(settles_unread(agent, "orders"));
   }
   tx.commit();
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_pg, AnApplicationRoleWithItsOwnSearchPathAndOnlyTablePrivileges) {
@@ -458,8 +447,7 @@ TEST_F(idle_hostile_pg, AnApplicationRoleWithItsOwnSearchPathAndOnlyTablePrivile
     tx.exec("INSERT INTO orders VALUES (1, 'app_schema.orders, not synced')");
     tx.commit();
   }
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
   site_exec("DROP OWNED BY \"" + role + "\"");
   site_exec("DROP ROLE \"" + role + "\"");
 }
@@ -483,8 +471,7 @@ TEST_F(idle_hostile_pg, TheCounterReset) {
   synced_orders(agent);
   site_exec("ALTER SEQUENCE tidesync_orders_changes RESTART");
   site_exec("UPDATE orders SET note = 'after restart' WHERE id = 34");
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_pg, TruncateAndRefill) {
@@ -494,8 +481,7 @@ TEST_F(idle_hostile_pg, TruncateAndRefill) {
   site_exec("TRUNCATE orders");
   caught_up_and_quiet(agent);
   site_exec("INSERT INTO orders SELECT i, 'refill ' || i FROM generate_series(1, 50) i");
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 // The application must not wait on anything the agent does between cycles,
@@ -517,8 +503,7 @@ TEST_F(idle_hostile_pg, ApplicationWritesDoNotWaitOnTheCounter) {
   tx.exec("INSERT INTO orders VALUES (9001, 'not waiting')");
   tx.commit();
   hold.commit();
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 // The counter moved back to where it was by a restore through pg_dump-like
@@ -535,8 +520,7 @@ TEST_F(idle_hostile_pg, TheCounterSequenceDroppedAndRecreatedByHand) {
   n.exec("CREATE SEQUENCE tidesync_orders_changes");
   n.exec("SELECT setval('tidesync_orders_changes', " + std::to_string(last) + ")");
   EXPECT_TRUE(next_cycle_reads(agent, "orders"));
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 // A maintenance script deletes with triggers off (pg_restore
@@ -553,9 +537,8 @@ TEST_F(idle_hostile_pg, ADeleteInReplicaMode) {
     tx.exec("DELETE FROM orders WHERE id BETWEEN 40 AND 44");
     tx.commit();
   }
-  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "the next cycle left the table unread: orders unread after rows were deleted";
-  cycles(agent, "orders", 3);
-  matches("orders");
+  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "orders unread after rows were deleted";
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_pg, ADeleteWithTriggersDisabledForAMoment) {
@@ -565,9 +548,8 @@ TEST_F(idle_hostile_pg, ADeleteWithTriggersDisabledForAMoment) {
   site_exec("ALTER TABLE orders DISABLE TRIGGER USER; "
             "DELETE FROM orders WHERE id BETWEEN 45 AND 49; "
             "ALTER TABLE orders ENABLE TRIGGER USER");
-  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "the next cycle left the table unread: orders unread after rows were deleted";
-  cycles(agent, "orders", 3);
-  matches("orders");
+  EXPECT_TRUE(next_cycle_reads(agent, "orders")) << "orders unread after rows were deleted";
+  caught_up(agent);
 }
 
 // ---------------------------------------------------------------------- SQLite
@@ -586,8 +568,7 @@ TEST_F(idle_hostile_sqlite, InsertOrReplaceDeletesWithoutTheDeleteTrigger) {
   site_exec("REPLACE INTO orders (id, code, note) VALUES (7, 'c8', 'two rows go')");
   caught_up_and_quiet(agent);
   site_exec("UPDATE OR REPLACE orders SET code = 'c10' WHERE id = 9");
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_sqlite, WithoutRowidTable) {
@@ -600,8 +581,7 @@ TEST_F(idle_hostile_sqlite, WithoutRowidTable) {
   site_exec("UPDATE orders SET note = 'u' WHERE id = 6");
   site_exec("DELETE FROM orders WHERE id = 7");
   site_exec("UPDATE orders SET id = 7000 WHERE id = 8");
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 TEST_F(idle_hostile_sqlite, ANonDefaultVersionColumn) {
@@ -655,8 +635,7 @@ TEST_F(idle_hostile_sqlite, WritesFromAnotherProcessWhileCyclesRun) {
   stop = true;
   writer.join();
   EXPECT_EQ(failures.load(), 0);
-  cycles(agent, "orders", 3);
-  matches("orders");
+  caught_up(agent);
 }
 
 } // namespace tidesync::testing

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 
 namespace tidesync::storage {
@@ -28,6 +29,16 @@ std::string token(source& site, const std::string& table) {
   return found == marks.tokens.end() ? std::string{"(none)"} : found->second;
 }
 
+// Runs `write` and expects the token of orders to move and stock's to stay.
+void expect_only_orders_moves(source& site, const std::string& sql,
+                              const std::function<void()>& write) {
+  auto orders = token(site, "orders");
+  auto stock = token(site, "stock");
+  write();
+  EXPECT_NE(token(site, "orders"), orders) << sql;
+  EXPECT_EQ(token(site, "stock"), stock) << sql;
+}
+
 class PostgresChangeMarks : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -38,13 +49,8 @@ protected:
     apply_version_tracking(db_.url(), {tracked("orders"), tracked("stock")});
   }
 
-  // Runs `sql` and says whether the token of orders moved and stock's stayed.
   void expect_only_orders_moves(const std::string& sql) {
-    auto orders = token(source_, "orders");
-    auto stock = token(source_, "stock");
-    pg_exec(db_.url(), sql);
-    EXPECT_NE(token(source_, "orders"), orders) << sql;
-    EXPECT_EQ(token(source_, "stock"), stock) << sql;
+    storage::expect_only_orders_moves(source_, sql, [&] { pg_exec(db_.url(), sql); });
   }
 
   testing::test_database db_;
@@ -223,11 +229,7 @@ protected:
   }
 
   void expect_only_orders_moves(const std::string& sql) {
-    auto orders = token(*source_, "orders");
-    auto stock = token(*source_, "stock");
-    sqlite_exec(file_, sql);
-    EXPECT_NE(token(*source_, "orders"), orders) << sql;
-    EXPECT_EQ(token(*source_, "stock"), stock) << sql;
+    storage::expect_only_orders_moves(*source_, sql, [&] { sqlite_exec(file_, sql); });
   }
 
   testing::temp_directory dir_;
