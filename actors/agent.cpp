@@ -110,6 +110,7 @@ struct agent::impl {
     context->metrics = &metrics;
     context->stop = &stop;
     context->pool = pool.get();
+    context->uploads = uploads.get();
     if (on_cycle)
       context->on_interval_cycle = [hook = on_cycle] { hook(cycle_reason::interval); };
     if (const auto& listen = context->config.metrics_listen)
@@ -130,6 +131,7 @@ struct agent::impl {
     // jobs (their messages to ended actors are dropped), then the system.
     system.await_all_actors_done();
     pool.reset();
+    uploads.reset();  // after the cycles that wait for them
   }
 
   stop_signal stop;
@@ -144,6 +146,8 @@ struct agent::impl {
   caf::actor_system_config system_config;
   caf::actor_system system{engine_config(system_config)};  // after its config: it keeps a reference
   // Reset by ~impl between the actors' end and the system's (see there).
+  std::unique_ptr<blocking_pool> uploads = std::make_unique<blocking_pool>(
+    static_cast<std::size_t>(context->config.engine.max_in_flight), "ts-upload");
   std::unique_ptr<blocking_pool> pool =
     std::make_unique<blocking_pool>(static_cast<std::size_t>(context->config.engine.workers));
   caf::actor supervisor;

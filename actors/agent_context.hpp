@@ -42,6 +42,10 @@ struct agent_context {
   sync::retry_settings retry{};
   /// The threads every blocking step runs on (engine.workers).
   blocking_pool* pool = nullptr;
+  /// The threads a table's upload runs on while its cycle reads the next
+  /// page (engine.max_in_flight). Only cycles wait for them, and they wait
+  /// for nothing but the server, so the two pools cannot starve each other.
+  blocking_pool* uploads = nullptr;
   /// The agent's clients of the server (engine.max_in_flight), made by make_remote.
   std::shared_ptr<remote_pool> remotes;
   /// Backoff before a failed actor is started again: doubled per failure in

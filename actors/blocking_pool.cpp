@@ -4,14 +4,20 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
+
+#include <pthread.h>
 
 namespace tidesync::actors {
 
-blocking_pool::blocking_pool(std::size_t threads) {
+blocking_pool::blocking_pool(std::size_t threads, std::string name) {
   threads = std::max<std::size_t>(threads, 1);
+  name.resize(std::min<std::size_t>(name.size(), 15));  // the kernel's limit
   workers_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i)
+  for (std::size_t i = 0; i < threads; ++i) {
     workers_.emplace_back([this] { work_loop(); });
+    pthread_setname_np(workers_.back().native_handle(), name.c_str());
+  }
 }
 
 blocking_pool::~blocking_pool() {
@@ -33,6 +39,20 @@ void blocking_pool::post(job work) {
     jobs_.push_back(std::move(work));
   }
   posted_.notify_one();
+}
+
+std::future<void> blocking_pool::submit(job work) {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto done = promise->get_future();
+  post([promise, work = std::move(work)] {
+    try {
+      work();
+      promise->set_value();
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
+  return done;
 }
 
 std::size_t blocking_pool::queued() const {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,8 +20,9 @@ class blocking_pool {
 public:
   using job = std::function<void()>;
 
-  /// Starts `threads` workers (at least one).
-  explicit blocking_pool(std::size_t threads);
+  /// Starts `threads` workers (at least one), named `name` (at most 15
+  /// characters, as `top -H` and `perf` show them).
+  explicit blocking_pool(std::size_t threads, std::string name = "ts-worker");
   /// Drops the jobs not yet started, waits for the running ones.
   ~blocking_pool();
   blocking_pool(const blocking_pool&) = delete;
@@ -28,6 +30,12 @@ public:
 
   /// Queues `work`; a job that throws is logged and dropped.
   void post(job work);
+
+  /// Queues `work` for a caller that waits for its end: the future is ready
+  /// when it returned, holds its exception when it threw, and holds
+  /// std::future_error (broken_promise) when the pool closed before it ran,
+  /// so a waiter never waits forever.
+  std::future<void> submit(job work);
 
   std::size_t threads() const { return workers_.size(); }
 

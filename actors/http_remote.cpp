@@ -145,10 +145,9 @@ http_remote::declare_schema(const std::string& database_id, const std::string& t
   return out;
 }
 
-remote_answer<protocol::table_version> http_remote::upload(const std::string& database_id,
-                                                           const std::string& table,
-                                                           const std::string& body) {
-  auto response = client_->post(table_path(database_id, table), body);
+namespace {
+
+remote_answer<protocol::table_version> upload_answer(const protocol::http_response& response) {
   return answer<protocol::table_version>(response, [](const json::value& v) {
     protocol::table_version summary;
     summary.count = v.at("count").to_number<std::int64_t>();
@@ -156,6 +155,21 @@ remote_answer<protocol::table_version> http_remote::upload(const std::string& da
       summary.max_version = max->to_number<std::int64_t>();
     return summary;
   });
+}
+
+} // namespace
+
+remote_answer<protocol::table_version> http_remote::upload(const std::string& database_id,
+                                                           const std::string& table,
+                                                           const std::string& body) {
+  return upload_answer(client_->post(table_path(database_id, table), body));
+}
+
+remote_answer<protocol::table_version>
+http_remote::upload_gzipped(const std::string& database_id, const std::string& table,
+                            const std::string& gzipped) {
+  return upload_answer(
+    client_->post(table_path(database_id, table), gzipped, {{"Content-Encoding", "gzip"}}));
 }
 
 remote_answer<std::int64_t> http_remote::delete_rows(const std::string& database_id,

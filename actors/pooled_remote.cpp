@@ -28,6 +28,12 @@ remote_answer<protocol::table_version> pooled_remote::upload(const std::string& 
   return pool_->borrow()->upload(database_id, table, body);
 }
 
+remote_answer<protocol::table_version>
+pooled_remote::upload_gzipped(const std::string& database_id, const std::string& table,
+                              const std::string& gzipped) {
+  return pool_->borrow()->upload_gzipped(database_id, table, gzipped);
+}
+
 remote_answer<std::int64_t> pooled_remote::delete_rows(const std::string& database_id,
                                                        const std::string& table,
                                                        const std::string& body) {

@@ -81,6 +81,12 @@ public:
   virtual remote_answer<protocol::table_version>
   upload(const std::string& database_id, const std::string& table, const std::string& body) = 0;
 
+  /// The same upload with a body its caller already gzip-compressed: sent
+  /// as it is, with `Content-Encoding: gzip`.
+  virtual remote_answer<protocol::table_version>
+  upload_gzipped(const std::string& database_id, const std::string& table,
+                 const std::string& gzipped) = 0;
+
   /// Sends a DELETE body (`keys`, `above_version` or `all`); answers rows deleted.
   virtual remote_answer<std::int64_t> delete_rows(const std::string& database_id,
                                                   const std::string& table,

@@ -5,6 +5,7 @@
 #include "actors/table_sync_detail.hpp"
 #include "actors/wire_body.hpp"
 #include "metrics/agent_metrics.hpp"
+#include "protocol/gzip.hpp"
 #include "storage/state_store.hpp"
 
 #include <spdlog/spdlog.h>
@@ -34,9 +35,25 @@ sync::outcome_kind kind_of(const call_status& status) {
 
 } // namespace
 
-void table_sync::send_rows(std::span<const storage::text_row> rows) {
+table_sync::page_body table_sync::encode_page(std::span<const storage::text_row> rows) const {
+  for (const auto& row : rows)
+    if (unencodable_reason(schema_, row))
+      return {};  // send_rows holds it back and encodes the rest
+  page_body body;
+  body.bytes = upload_body(schema_, rows);
+  body.json_bytes = body.bytes.size();
+  // Gzipped here as the HTTP client would, so it happens off the upload's path.
+  if (parts_.compress && body.bytes.size() >= protocol::request_gzip_min_bytes) {
+    body.bytes = protocol::gzip_compress(body.bytes, protocol::request_gzip_level);
+    body.gzipped = true;
+  }
+  return body;
+}
+
+void table_sync::send_rows(std::span<const storage::text_row> rows, const page_body& body) {
   std::vector<storage::text_row> encodable;
-  rows = hold_back_unencodable(rows, encodable);
+  if (body.json_bytes == 0)
+    rows = hold_back_unencodable(rows, encodable);
   std::size_t done = 0;
   std::size_t single_until = 0;  // rows before this index go one per request
   unsigned attempt = 0;
@@ -46,8 +63,10 @@ void table_sync::send_rows(std::span<const storage::text_row> rows) {
       throw detail::cycle_stopped{};
     const auto current = done < single_until ? std::size_t{1} : parts_.sizer->next_size();
     const auto batch = rows.subspan(done, std::min(current, rows.size() - done));
+    // The page's own body serves while the batch is the whole page.
+    const bool whole = body.json_bytes > 0 && batch.size() == rows.size();
     call_status status;
-    const auto outcome = upload_batch(batch, status);
+    const auto outcome = upload_batch(batch, status, whole ? &body : nullptr);
     if (status.ok()) {
       if (attempt > 0)
         log_recovery("upload", attempt);
@@ -72,16 +91,20 @@ void table_sync::send_rows(std::span<const storage::text_row> rows) {
 }
 
 sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> batch,
-                                             call_status& status) {
-  const auto body = upload_body(schema_, batch);
+                                             call_status& status, const page_body* encoded) {
+  std::string own;
+  const std::string& body = encoded != nullptr ? encoded->bytes : (own = upload_body(schema_, batch));
+  const auto json_bytes = encoded != nullptr ? encoded->json_bytes : body.size();
   const auto started = std::chrono::steady_clock::now();
-  auto answer = parts_.remote->upload(database_id_, table_name(), body);
+  auto answer = encoded != nullptr && encoded->gzipped
+                  ? parts_.remote->upload_gzipped(database_id_, table_name(), body)
+                  : parts_.remote->upload(database_id_, table_name(), body);
   const auto elapsed = std::chrono::steady_clock::now() - started;
   status = answer.status;
   if (status.result == call_result::failed)
     fail("upload", status);
   const sync::batch_outcome outcome{
-    batch.size(), body.size(), std::chrono::duration_cast<std::chrono::milliseconds>(elapsed),
+    batch.size(), json_bytes, std::chrono::duration_cast<std::chrono::milliseconds>(elapsed),
     kind_of(status)};
   parts_.sizer->record(outcome);
   const auto rows = static_cast<std::int64_t>(batch.size());

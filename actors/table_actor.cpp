@@ -86,6 +86,8 @@ caf::actor spawn_table_actor(caf::event_based_actor& parent,
   sync_parts.table = table;
   sync_parts.sources = std::move(sources);
   sync_parts.remote = std::make_unique<pooled_remote>(context->remotes);
+  sync_parts.uploads = context->uploads;
+  sync_parts.compress = context->config.compress;
   sync_parts.sizer = parts->sizer.get();
   sync_parts.state = context->state;
   sync_parts.metrics = context->metrics;

@@ -68,11 +68,10 @@ bool table_sync::scan_batch() {
   return wrapped;
 }
 
-void table_sync::catch_late_commits() {
-  // A mark above the remote maximum: no transaction was running at the last
-  // cycle's start, so nothing can commit below what the server has (the idle
-  // case costs nothing here).
-  auto mark = parts_.state->safe_version_mark(parts_.database, table_name());
+void table_sync::catch_late_commits(std::optional<std::int64_t> mark) {
+  // A mark above the remote maximum: no transaction was running when it was
+  // taken, so nothing can commit below what the server has (the idle case
+  // costs nothing here).
   if (!mark || !remote_.max_version || *mark > *remote_.max_version)
     return;
   // A transaction was running: compare the window even when the summaries are

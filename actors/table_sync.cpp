@@ -1,5 +1,6 @@
 #include "actors/table_sync.hpp"
 
+#include "actors/blocking_pool.hpp"
 #include "actors/table_sync_detail.hpp"
 #include "actors/wire_body.hpp"
 #include "metrics/agent_metrics.hpp"
@@ -10,6 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <future>
+#include <memory>
+#include <utility>
 
 namespace tidesync::actors {
 
@@ -87,11 +91,14 @@ void table_sync::run_steps(const table_cycle& cycle) {
     cursor_loaded_ = true;
   }
   retry_skipped_rows();
-  catch_late_commits();
+  catch_late_commits(parts_.state->safe_version_mark(parts_.database, table_name()));
+  const bool cloud_was_empty = remote_.count == 0;
   catch_up(!cycle.full_pass);
   if (cycle.full_pass) {
-    digest_pass();
-    catch_up(false);
+    if (!(cloud_was_empty && report_.rows_uploaded > 0 && loaded_whole_table(mark))) {
+      digest_pass();
+      catch_up(false);
+    }
   } else {
     verify_slice();
   }
@@ -132,25 +139,16 @@ void table_sync::catch_up(bool allow_scan) {
         delete_behind(local);
         break;
       case sync::sync_decision::ahead:
-        if (!upload_ahead(local))
-          return;
         // Full pages follow one another without reading either summary
         // again, so a large load costs no count per batch; the page that
         // comes back short ends the run and the loop decides afresh.
-        while (last_page_full_) {
-          if (parts_.stop->stop_requested())
-            throw cycle_stopped{};
-          // Rows committed since the summary may lie beyond its maximum.
-          if (last_uploaded_ && local.max_version < last_uploaded_->version)
-            local.max_version = last_uploaded_->version;
-          if (!upload_ahead(local))
-            break;
-        }
+        if (!upload_ahead(local, true))
+          return;
         break;
       case sync::sync_decision::scan:
         // Same max version but an upload of that version still under way (one
         // transaction's rows span several batches): continue it before scanning.
-        if (last_uploaded_ && upload_ahead(local))
+        if (last_uploaded_ && upload_ahead(local, false))
           break;
         last_uploaded_.reset();
         if (!allow_scan || pass_completed_ || explained_by_skipped(local))
@@ -161,7 +159,7 @@ void table_sync::catch_up(bool allow_scan) {
   }
 }
 
-bool table_sync::upload_ahead(const protocol::table_version& local) {
+bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_full_pages) {
   auto start = sync::upload_start(local, remote_, last_uploaded_);
   std::optional<storage::row_position> after;
   std::optional<std::int64_t> min_version;
@@ -169,21 +167,69 @@ bool table_sync::upload_ahead(const protocol::table_version& local) {
     after = storage::row_position{start->version, *start->key};
   else if (start)
     min_version = start->version + 1;
-  auto limit = static_cast<std::int64_t>(parts_.sizer->next_size());
-  auto rows = source_->read_rows(table_name(), schema_, after, min_version, limit);
-  last_page_full_ = static_cast<std::int64_t>(rows.size()) == limit;
+  auto rows = read_page(after, min_version, static_cast<std::int64_t>(parts_.sizer->next_size()));
   if (rows.empty())
     return false;  // every row above the remote version is skipped
-  auto last = storage::position_of(schema_, rows.back());
-  if (!skipped_keys_.empty()) {
-    // Rows already skipped are retried on their own each cycle, not in batches.
-    std::erase_if(rows, [&](const storage::text_row& row) {
-      return is_skipped(storage::position_of(schema_, row).key);
-    });
+  // Pipelined: while one page uploads on the upload pool, this thread reads
+  // and encodes the next. Only one page is ever in flight, and the resume position moves
+  // only when its upload is acknowledged, so the server's maximum never
+  // passes a page that did not arrive.
+  std::future<void> sending;
+  const auto finish_sending = [&] {
+    if (sending.valid())
+      std::exchange(sending, {}).get();  // rethrows the upload's failure
+  };
+  // An error while the upload runs waits for it first: it uses this page and this table_sync.
+  struct wait_on_unwind {
+    std::future<void>& sending;
+    ~wait_on_unwind() {
+      if (sending.valid())
+        sending.wait();
+    }
+  } unwind_guard{sending};
+  auto body = encode_page(rows);
+  for (;;) {
+    auto last = storage::position_of(schema_, rows.back());
+    const bool full = last_page_full_;
+    if (!skipped_keys_.empty()) {
+      // Rows already skipped are retried on their own each cycle, not in batches.
+      const auto read = rows.size();
+      std::erase_if(rows, [&](const storage::text_row& row) {
+        return is_skipped(storage::position_of(schema_, row).key);
+      });
+      if (rows.size() != read)
+        body = {};
+    }
+    const bool more = follow_full_pages && full && !parts_.stop->stop_requested();
+    // Asked before the upload starts: the batch-size actor is not asked from two threads at once.
+    const auto next_limit = more ? static_cast<std::int64_t>(parts_.sizer->next_size()) : 0;
+    auto page = std::make_shared<ahead_page>(ahead_page{std::move(rows), std::move(body)});
+    if (parts_.uploads != nullptr)
+      sending = parts_.uploads->submit([this, page] { send_rows(page->rows, page->body); });
+    else
+      send_rows(page->rows, page->body);
+    if (more) {
+      rows = read_page(last, std::nullopt, next_limit);
+      body = encode_page(rows);
+    }
+    finish_sending();
+    last_uploaded_ = sync::row_position{last.version, last.key};
+    if (!more || rows.empty()) {
+      if (more)
+        last_page_full_ = false;
+      return true;
+    }
+    if (parts_.stop->stop_requested())
+      throw cycle_stopped{};
   }
-  send_rows(rows);
-  last_uploaded_ = sync::row_position{last.version, last.key};
-  return true;
+}
+
+std::vector<storage::text_row>
+table_sync::read_page(const std::optional<storage::row_position>& after,
+                      std::optional<std::int64_t> min_version, std::int64_t limit) {
+  auto rows = source_->read_rows(table_name(), schema_, after, min_version, limit);
+  last_page_full_ = static_cast<std::int64_t>(rows.size()) == limit;
+  return rows;
 }
 
 void table_sync::delete_behind(const protocol::table_version& local) {

@@ -34,6 +34,8 @@ class agent_metrics;
 
 namespace tidesync::actors {
 
+class blocking_pool;
+
 /// Opens a table's local source; called again after a failed cycle.
 using source_factory = std::function<std::unique_ptr<storage::source>()>;
 
@@ -49,6 +51,11 @@ struct table_sync_parts {
   std::shared_ptr<source_pool> sources;
   source_factory open_source;
   std::unique_ptr<remote_api> remote;
+  /// Where an upload runs while the cycle reads the next page; when null,
+  /// pages are read and uploaded one after the other on the cycle's thread.
+  blocking_pool* uploads = nullptr;
+  /// Gzip the pages of an upload before sending them (the agent's `compress`).
+  bool compress = false;
   batch_sizer* sizer = nullptr;
   storage::state_store* state = nullptr;
   metrics::agent_metrics* metrics = nullptr;  // may be null
@@ -83,7 +90,10 @@ private:
   void run_steps(const table_cycle& cycle);
   void source_lost(const storage::storage_error& error);
   void catch_up(bool allow_scan);
-  bool upload_ahead(const protocol::table_version& local);
+  bool upload_ahead(const protocol::table_version& local, bool follow_full_pages);
+  std::vector<storage::text_row> read_page(const std::optional<storage::row_position>& after,
+                                           std::optional<std::int64_t> min_version,
+                                           std::int64_t limit);
   void delete_behind(const protocol::table_version& local);
   void refresh_remote();
   bool explained_by_skipped(const protocol::table_version& local) const;
@@ -96,7 +106,9 @@ private:
 
   // table_scan.cpp: the differencing scan and the late-commit window.
   bool scan_batch();
-  void catch_late_commits();
+  /// Uploads the rows with a version from `mark` (the safe version when a
+  /// cycle started) to the remote maximum that the server lacks.
+  void catch_late_commits(std::optional<std::int64_t> mark);
   std::vector<sync::row_position> remote_manifest(const sync::version_range& range,
                                                   const sync::scan_window& window = {},
                                                   std::int64_t page_rows = 10'000);
@@ -113,10 +125,26 @@ private:
   void drop_skipped(sync::content_diff& diff) const;
   void repair(const sync::content_diff& diff);
   void finish_verify_pass(bool found_differences);
+  bool loaded_whole_table(std::int64_t mark);
 
   // row_sender.cpp: uploads with batch sizing, skipping and backoff.
-  void send_rows(std::span<const storage::text_row> rows);
-  sync::batch_outcome upload_batch(std::span<const storage::text_row> batch, call_status& status);
+  /// A page's request body, encoded (and gzipped) while the page before it
+  /// uploads; `json_bytes` 0 when some row does not encode.
+  struct page_body {
+    std::string bytes;
+    bool gzipped = false;
+    std::size_t json_bytes = 0;
+  };
+  struct ahead_page {
+    std::vector<storage::text_row> rows;
+    page_body body;
+  };
+  page_body encode_page(std::span<const storage::text_row> rows) const;
+  /// Uploads `rows` in batches; `body`, when given, is the whole page's.
+  void send_rows(std::span<const storage::text_row> rows, const page_body& body);
+  void send_rows(std::span<const storage::text_row> rows) { send_rows(rows, page_body{}); }
+  sync::batch_outcome upload_batch(std::span<const storage::text_row> batch, call_status& status,
+                                   const page_body* encoded = nullptr);
   void skip_rows(std::span<const storage::text_row> rows, const std::string& reason);
   std::span<const storage::text_row> hold_back_unencodable(std::span<const storage::text_row> rows,
                                                            std::vector<storage::text_row>& kept);

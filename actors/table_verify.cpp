@@ -108,6 +108,38 @@ void table_sync::repair(const sync::content_diff& diff) {
   remote_stale_ = true;
 }
 
+bool table_sync::loaded_whole_table(std::int64_t mark) {
+  // A full pass compares content to find what differs between two copies.
+  // When this pass found the cloud copy empty and wrote every row it holds,
+  // what could differ is what changed at the site meanwhile, and each change
+  // has a cheaper net: rows that committed late below the upload's position
+  // (the late-commit window from this pass's own mark), deletes (the
+  // differencing scan on the counts), newer versions (the catch-up). The
+  // server then counts its rows from the data: rows nothing here sent (a
+  // summary that said 0 wrongly) would make the counts differ.
+  if (remote_stale_)
+    refresh_remote();
+  catch_late_commits(mark);
+  catch_up(true);
+  if (last_decision_ != sync::sync_decision::equal)
+    return false;
+  auto answer = with_retry("recount", [&] {
+    return parts_.remote->recount(database_id_, table_name());
+  });
+  if (!answer.status.ok())
+    fail("recount", answer.status);
+  remote_ = answer.value;
+  remote_stale_ = false;
+  auto local = source_->summary(table_name(), schema_);
+  if (sync::decide(local, remote_) != sync::sync_decision::equal)
+    return false;
+  pass_completed_ = true;
+  report_.scan_pass_completed = true;
+  spdlog::info("{}.{}: loaded whole into an empty cloud copy by this pass and recounted equal: "
+               "no content digest pass needed", parts_.database, table_name());
+  return true;
+}
+
 void table_sync::finish_verify_pass(bool found_differences) {
   // The version GETs answer from a summary the store maintains on every API
   // write; writes made another way leave it wrong. The digests told the

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol/gzip.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -25,10 +27,8 @@ struct http_client_options {
   std::optional<std::string> ca_file{};
   /// Send bodies of at least gzip_min_bytes with `Content-Encoding: gzip`.
   bool gzip_requests = true;
-  std::size_t gzip_min_bytes = 1024;
-  /// 1, zlib's fastest: an upload's rows still shrink several times, and the
-  /// agent's CPU, not the link, bounds a large load (docs/benchmarks.md).
-  int gzip_level = 1;
+  std::size_t gzip_min_bytes = request_gzip_min_bytes;
+  int gzip_level = request_gzip_level;
   /// Responses with a longer body are reported as a transport error.
   std::size_t max_response_bytes = 256 * 1024 * 1024;
   /// Sent with every request, e.g. {"Authorization", "Bearer …"}.

@@ -1,6 +1,7 @@
 #include "tests/unit/actors/fakes.hpp"
 
 #include "protocol/content_digest.hpp"
+#include "protocol/gzip.hpp"
 #include "protocol/manifest_cursor.hpp"
 
 #include <boost/json.hpp>
@@ -51,6 +52,16 @@ protocol::table_version summary_of(const fake_rows& rows) {
   return summary;
 }
 
+// The summary the server keeps, which misses rows written around the API.
+protocol::table_version kept_summary(const fake_server& server, const fake_rows& rows) {
+  if (server.uncounted_ids.empty())
+    return summary_of(rows);
+  fake_rows counted = rows;
+  for (auto id : server.uncounted_ids)
+    counted.erase(id);
+  return summary_of(counted);
+}
+
 bool in_range(std::int64_t id, const protocol::key_range& range) {
   return (!range.from || id >= std::stoll(range.from->at(0))) &&
          (!range.to || id < std::stoll(range.to->at(0)));
@@ -77,6 +88,19 @@ actors::call_status failure(actors::call_result result, int status, std::string 
 void fake_site::put(const std::string& table, std::int64_t id, const std::string& note) {
   std::lock_guard lock{mutex};
   tables[table][id] = fake_row{note, ++counter};
+}
+
+std::int64_t fake_site::begin_transaction() {
+  std::lock_guard lock{mutex};
+  open_versions.insert(++counter);
+  return counter;
+}
+
+void fake_site::commit(const std::string& table, std::int64_t id, const std::string& note,
+                       std::int64_t version) {
+  std::lock_guard lock{mutex};
+  tables[table][id] = fake_row{note, version};
+  open_versions.erase(version);
 }
 
 void fake_site::erase(const std::string& table, std::int64_t id) {
@@ -118,23 +142,28 @@ protocol::table_version fake_source::summary(const std::string& table,
 }
 
 std::int64_t fake_source::safe_version() {
-  // As SQLite's: one writer at a time, so every version up to the counter is final.
+  // As SQLite's: one writer at a time, so every version up to the counter is
+  // final; as PostgreSQL's while a transaction is open.
   std::lock_guard lock{site_->mutex};
-  return site_->counter + 1;
+  return site_->open_versions.empty() ? site_->counter + 1 : *site_->open_versions.begin();
 }
 
 std::vector<storage::text_row>
 fake_source::read_rows(const std::string& table, const protocol::table_schema&,
                        const std::optional<storage::row_position>& after,
                        std::optional<std::int64_t> min_version, std::int64_t limit) {
-  std::lock_guard lock{site_->mutex};
   std::vector<storage::text_row> out;
-  for (const auto& e : ordered(site_->tables[table])) {
-    if (static_cast<std::int64_t>(out.size()) >= limit)
-      break;
-    if ((!min_version || e.version >= *min_version) && after_position(e, after))
-      out.push_back(text_of(e));
+  {
+    std::lock_guard lock{site_->mutex};
+    for (const auto& e : ordered(site_->tables[table])) {
+      if (static_cast<std::int64_t>(out.size()) >= limit)
+        break;
+      if ((!min_version || e.version >= *min_version) && after_position(e, after))
+        out.push_back(text_of(e));
+    }
   }
+  if (site_->on_read_rows)
+    site_->on_read_rows(table);
   return out;
 }
 
@@ -223,7 +252,7 @@ fake_remote::list_tables(const std::string& database_id) {
     return {failure(actors::call_result::failed, 404, "unknown database"), {}};
   std::map<std::string, protocol::table_version> out;
   for (const auto& [table, rows] : server_->databases[database_id])
-    out.emplace(table, summary_of(rows));
+    out.emplace(table, kept_summary(*server_, rows));
   return {{}, out};
 }
 
@@ -234,7 +263,7 @@ fake_remote::table_summary(const std::string& database_id, const std::string& ta
   auto& tables = server_->databases[database_id];
   if (!tables.count(table))
     return {};
-  return {{}, summary_of(tables[table])};
+  return {{}, kept_summary(*server_, tables[table])};
 }
 
 actors::remote_answer<std::vector<protocol::refused_column>>
@@ -249,18 +278,37 @@ fake_remote::declare_schema(const std::string& database_id, const std::string& t
 actors::remote_answer<protocol::table_version>
 fake_remote::upload(const std::string& database_id, const std::string& table,
                     const std::string& body) {
+  auto rows = json::parse(body).at("rows").as_array();
+  const std::int64_t first_id = rows.empty() ? 0 : rows.front().as_array().at(0).as_int64();
+  {
+    std::lock_guard lock{server_->mutex};
+    ++server_->calls["upload"];
+    server_->upload_first_ids.push_back(first_id);
+    server_->most_uploads_in_flight =
+      std::max(server_->most_uploads_in_flight, ++server_->uploads_in_flight);
+  }
+  if (server_->on_upload)
+    server_->on_upload(first_id);
   std::lock_guard lock{server_->mutex};
-  ++server_->calls["upload"];
+  --server_->uploads_in_flight;
   if (server_->transient_uploads > 0) {
     --server_->transient_uploads;
     auto status = failure(actors::call_result::transient, 503, "all connections busy");
     status.retry_after = std::chrono::milliseconds(1);
     return {status, {}};
   }
-  auto rows = json::parse(body).at("rows").as_array();
   bool oversized = server_->max_upload_rows > 0 && rows.size() > server_->max_upload_rows;
-  for (const auto& row : rows)
-    oversized = oversized || server_->oversized_ids.count(row.as_array().at(0).as_int64()) > 0;
+  for (const auto& row : rows) {
+    const auto id = row.as_array().at(0).as_int64();
+    oversized = oversized || server_->oversized_ids.count(id) > 0;
+    if (server_->failing_ids.count(id))
+      return {failure(actors::call_result::failed, 401, "token revoked"), {}};
+    if (auto found = server_->transient_ids.find(id);
+        found != server_->transient_ids.end() && found->second > 0) {
+      --found->second;
+      return {failure(actors::call_result::transient, 503, "all connections busy"), {}};
+    }
+  }
   if (oversized)
     return {failure(actors::call_result::rejected, 413,
                     "request body is larger than max_body_bytes"),
@@ -277,7 +325,21 @@ fake_remote::upload(const std::string& database_id, const std::string& table,
       fake_row{cells.at(1).is_null() ? "" : std::string(cells.at(1).as_string()),
                cells.at(2).as_int64()};
   }
-  return {{}, summary_of(stored)};
+  server_->stored_first_ids.push_back(first_id);
+  return {{}, kept_summary(*server_, stored)};
+}
+
+actors::remote_answer<protocol::table_version>
+fake_remote::upload_gzipped(const std::string& database_id, const std::string& table,
+                            const std::string& gzipped) {
+  auto body = protocol::gzip_decompress(gzipped, std::size_t{1} << 30);
+  if (!body.ok())
+    return {failure(actors::call_result::rejected, 400, body.error), {}};
+  {
+    std::lock_guard lock{server_->mutex};
+    ++server_->gzipped_uploads;
+  }
+  return upload(database_id, table, body.data);
 }
 
 actors::remote_answer<std::int64_t> fake_remote::delete_rows(const std::string& database_id,
@@ -378,6 +440,7 @@ actors::remote_answer<protocol::table_version> fake_remote::recount(const std::s
                                                                     const std::string& table) {
   std::lock_guard lock{server_->mutex};
   ++server_->calls["recount"];
+  server_->uncounted_ids.clear();
   return {{}, summary_of(server_->databases[database_id][table])};
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace tidesync::testing {
 
@@ -34,9 +35,19 @@ struct fake_site {
   /// Called (outside the lock) as a table's summary is read: a test may
   /// block or throw here. Set before the agent starts.
   std::function<void(const std::string& table)> on_summary;
+  /// Called (outside the lock) as a page of a table's rows has been read.
+  std::function<void(const std::string& table)> on_read_rows;
+
+  /// Versions of transactions still open: safe_version stays at or below the oldest.
+  std::set<std::int64_t> open_versions;
 
   /// Inserts or updates a row with a new version, as a tracking trigger would.
   void put(const std::string& table, std::int64_t id, const std::string& note);
+  /// Starts a transaction: answers the version its rows will carry.
+  std::int64_t begin_transaction();
+  /// Commits a row written by the transaction that got `version`.
+  void commit(const std::string& table, std::int64_t id, const std::string& note,
+              std::int64_t version);
   void erase(const std::string& table, std::int64_t id);
 };
 
@@ -97,6 +108,24 @@ struct fake_server {
   /// `oversized_ids`, answer 413 as a body over max_body_bytes does.
   std::size_t max_upload_rows = 0;
   std::set<std::int64_t> oversized_ids;
+  /// Rows written around the API: the summaries the server keeps leave them
+  /// out until a recount.
+  std::set<std::int64_t> uncounted_ids;
+  /// Uploads holding one of these ids answer 401, as a revoked token does.
+  std::set<std::int64_t> failing_ids;
+  /// An upload holding one of these ids answers 503 while its count lasts.
+  std::map<std::int64_t, int> transient_ids;
+  /// The first id of every upload, in the order they arrived, and of the
+  /// ones the server stored.
+  std::vector<std::int64_t> upload_first_ids;
+  std::vector<std::int64_t> stored_first_ids;
+  /// Uploads under way now, and the most ever under way at once.
+  int gzipped_uploads = 0;
+  int uploads_in_flight = 0;
+  int most_uploads_in_flight = 0;
+  /// Called (outside the lock) as an upload arrives, with its first id: a
+  /// test may block here.
+  std::function<void(std::int64_t first_id)> on_upload;
 
   int total_calls();
   int calls_of(const std::string& name);
@@ -119,6 +148,10 @@ public:
   actors::remote_answer<protocol::table_version> upload(const std::string& database_id,
                                                         const std::string& table,
                                                         const std::string& body) override;
+  /// Un-gzips the body and uploads it; counts `gzipped_uploads`.
+  actors::remote_answer<protocol::table_version>
+  upload_gzipped(const std::string& database_id, const std::string& table,
+                 const std::string& gzipped) override;
   actors::remote_answer<std::int64_t> delete_rows(const std::string& database_id,
                                                   const std::string& table,
                                                   const std::string& body) override;

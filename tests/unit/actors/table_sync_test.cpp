@@ -1,5 +1,7 @@
 #include "actors/table_sync.hpp"
 
+#include "actors/blocking_pool.hpp"
+
 #include "storage/state_store.hpp"
 #include "tests/unit/actors/fakes.hpp"
 
@@ -45,6 +47,8 @@ protected:
     parts.table.name = "orders";
     parts.open_source = [site = site_] { return std::make_unique<fake_source>(site); };
     parts.remote = std::make_unique<fake_remote>(server_);
+    parts.uploads = &uploads_;
+    parts.compress = compress_;
     parts.sizer = sizer ? sizer : &sizer_;
     parts.state = &state_;
     parts.stop = &stop_;
@@ -68,6 +72,9 @@ protected:
     return sync.run_cycle(request);
   }
 
+  bool compress_ = false;
+  // Every test runs the pipelined upload path the agent runs.
+  actors::blocking_pool uploads_{2, "ts-upload"};
   std::filesystem::path state_dir_ = fresh_directory();
   storage::state_store state_{state_dir_.string()};
   actors::policy_batch_sizer sizer_{{1, 4, 8}, &state_, "store", "orders"};
@@ -100,6 +107,164 @@ TEST_F(TableSync, ALargeUploadReadsNeitherSummaryPerBatch) {
   EXPECT_GE(server_->calls_of("upload"), 25);
   EXPECT_LE(local_summaries.load(), 3);
   EXPECT_LE(server_->calls_of("table_summary"), 2);
+}
+
+// Waits until `done` holds or 10 s have passed; answers `done()`.
+template <class Condition>
+bool wait_until(Condition done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return done();
+}
+
+TEST_F(TableSync, TheNextPageIsReadWhileThePreviousOneUploads) {
+  for (int id = 21; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id));
+  std::atomic<int> pages_read{0};
+  site_->on_read_rows = [&](const std::string&) { ++pages_read; };
+  std::atomic<bool> overlapped{false};
+  server_->on_upload = [&](std::int64_t first_id) {
+    // The first page's upload is held until the second page has been read:
+    // one after the other, that read would never come.
+    if (first_id == 1)
+      overlapped = wait_until([&] { return pages_read.load() >= 2; });
+  };
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync);
+  EXPECT_TRUE(overlapped);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
+  EXPECT_EQ(server_->most_uploads_in_flight, 1);
+}
+
+TEST_F(TableSync, APageThatFailsEndsTheCycleAndNoLaterPageCountsAsDone) {
+  for (int id = 21; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id));
+  server_->failing_ids = {20};  // in the third page of 8
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::error);
+  EXPECT_NE(report.error.find("401"), std::string::npos) << report.error;
+  // The fourth page was read while the third uploaded, and is never sent.
+  EXPECT_EQ(server_->upload_first_ids, (std::vector<std::int64_t>{1, 9, 17}));
+  auto stored = server_->rows(database_id, "orders");
+  ASSERT_EQ(stored.size(), 16u);
+  EXPECT_EQ(stored.rbegin()->first, 16);
+  // The next cycle starts at the page that failed, so nothing is left out.
+  server_->failing_ids.clear();
+  server_->upload_first_ids.clear();
+  report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
+  ASSERT_FALSE(server_->upload_first_ids.empty());
+  EXPECT_EQ(server_->upload_first_ids.front(), 17);
+}
+
+TEST_F(TableSync, APageThatFailsForAWhileIsSentAgainBeforeAnyLaterPage) {
+  for (int id = 21; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id));
+  server_->transient_ids = {{36, 3}};  // in the fifth page of 8
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
+  // Pages stored in order, each once: the retried page before any after it.
+  std::vector<std::int64_t> expected;
+  for (std::int64_t first = 1; first <= 200; first += 8)
+    expected.push_back(first);
+  EXPECT_EQ(server_->stored_first_ids, expected);
+  EXPECT_EQ(server_->calls_of("upload"), static_cast<int>(expected.size()) + 3);
+  EXPECT_EQ(server_->most_uploads_in_flight, 1);
+}
+
+TEST_F(TableSync, WithCompressionEachPageIsSentGzippedAndArrivesWhole) {
+  for (int id = 1; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id) + " " + std::string(40, 'x'));
+  compress_ = true;
+  actors::policy_batch_sizer fixed{{50, 50, 50}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(server_->gzipped_uploads, 4);
+  auto stored = server_->rows(database_id, "orders");
+  ASSERT_EQ(stored.size(), 200u);
+  EXPECT_EQ(stored.at(200).note, "order 200 " + std::string(40, 'x'));
+}
+
+TEST_F(TableSync, AFullPassThatLoadsAnEmptyCloudCopyNeedsNoDigestPass) {
+  auto sync = make_sync();
+  auto report = cycle(*sync, true);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(report.rows_uploaded, 20);
+  EXPECT_FALSE(report.digest_pass_completed);
+  EXPECT_EQ(server_->calls_of("digests"), 0);
+  EXPECT_EQ(server_->calls_of("recount"), 1);
+  // The next full pass finds a cloud copy it did not write: it compares content.
+  report = cycle(*sync, true);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_TRUE(report.digest_pass_completed);
+}
+
+TEST_F(TableSync, AnUpdateCommittedLateDuringALoadArrivesWithoutADigestPass) {
+  // A transaction holds version 21 open while rows 21..200 commit after it.
+  const auto open = site_->begin_transaction();
+  for (int id = 21; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id));
+  std::atomic<int> pages_read{0};
+  site_->on_read_rows = [&](const std::string&) {
+    // Once the upload has passed version 21 it updates row 5, already sent:
+    // count and maximum stay the same, so only the late-commit window sees it.
+    if (++pages_read == 4)
+      site_->commit("orders", 5, "updated late", open);
+  };
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync, true);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_FALSE(report.digest_pass_completed);
+  auto stored = server_->rows(database_id, "orders");
+  ASSERT_EQ(stored.size(), 200u);
+  EXPECT_EQ(stored.at(5).note, "updated late");
+  EXPECT_EQ(stored.at(5).version, open);
+}
+
+TEST_F(TableSync, ARowDeletedDuringALoadIsDeletedInTheCloudWithoutADigestPass) {
+  for (int id = 21; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id));
+  std::atomic<int> pages_read{0};
+  site_->on_read_rows = [&](const std::string&) {
+    if (++pages_read == 4)
+      site_->erase("orders", 2);  // sent with the first page
+  };
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync, true);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_FALSE(report.digest_pass_completed);
+  auto stored = server_->rows(database_id, "orders");
+  EXPECT_EQ(stored.size(), 199u);
+  EXPECT_EQ(stored.count(2), 0u);
+}
+
+TEST_F(TableSync, ACloudCopyHoldingRowsItsSummaryDidNotCountGetsTheDigestPass) {
+  {
+    std::lock_guard lock{server_->mutex};
+    server_->databases[database_id]["orders"][1000] = fake_row{"stray", 1};
+    server_->uncounted_ids = {1000};
+  }
+  auto sync = make_sync();
+  // The summary the cycle starts from says the cloud copy is empty.
+  auto report = sync->run_cycle({database_id, protocol::table_version{}, true});
+  EXPECT_GE(server_->calls_of("recount"), 1);  // what revealed the row
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_TRUE(report.digest_pass_completed);
+  auto stored = server_->rows(database_id, "orders");
+  EXPECT_EQ(stored.size(), 20u);
+  EXPECT_EQ(stored.count(1000), 0u);
 }
 
 TEST_F(TableSync, AnEqualTableMakesNoCallsAtAll) {
