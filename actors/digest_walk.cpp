@@ -1,5 +1,7 @@
 #include "actors/digest_walk.hpp"
 
+#include "actors/blocking_pool.hpp"
+
 #include "protocol/cell_check.hpp"
 #include "protocol/content_digest.hpp"
 
@@ -7,7 +9,9 @@
 #include <future>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <stdexcept>
+#include <utility>
 
 namespace tidesync::actors {
 
@@ -33,9 +37,9 @@ std::vector<std::optional<std::string_view>> views_of(const storage::text_row& r
 
 digest_walk::digest_walk(storage::source& source, std::string table,
                          const protocol::table_schema& schema, digest_call call,
-                         digest_walk_settings settings)
+                         digest_walk_settings settings, blocking_pool* calls)
   : source_(source), table_(std::move(table)), schema_(schema), call_(std::move(call)),
-    settings_(settings) {
+    settings_(settings), calls_(calls) {
   std::vector<std::string> names;
   for (const auto& column : schema_.columns)
     names.push_back(column.name);
@@ -79,22 +83,33 @@ digest_walk_result digest_walk::run(const std::optional<storage::key_cells>& fro
     // slower side's read, not the sum of both.
     std::vector<local_range> batch;
     std::int64_t batch_rows = 0;
-    std::future<compared> in_flight;
+    std::future<void> in_flight;
+    auto answer = std::make_shared<compared>();
+    // A read that fails while a request is out waits for it: it uses this walk.
+    struct wait_on_unwind {
+      std::future<void>& in_flight;
+      ~wait_on_unwind() {
+        if (in_flight.valid())
+          in_flight.wait();
+      }
+    } unwind_guard{in_flight};
     std::vector<differing_range> differing;
     auto collect = [&] {
       if (!in_flight.valid())
         return;
-      auto answer = in_flight.get();
-      result.cloud_rows += answer.cloud_rows;
-      std::move(answer.differing.begin(), answer.differing.end(), std::back_inserter(differing));
+      std::exchange(in_flight, {}).get();  // rethrows the request's failure
+      result.cloud_rows += answer->cloud_rows;
+      std::move(answer->differing.begin(), answer->differing.end(),
+                std::back_inserter(differing));
+      *answer = {};
     };
     auto send = [&] {
       collect();
-      in_flight = std::async(std::launch::async, [this, ranges = std::move(batch)] {
-        compared out;
-        out.differing = compare(ranges, out.cloud_rows);
-        return out;
-      });
+      auto job = [this, answer, ranges = std::move(batch)] {
+        answer->differing = compare(ranges, answer->cloud_rows);
+      };
+      in_flight = calls_ != nullptr ? calls_->submit(std::move(job))
+                                    : std::async(std::launch::async, std::move(job));
       batch.clear();
       batch_rows = 0;
     };

@@ -13,6 +13,8 @@
 
 namespace tidesync::actors {
 
+class blocking_pool;
+
 /// Asks the server for digests; the caller decides about retries and throws
 /// when the call cannot be answered.
 using digest_call = std::function<protocol::digest_answer(const protocol::digest_request&)>;
@@ -46,8 +48,11 @@ struct digest_walk_result {
 /// counts, digests and keys travel. Blocking; changes nothing.
 class digest_walk {
 public:
+  /// The server's half of each comparison runs on `calls` while the site's
+  /// read goes on (on a thread of its own when null).
   digest_walk(storage::source& source, std::string table, const protocol::table_schema& schema,
-              digest_call call, digest_walk_settings settings = {});
+              digest_call call, digest_walk_settings settings = {},
+              blocking_pool* calls = nullptr);
 
   /// Walks from `from` (the start when not given) to the end, stopping at a
   /// range boundary once `max_rows` site rows were read (0: no limit).
@@ -99,6 +104,7 @@ private:
   const protocol::table_schema& schema_;
   digest_call call_;
   digest_walk_settings settings_;
+  blocking_pool* calls_ = nullptr;
   std::vector<std::string> columns_;        // digested column names
   std::vector<std::size_t> column_index_;   // their places in a source row
   std::vector<protocol::column_type> column_types_;

@@ -40,7 +40,7 @@ void table_sync::drop_skipped(sync::content_diff& diff) const {
 
 void table_sync::digest_pass() {
   refresh_remote();
-  digest_walk walk{*source_, table_name(), schema_, digest_caller()};
+  digest_walk walk{*source_, table_name(), schema_, digest_caller(), {}, parts_.uploads};
   auto result = walk.run(std::nullopt, 0);
   drop_skipped(result.diff);
   bool found = !result.diff.empty();
@@ -76,7 +76,7 @@ void table_sync::verify_slice() {
     verify_next_.reset();
     verify_found_ = false;
   }
-  digest_walk walk{*source_, table_name(), schema_, digest_caller()};
+  digest_walk walk{*source_, table_name(), schema_, digest_caller(), {}, parts_.uploads};
   auto result = walk.run(verify_next_, parts_.verify_slice_rows);
   drop_skipped(result.diff);
   if (!result.diff.empty()) {
