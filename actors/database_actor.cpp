@@ -37,6 +37,8 @@ struct database_link {
   const config::database_config* config = nullptr;
   pooled_remote remote;
   std::mt19937_64 random{std::random_device{}()};
+  /// The id as last read or registered: an idle cycle reads no state.
+  std::optional<std::string> known_id;
 
   /// The database's id on the server, registering it on first contact.
   std::optional<std::string> database_id(database_report& report);
@@ -68,9 +70,11 @@ auto database_link::with_retry(const char* what, Call call) {
 
 std::optional<std::string> database_link::database_id(database_report& report) {
   const auto& name = config->name;
+  if (known_id)
+    return known_id;
   // An empty id is how state files written before clear_database_id forgot one.
   if (auto id = context->state->database_id(name); id && !id->empty())
-    return id;
+    return known_id = id;
   auto answer = with_retry("register", [&] { return remote.register_database(name); });
   if (!answer.status.ok()) {
     report.error = "register database: " + answer.status.message;
@@ -79,7 +83,7 @@ std::optional<std::string> database_link::database_id(database_report& report) {
   }
   context->state->set_database_id(name, answer.value);
   spdlog::info("{}: registered on the server as {}", name, answer.value);
-  return answer.value;
+  return known_id = answer.value;
 }
 
 std::optional<table_summaries> database_link::summaries(std::string& id,
@@ -88,6 +92,7 @@ std::optional<table_summaries> database_link::summaries(std::string& id,
   if (answer.status.http_status == 404 || answer.status.http_status == 403) {
     // The server lost or never had this id (e.g. a new store): register again.
     context->state->clear_database_id(config->name);
+    known_id.reset();
     auto fresh = database_id(report);
     if (!fresh)
       return std::nullopt;

@@ -111,7 +111,9 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
   if (parts_.metrics)
     parts_.metrics->add_batch(parts_.database, table_name(), sync::to_string(outcome.kind));
   if (status.ok()) {
-    remote_stale_ = true;
+    // The server answers its summary after the write: no request to read it.
+    remote_ = answer.value;
+    remote_stale_ = false;
     report_.rows_uploaded += rows;
     if (parts_.metrics)
       parts_.metrics->add_rows_uploaded(parts_.database, table_name(), rows);
