@@ -530,9 +530,11 @@ caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_co
   state.link = std::make_shared<database_link>(
     database_link{state.context, state.config, pooled_remote{state.context->remotes}});
   auto open = state.context->open_source;
+  // One connection stays open between cycles (an idle cycle needs no more);
+  // others open while tables run side by side and close after.
   state.sources = std::make_shared<source_pool>(
     [open, url = state.config->source] { return open(url); },
-    static_cast<std::size_t>(state.context->config.engine.max_connections));
+    static_cast<std::size_t>(state.context->config.engine.max_connections), 1);
   state.tables.resize(state.config->tables.size());
   for (std::size_t i = 0; i < state.tables.size(); ++i)
     start_table(self, i);

@@ -63,6 +63,20 @@ TEST(LendingPool, ADiscardedObjectIsClosedAndAFreshOneMadeForTheNextBorrower) {
   EXPECT_EQ(loan->serial, 2);
 }
 
+TEST(LendingPool, KeepsOnlyKeepIdleOfWhatComesBackAndLendsUpToItsLimit) {
+  int made = 0;
+  lending_pool<connection> pool{[&] { return std::make_unique<connection>(connection{++made}); },
+                                2, 1};
+  {
+    auto first = pool.borrow();
+    auto second = pool.borrow();  // two at once: the limit, not keep_idle, bounds loans
+    EXPECT_EQ(pool.open(), 2u);
+  }
+  EXPECT_EQ(pool.open(), 1u);  // the second returned was closed
+  auto again = pool.borrow();
+  EXPECT_EQ(made, 2);  // the kept one is lent again
+}
+
 TEST(LendingPool, AFailureToMakeOneFreesItsPlace) {
   int attempts = 0;
   lending_pool<connection> pool{[&]() -> std::unique_ptr<connection> {
