@@ -129,7 +129,9 @@ TEST_F(postgres_agent_test, ALockedDatabaseDelaysOnlyItsOwnTables) {
   auto config = agent_config({"orders"});
   config.interval = 300ms;
   config.notify = false;
-  config.databases.push_back({"store-02", dir_.sqlite_url("other.db"), {{"stock"}}});
+  config::table_config stock;
+  stock.name = "stock";
+  config.databases.push_back({"store-02", dir_.sqlite_url("other.db"), {stock}});
   running_agent agent{config};
   ASSERT_TRUE(within(30s, [&] { return cloud_count(store_db_.url(), "orders") == 1; }));
   ASSERT_TRUE(within(30s, [&] { return cloud_count(store_db_.url(), "stock") == 0; }));
