@@ -52,4 +52,21 @@ private:
   std::vector<std::thread> workers_;
 };
 
+/// Waits, as it goes out of scope, for a submitted job that is still running:
+/// a job that uses its submitter's locals must not outlive them when the
+/// submitter unwinds with an exception.
+class unwind_wait {
+public:
+  explicit unwind_wait(std::future<void>& job) : job_(job) {}
+  ~unwind_wait() {
+    if (job_.valid())
+      job_.wait();
+  }
+  unwind_wait(const unwind_wait&) = delete;
+  unwind_wait& operator=(const unwind_wait&) = delete;
+
+private:
+  std::future<void>& job_;
+};
+
 } // namespace tidesync::actors

@@ -38,7 +38,7 @@ struct database_link {
   pooled_remote remote;
   std::mt19937_64 random{std::random_device{}()};
   /// The id as last read or registered: an idle cycle reads no state.
-  std::optional<std::string> known_id;
+  std::optional<std::string> known_id{};
 
   /// The database's id on the server, registering it on first contact.
   std::optional<std::string> database_id(database_report& report);

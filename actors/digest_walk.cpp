@@ -86,13 +86,7 @@ digest_walk_result digest_walk::run(const std::optional<storage::key_cells>& fro
     std::future<void> in_flight;
     auto answer = std::make_shared<compared>();
     // A read that fails while a request is out waits for it: it uses this walk.
-    struct wait_on_unwind {
-      std::future<void>& in_flight;
-      ~wait_on_unwind() {
-        if (in_flight.valid())
-          in_flight.wait();
-      }
-    } unwind_guard{in_flight};
+    unwind_wait unwind_guard{in_flight};
     std::vector<differing_range> differing;
     auto collect = [&] {
       if (!in_flight.valid())

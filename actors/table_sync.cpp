@@ -180,13 +180,7 @@ bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_
       std::exchange(sending, {}).get();  // rethrows the upload's failure
   };
   // An error while the upload runs waits for it first: it uses this page and this table_sync.
-  struct wait_on_unwind {
-    std::future<void>& sending;
-    ~wait_on_unwind() {
-      if (sending.valid())
-        sending.wait();
-    }
-  } unwind_guard{sending};
+  unwind_wait unwind_guard{sending};
   auto body = encode_page(rows);
   for (;;) {
     auto last = storage::position_of(schema_, rows.back());

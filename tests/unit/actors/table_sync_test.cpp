@@ -38,6 +38,12 @@ protected:
 
   void TearDown() override { std::filesystem::remove_all(state_dir_); }
 
+  /// Orders 21..last after SetUp's twenty, one version each.
+  void add_orders(int last) {
+    for (int id = 21; id <= last; ++id)
+      site_->put("orders", id, "order " + std::to_string(id));
+  }
+
   std::unique_ptr<actors::table_sync> make_sync(
       actors::batch_sizer* sizer = nullptr,
       std::chrono::milliseconds verify_interval = config::default_verify_interval) {
@@ -93,8 +99,7 @@ TEST_F(TableSync, AnAheadTableUploadsEveryRowInBatchesWithinOneCycle) {
 }
 
 TEST_F(TableSync, ALargeUploadReadsNeitherSummaryPerBatch) {
-  for (int id = 21; id <= 200; ++id)
-    site_->put("orders", id, "order " + std::to_string(id));
+  add_orders(200);
   std::atomic<int> local_summaries{0};
   site_->on_summary = [&](const std::string&) { ++local_summaries; };
   actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
@@ -119,8 +124,7 @@ bool wait_until(Condition done) {
 }
 
 TEST_F(TableSync, TheNextPageIsReadWhileThePreviousOneUploads) {
-  for (int id = 21; id <= 200; ++id)
-    site_->put("orders", id, "order " + std::to_string(id));
+  add_orders(200);
   std::atomic<int> pages_read{0};
   site_->on_read_rows = [&](const std::string&) { ++pages_read; };
   std::atomic<bool> overlapped{false};
@@ -140,8 +144,7 @@ TEST_F(TableSync, TheNextPageIsReadWhileThePreviousOneUploads) {
 }
 
 TEST_F(TableSync, APageThatFailsEndsTheCycleAndNoLaterPageCountsAsDone) {
-  for (int id = 21; id <= 200; ++id)
-    site_->put("orders", id, "order " + std::to_string(id));
+  add_orders(200);
   server_->failing_ids = {20};  // in the third page of 8
   actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
   auto sync = make_sync(&fixed);
@@ -164,8 +167,7 @@ TEST_F(TableSync, APageThatFailsEndsTheCycleAndNoLaterPageCountsAsDone) {
 }
 
 TEST_F(TableSync, APageThatFailsForAWhileIsSentAgainBeforeAnyLaterPage) {
-  for (int id = 21; id <= 200; ++id)
-    site_->put("orders", id, "order " + std::to_string(id));
+  add_orders(200);
   server_->transient_ids = {{36, 3}};  // in the fifth page of 8
   actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
   auto sync = make_sync(&fixed);
@@ -212,8 +214,7 @@ TEST_F(TableSync, AFullPassThatLoadsAnEmptyCloudCopyNeedsNoDigestPass) {
 TEST_F(TableSync, AnUpdateCommittedLateDuringALoadArrivesWithoutADigestPass) {
   // A transaction holds version 21 open while rows 21..200 commit after it.
   const auto open = site_->begin_transaction();
-  for (int id = 21; id <= 200; ++id)
-    site_->put("orders", id, "order " + std::to_string(id));
+  add_orders(200);
   std::atomic<int> pages_read{0};
   site_->on_read_rows = [&](const std::string&) {
     // Once the upload has passed version 21 it updates row 5, already sent:
@@ -233,8 +234,7 @@ TEST_F(TableSync, AnUpdateCommittedLateDuringALoadArrivesWithoutADigestPass) {
 }
 
 TEST_F(TableSync, ARowDeletedDuringALoadIsDeletedInTheCloudWithoutADigestPass) {
-  for (int id = 21; id <= 200; ++id)
-    site_->put("orders", id, "order " + std::to_string(id));
+  add_orders(200);
   std::atomic<int> pages_read{0};
   site_->on_read_rows = [&](const std::string&) {
     if (++pages_read == 4)
