@@ -85,6 +85,7 @@ void table_sync::run_steps(const table_cycle& cycle) {
   // carried over would step past. Without it the upload starts from the
   // server's own maximum, which the cycle's summary has just said.
   last_uploaded_.reset();
+  load_upload_resume();
   if (!cursor_loaded_) {
     if (auto text = parts_.state->scan_cursor(parts_.database, table_name()))
       cursor_ = sync::scan_cursor::from_string(*text).value_or(sync::scan_cursor{});
@@ -134,6 +135,7 @@ void table_sync::catch_up(bool allow_scan) {
     caught_up_ = last_decision_ == sync::sync_decision::equal || explained_by_skipped(local);
     switch (last_decision_) {
       case sync::sync_decision::equal:
+        clear_upload_resume();  // an upload finished before its record was cleared
         return;
       case sync::sync_decision::behind:
         delete_behind(local);
@@ -146,6 +148,9 @@ void table_sync::catch_up(bool allow_scan) {
           return;
         break;
       case sync::sync_decision::scan:
+        // An upload a restart interrupted goes on where it was acknowledged.
+        if (resume_from_ && upload_ahead(local, true))
+          break;
         // Same max version but an upload of that version still under way (one
         // transaction's rows span several batches): continue it before scanning.
         if (last_uploaded_ && upload_ahead(local, false))
@@ -160,13 +165,17 @@ void table_sync::catch_up(bool allow_scan) {
 }
 
 bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_full_pages) {
-  auto start = sync::upload_start(local, remote_, last_uploaded_);
   std::optional<storage::row_position> after;
   std::optional<std::int64_t> min_version;
-  if (start && start->key)
+  if (resume_from_) {
+    // Pages after it may be on the server already: sent again, they change nothing.
+    after = storage::row_position{resume_from_->version, resume_from_->key};
+    resume_from_.reset();
+  } else if (auto start = sync::upload_start(local, remote_, last_uploaded_); start && start->key) {
     after = storage::row_position{start->version, *start->key};
-  else if (start)
+  } else if (start) {
     min_version = start->version + 1;
+  }
   auto rows = read_page(after, min_version, static_cast<std::int64_t>(parts_.sizer->next_size()));
   if (rows.empty())
     return false;  // every row above the remote version is skipped
@@ -211,11 +220,43 @@ bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_
     if (!more || rows.empty()) {
       if (more)
         last_page_full_ = false;
+      clear_upload_resume();
       return true;
     }
+    // A load that spans pages can resume here after a restart.
+    save_upload_resume();
     if (parts_.stop->stop_requested())
       throw cycle_stopped{};
   }
+}
+
+void table_sync::load_upload_resume() {
+  if (!resume_loaded_) {
+    if (auto text = parts_.state->upload_resume(parts_.database, table_name()))
+      saved_resume_ = sync::upload_resume::from_string(*text);
+    resume_loaded_ = true;
+  }
+  resume_from_.reset();
+  if (!saved_resume_)
+    return;
+  resume_from_ = sync::resume_position(*saved_resume_, remote_);
+  // One the server no longer matches is dropped for good: were it kept, a
+  // count that grew back later would pass for the old one.
+  if (!resume_from_)
+    clear_upload_resume();
+}
+
+void table_sync::save_upload_resume() {
+  saved_resume_ = sync::upload_resume{*last_uploaded_, remote_};
+  parts_.state->set_upload_resume(parts_.database, table_name(), saved_resume_->to_string());
+}
+
+void table_sync::clear_upload_resume() {
+  resume_from_.reset();
+  if (!saved_resume_)
+    return;  // the usual case: no state write
+  saved_resume_.reset();
+  parts_.state->set_upload_resume(parts_.database, table_name(), std::nullopt);
 }
 
 std::vector<storage::text_row>
@@ -238,6 +279,7 @@ void table_sync::delete_behind(const protocol::table_version& local) {
   if (parts_.metrics)
     parts_.metrics->add_rows_deleted(parts_.database, table_name(), answer.value);
   last_uploaded_.reset();
+  clear_upload_resume();
   cursor_.reset();
   save_cursor();
   spdlog::info("{}.{}: the server is ahead of the site (restored backup?): deleted {} remote "

@@ -14,6 +14,7 @@
 #include "sync/row_position.hpp"
 #include "sync/scan_cursor.hpp"
 #include "sync/scan_window.hpp"
+#include "sync/upload_resume.hpp"
 
 #include <chrono>
 #include <functional>
@@ -91,6 +92,9 @@ private:
   void source_lost(const storage::storage_error& error);
   void catch_up(bool allow_scan);
   bool upload_ahead(const protocol::table_version& local, bool follow_full_pages);
+  void load_upload_resume();
+  void save_upload_resume();
+  void clear_upload_resume();
   std::vector<storage::text_row> read_page(const std::optional<storage::row_position>& after,
                                            std::optional<std::int64_t> min_version,
                                            std::int64_t limit);
@@ -175,6 +179,10 @@ private:
   bool caught_up_ = false;  // equal but for rows held as skipped, at the last decision
   std::optional<sync::row_position> last_uploaded_;
   bool last_page_full_ = false;  // the last ahead page held as many rows as asked for
+  // An upload a restart interrupted: resumed after its position this cycle.
+  std::optional<sync::row_position> resume_from_;
+  std::optional<sync::upload_resume> saved_resume_;  // as in the state store
+  bool resume_loaded_ = false;
   sync::scan_cursor cursor_;
   bool cursor_loaded_ = false;
   std::optional<std::int64_t> saved_mark_;  // the mark this table_sync last wrote

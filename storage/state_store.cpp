@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS table_state (
   safe_version_mark INTEGER,
   batch_history TEXT,
   schema_hash TEXT,
+  upload_resume TEXT,
   PRIMARY KEY (database, table_name)
 );
 CREATE TABLE IF NOT EXISTS refused_columns (
@@ -143,6 +144,7 @@ state_store::state_store(const std::string& state_dir) : path_(prepared_director
   try {
     db_ = std::make_unique<sqlite_db>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     db_->exec(std::string{schema_sql}, "create the agent state");
+    add_missing_columns();
     db_->exec("PRAGMA user_version = " + std::to_string(schema_version), "create the agent state");
   } catch (const storage_error& e) {
     throw storage_error(e.code(), std::string{e.what()} + " (the state directory " + state_dir +
@@ -151,6 +153,17 @@ state_store::state_store(const std::string& state_dir) : path_(prepared_director
 }
 
 state_store::~state_store() = default;
+
+void state_store::add_missing_columns() {
+  // A state file written before upload_resume existed gains it; its value
+  // starts NULL (no upload to resume), which is what such a file means.
+  sqlite_statement has{*db_,
+                       "SELECT 1 FROM pragma_table_info('table_state') WHERE name = 'upload_resume'",
+                       "read the agent state's columns"};
+  if (!has.step())
+    db_->exec("ALTER TABLE table_state ADD COLUMN upload_resume TEXT",
+              "add upload_resume to the agent state");
+}
 
 std::optional<std::string> state_store::database_id(const std::string& database) {
   std::lock_guard lock{mutex_};
@@ -222,6 +235,16 @@ std::optional<std::string> state_store::scan_cursor(const std::string& database,
 void state_store::set_scan_cursor(const std::string& database, const std::string& table,
                                   const std::optional<std::string>& cursor) {
   set_table_value(database, table, "scan_cursor", cursor, std::nullopt);
+}
+
+std::optional<std::string> state_store::upload_resume(const std::string& database,
+                                                      const std::string& table) {
+  return table_text(database, table, "upload_resume");
+}
+
+void state_store::set_upload_resume(const std::string& database, const std::string& table,
+                                    const std::optional<std::string>& resume) {
+  set_table_value(database, table, "upload_resume", resume, std::nullopt);
 }
 
 std::optional<std::int64_t> state_store::safe_version_mark(const std::string& database,

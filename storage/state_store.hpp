@@ -80,6 +80,12 @@ public:
   void set_scan_cursor(const std::string& database, const std::string& table,
                        const std::optional<std::string>& cursor);
 
+  /// Where an interrupted upload resumes (opaque to the store); NULL when
+  /// no upload is under way.
+  std::optional<std::string> upload_resume(const std::string& database, const std::string& table);
+  void set_upload_resume(const std::string& database, const std::string& table,
+                         const std::optional<std::string>& resume);
+
   /// The safe version below which this table is known to be in the cloud.
   std::optional<std::int64_t> safe_version_mark(const std::string& database,
                                                 const std::string& table);
@@ -122,6 +128,7 @@ public:
   std::int64_t clear_skipped_rows(const std::string& database, const std::string& table = "");
 
 private:
+  void add_missing_columns();
   std::optional<std::string> table_text(const std::string& database, const std::string& table,
                                         std::string_view column);
   void set_table_value(const std::string& database, const std::string& table,

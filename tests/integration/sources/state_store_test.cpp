@@ -1,9 +1,11 @@
 #include "storage/state_store.hpp"
 
 #include "storage/source.hpp"
+#include "storage/sqlite_db.hpp"
 #include "tests/integration/sources/source_fixtures.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 
@@ -42,6 +44,32 @@ TEST(StateStore, ValuesSurviveReopening) {
   store.set_scan_cursor("store-01", "orders", std::nullopt);
   EXPECT_EQ(store.scan_cursor("store-01", "orders"), std::nullopt);
   EXPECT_EQ(store.batch_history("store-01", "orders"), "500,1000");
+}
+
+TEST(StateStore, AStateFileFromBeforeUploadResumesGainsTheColumnAndKeepsItsValues) {
+  testing::temp_directory dir;
+  auto state_dir = dir.path().string();
+  {
+    // table_state as state files were written before upload_resume existed.
+    sqlite_db old{(dir.path() / state_store::file_name).string(),
+                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE};
+    old.exec("CREATE TABLE table_state (database TEXT NOT NULL, table_name TEXT NOT NULL, "
+             "scan_cursor TEXT, safe_version_mark INTEGER, batch_history TEXT, schema_hash TEXT, "
+             "PRIMARY KEY (database, table_name));"
+             "INSERT INTO table_state (database, table_name, safe_version_mark) "
+             "VALUES ('store-01', 'orders', 77)",
+             "write an old state file");
+  }
+  {
+    state_store store{state_dir};
+    EXPECT_EQ(store.safe_version_mark("store-01", "orders"), 77);
+    EXPECT_EQ(store.upload_resume("store-01", "orders"), std::nullopt);
+    store.set_upload_resume("store-01", "orders", std::string{"v1 1 2 3 0"});
+  }
+  state_store store{state_dir};
+  EXPECT_EQ(store.upload_resume("store-01", "orders"), "v1 1 2 3 0");
+  store.set_upload_resume("store-01", "orders", std::nullopt);
+  EXPECT_EQ(store.upload_resume("store-01", "orders"), std::nullopt);
 }
 
 TEST(StateStore, AClearedDatabaseIdIsGoneAfterReopeningAndOthersStay) {

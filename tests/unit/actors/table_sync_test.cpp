@@ -267,6 +267,53 @@ TEST_F(TableSync, ACloudCopyHoldingRowsItsSummaryDidNotCountGetsTheDigestPass) {
   EXPECT_EQ(stored.count(1000), 0u);
 }
 
+TEST_F(TableSync, ALoadOfOneVersionInterruptedByARestartGoesOnAfterItsLastAcknowledgedPage) {
+  // Rows 21..200 share one version, as a table `prepare` backfilled: the
+  // server's maximum version says nothing about how far the load got.
+  const auto version = site_->begin_transaction();
+  for (int id = 21; id <= 200; ++id)
+    site_->commit("orders", id, "order " + std::to_string(id), version);
+  server_->failing_ids = {36};  // the fifth page of 8
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  ASSERT_EQ(make_sync(&fixed)->run_cycle({database_id, std::nullopt, false}).state,
+            table_state::error);
+  ASSERT_EQ(server_->rows(database_id, "orders").size(), 32u);
+  EXPECT_TRUE(state_.upload_resume("store", "orders"));
+  // A new table_sync, as after a restart: it starts at the fifth page.
+  server_->failing_ids.clear();
+  server_->upload_first_ids.clear();
+  auto report = cycle(*make_sync(&fixed));
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
+  ASSERT_FALSE(server_->upload_first_ids.empty());
+  EXPECT_EQ(server_->upload_first_ids.front(), 33);
+  EXPECT_EQ(server_->calls_of("manifest"), 0);  // no differencing scan needed
+  EXPECT_FALSE(state_.upload_resume("store", "orders"));  // cleared once done
+}
+
+TEST_F(TableSync, AnUploadRecordTheServerNoLongerMatchesIsDropped) {
+  const auto version = site_->begin_transaction();
+  for (int id = 21; id <= 200; ++id)
+    site_->commit("orders", id, "order " + std::to_string(id), version);
+  server_->failing_ids = {36};
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  ASSERT_EQ(make_sync(&fixed)->run_cycle({database_id, std::nullopt, false}).state,
+            table_state::error);
+  {
+    // The cloud store is replaced by an empty one.
+    std::lock_guard lock{server_->mutex};
+    server_->databases.clear();
+  }
+  server_->failing_ids.clear();
+  server_->upload_first_ids.clear();
+  auto report = cycle(*make_sync(&fixed));
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
+  ASSERT_FALSE(server_->upload_first_ids.empty());
+  EXPECT_EQ(server_->upload_first_ids.front(), 1);
+  EXPECT_FALSE(state_.upload_resume("store", "orders"));
+}
+
 TEST_F(TableSync, AnEqualTableMakesNoCallsAtAll) {
   auto sync = make_sync();
   ASSERT_EQ(cycle(*sync).state, table_state::in_sync);
