@@ -19,7 +19,8 @@ constexpr int schema_version = 1;
 // its own, so thousands of tables saving progress cost no fsync each. A power
 // loss may take back the last commits; everything here is then found again:
 // the remote summary says where uploads resume (a batch sent twice writes
-// nothing), an older late-commit mark only widens the window looked at, a
+// nothing), an older upload position sends again pages the server has, an
+// older late-commit mark only widens the window looked at, a
 // database registers again under the same id, a lost cursor or batch history
 // costs a rescan or the tuning.
 constexpr std::string_view schema_sql = R"sql(

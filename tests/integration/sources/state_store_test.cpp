@@ -161,7 +161,7 @@ TEST(StateStore, AKillNineLosesNoAcknowledgedWrite) {
   EXPECT_GE(static_cast<std::int64_t>(store.skipped_rows("db", "orders").size()), acknowledged);
 }
 
-TEST(StateStore, TheStateFileIsInWalModeWithFullSync) {
+TEST(StateStore, TheStateFileIsInWalMode) {
   testing::temp_directory dir;
   state_store store{dir.path().string()};
   store.set_database_id("db", "id");
