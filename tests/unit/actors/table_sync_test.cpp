@@ -38,6 +38,22 @@ protected:
 
   void TearDown() override { std::filesystem::remove_all(state_dir_); }
 
+  /// Rows 21..200 at one version, as a table `prepare` backfilled (the
+  /// server's maximum version then says nothing about how far a load got),
+  /// and a load of them in pages of 8 whose fifth page fails for good: the
+  /// server keeps the first 32 rows.
+  void interrupt_a_load_of_one_version(actors::batch_sizer& pages_of_8) {
+    const auto version = site_->begin_transaction();
+    for (int id = 21; id <= 200; ++id)
+      site_->commit("orders", id, "order " + std::to_string(id), version);
+    server_->failing_ids = {36};
+    ASSERT_EQ(make_sync(&pages_of_8)->run_cycle({database_id, std::nullopt, false}).state,
+              table_state::error);
+    ASSERT_EQ(server_->rows(database_id, "orders").size(), 32u);
+    server_->failing_ids.clear();
+    server_->upload_first_ids.clear();
+  }
+
   /// Orders 21..last after SetUp's twenty, one version each.
   void add_orders(int last) {
     for (int id = 21; id <= last; ++id)
@@ -268,20 +284,10 @@ TEST_F(TableSync, ACloudCopyHoldingRowsItsSummaryDidNotCountGetsTheDigestPass) {
 }
 
 TEST_F(TableSync, ALoadOfOneVersionInterruptedByARestartGoesOnAfterItsLastAcknowledgedPage) {
-  // Rows 21..200 share one version, as a table `prepare` backfilled: the
-  // server's maximum version says nothing about how far the load got.
-  const auto version = site_->begin_transaction();
-  for (int id = 21; id <= 200; ++id)
-    site_->commit("orders", id, "order " + std::to_string(id), version);
-  server_->failing_ids = {36};  // the fifth page of 8
   actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
-  ASSERT_EQ(make_sync(&fixed)->run_cycle({database_id, std::nullopt, false}).state,
-            table_state::error);
-  ASSERT_EQ(server_->rows(database_id, "orders").size(), 32u);
+  ASSERT_NO_FATAL_FAILURE(interrupt_a_load_of_one_version(fixed));
   EXPECT_TRUE(state_.upload_resume("store", "orders"));
   // A new table_sync, as after a restart: it starts at the fifth page.
-  server_->failing_ids.clear();
-  server_->upload_first_ids.clear();
   auto report = cycle(*make_sync(&fixed));
   EXPECT_EQ(report.state, table_state::in_sync) << report.error;
   EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
@@ -292,20 +298,13 @@ TEST_F(TableSync, ALoadOfOneVersionInterruptedByARestartGoesOnAfterItsLastAcknow
 }
 
 TEST_F(TableSync, AnUploadRecordTheServerNoLongerMatchesIsDropped) {
-  const auto version = site_->begin_transaction();
-  for (int id = 21; id <= 200; ++id)
-    site_->commit("orders", id, "order " + std::to_string(id), version);
-  server_->failing_ids = {36};
   actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
-  ASSERT_EQ(make_sync(&fixed)->run_cycle({database_id, std::nullopt, false}).state,
-            table_state::error);
+  ASSERT_NO_FATAL_FAILURE(interrupt_a_load_of_one_version(fixed));
   {
     // The cloud store is replaced by an empty one.
     std::lock_guard lock{server_->mutex};
     server_->databases.clear();
   }
-  server_->failing_ids.clear();
-  server_->upload_first_ids.clear();
   auto report = cycle(*make_sync(&fixed));
   EXPECT_EQ(report.state, table_state::in_sync) << report.error;
   EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
