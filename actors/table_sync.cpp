@@ -217,14 +217,18 @@ bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_
     }
     finish_sending();
     last_uploaded_ = sync::row_position{last.version, last.key};
+    // A load that spans pages can resume here after a restart (a single
+    // full page sent while a version's upload continues, too); one that
+    // reached its end leaves nothing to resume.
+    if (!full || (more && rows.empty()))
+      clear_upload_resume();
+    else
+      save_upload_resume();
     if (!more || rows.empty()) {
       if (more)
         last_page_full_ = false;
-      clear_upload_resume();
       return true;
     }
-    // A load that spans pages can resume here after a restart.
-    save_upload_resume();
     if (parts_.stop->stop_requested())
       throw cycle_stopped{};
   }

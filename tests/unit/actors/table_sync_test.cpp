@@ -297,6 +297,26 @@ TEST_F(TableSync, ALoadOfOneVersionInterruptedByARestartGoesOnAfterItsLastAcknow
   EXPECT_FALSE(state_.upload_resume("store", "orders"));  // cleared once done
 }
 
+TEST_F(TableSync, AResumedLoadStoppedBeforeItsFirstPageKeepsItsPlace) {
+  actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
+  ASSERT_NO_FATAL_FAILURE(interrupt_a_load_of_one_version(fixed));
+  // The restarted agent is stopped (SIGTERM) as it reads its first page: no
+  // batch starts after a stop, and the place the load had reached stays.
+  site_->on_read_rows = [this](const std::string&) { stop_.request_stop(); };
+  EXPECT_EQ(cycle(*make_sync(&fixed)).state, table_state::syncing);
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 32u);
+  EXPECT_TRUE(state_.upload_resume("store", "orders"));
+  site_->on_read_rows = nullptr;
+  stop_.reset();
+  server_->upload_first_ids.clear();
+  auto report = cycle(*make_sync(&fixed));
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 200u);
+  ASSERT_FALSE(server_->upload_first_ids.empty());
+  EXPECT_EQ(server_->upload_first_ids.front(), 33);
+  EXPECT_EQ(server_->calls_of("manifest"), 0);
+}
+
 TEST_F(TableSync, AnUploadRecordTheServerNoLongerMatchesIsDropped) {
   actors::policy_batch_sizer fixed{{8, 8, 8}, nullptr, "store", "orders"};
   ASSERT_NO_FATAL_FAILURE(interrupt_a_load_of_one_version(fixed));
