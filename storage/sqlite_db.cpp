@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <iterator>
 #include <mutex>
 
 namespace tidesync::storage {
@@ -49,7 +50,40 @@ sqlite_db::sqlite_db(const std::string& path, int flags) : label_("SQLite databa
   sqlite3_busy_timeout(db_, busy_timeout_ms);
 }
 
-sqlite_db::~sqlite_db() { sqlite3_close_v2(db_); }
+sqlite_db::~sqlite_db() {
+  for (auto& entry : cache_)
+    sqlite3_finalize(entry.stmt);
+  sqlite3_close_v2(db_);
+}
+
+sqlite3_stmt* sqlite_db::prepare(const std::string& sql, std::string_view context) {
+  for (auto it = cache_.rbegin(); it != cache_.rend(); ++it)
+    if (it->sql == sql) {
+      auto* stmt = it->stmt;
+      cache_.erase(std::next(it).base());
+      return stmt;
+    }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    fail(rc, context);
+  }
+  return stmt;
+}
+
+void sqlite_db::recycle(std::string sql, sqlite3_stmt* stmt) noexcept {
+  if (stmt == nullptr)
+    return;
+  // A statement left mid-way holds a read snapshot until it is reset.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (cache_.size() >= statement_cache_size) {
+    sqlite3_finalize(cache_.front().stmt);
+    cache_.erase(cache_.begin());
+  }
+  cache_.push_back({std::move(sql), stmt});
+}
 
 void sqlite_db::exec(const std::string& sql, std::string_view context) {
   char* error = nullptr;
@@ -67,14 +101,9 @@ void sqlite_db::fail(int rc, std::string_view context) const {
 }
 
 sqlite_statement::sqlite_statement(sqlite_db& db, const std::string& sql, std::string_view context)
-  : db_(db), context_(context) {
-  int rc = sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &stmt_,
-                              nullptr);
-  if (rc != SQLITE_OK)
-    db.fail(rc, context_);
-}
+  : db_(db), sql_(sql), stmt_(db.prepare(sql, context)), context_(context) {}
 
-sqlite_statement::~sqlite_statement() { sqlite3_finalize(stmt_); }
+sqlite_statement::~sqlite_statement() { db_.recycle(std::move(sql_), stmt_); }
 
 void sqlite_statement::check_bind(int rc) {
   if (rc != SQLITE_OK)

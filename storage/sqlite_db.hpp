@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -28,9 +30,30 @@ public:
   /// Throws storage_error for result code `rc` with SQLite's message.
   [[noreturn]] void fail(int rc, std::string_view context) const;
 
+  /// Statements kept prepared for their next use, per connection. Parsing is
+  /// most of what a small query costs (SQLite parses the SQL and looks up
+  /// every name each time); the catalog queries an agent runs for each table
+  /// take the table's name as a parameter, so they hit.
+  static constexpr std::size_t statement_cache_size = 16;
+  /// Statements kept prepared now.
+  std::size_t cached_statements() const { return cache_.size(); }
+
 private:
+  friend class sqlite_statement;
+  /// A statement for `sql`: a cached one when there is, else freshly prepared.
+  sqlite3_stmt* prepare(const std::string& sql, std::string_view context);
+  /// Takes back a statement its user is done with: reset and kept, the least
+  /// recently used beyond statement_cache_size finalized.
+  void recycle(std::string sql, sqlite3_stmt* stmt) noexcept;
+
+  struct cached_statement {
+    std::string sql;
+    sqlite3_stmt* stmt;
+  };
+
   sqlite3* db_ = nullptr;
   std::string label_;
+  std::vector<cached_statement> cache_;  // most recently used last
 };
 
 /// A prepared statement; parameters are 1-based, columns 0-based.
@@ -64,6 +87,7 @@ private:
   void check_bind(int rc);
 
   sqlite_db& db_;
+  std::string sql_;
   sqlite3_stmt* stmt_ = nullptr;
   std::string context_;
 };
