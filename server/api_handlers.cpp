@@ -8,6 +8,7 @@
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
 #include "storage/postgres_store.hpp"
+#include "storage/sql_names.hpp"
 
 #include <boost/json.hpp>
 
@@ -46,18 +47,32 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// 401 without a known token, 403 when the path is outside the token's scope.
-// The database scope is checked before the database's existence, so a narrowed
-// token learns nothing about other databases.
+// 401 without a known token, 403 when the path is outside the token's scope,
+// 404 when the path's database is not the client's. The database scope is
+// checked before the database's existence, so a narrowed token learns nothing
+// about other databases. Where the path names a well-formed database id, one
+// statement reads the token and that database.
 storage::token_identity authorize(const http_request& request, const route_match& route,
                                   storage::postgres_store& store) {
   auto secret = bearer_secret(request.header("authorization"));
   if (secret.empty())
     throw api_error(error_code::unauthorized, "missing bearer token");
+  const bool names_database = route.kind != route_kind::register_database;
+  if (names_database && storage::sql_names::is_uuid_text(route.database_id)) {
+    auto found = store.authenticate_for_database(secret, route.database_id);
+    if (!found)
+      throw api_error(error_code::unauthorized, "unknown or revoked token");
+    check_scope(found->first, route);
+    if (!found->second)
+      throw api_error(error_code::not_found, "unknown database " + route.database_id);
+    return found->first;
+  }
   auto identity = store.authenticate(secret);
   if (!identity)
     throw api_error(error_code::unauthorized, "unknown or revoked token");
   check_scope(*identity, route);
+  if (names_database)
+    store.require_database(route.client_id, route.database_id);
   return *identity;
 }
 
@@ -136,7 +151,6 @@ http_response api_handlers::handle(const http_request& request, const route_matc
   auto identity = authorize(request, route, store);
   if (route.kind == route_kind::register_database)
     return register_database(request, route, identity, store);
-  store.require_database(route.client_id, route.database_id);
   switch (route.kind) {
   case route_kind::table_versions:
     return table_versions(route, store);

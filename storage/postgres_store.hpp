@@ -158,6 +158,11 @@ public:
 
   /// The identity of an active token, or nullopt for an unknown or revoked one.
   std::optional<token_identity> authenticate(const std::string& secret);
+  /// The same, and in the same statement whether `database_id` (uuid text,
+  /// else not_found) belongs to the token's client: one round trip where a
+  /// request would otherwise also need require_database().
+  std::optional<std::pair<token_identity, bool>>
+  authenticate_for_database(const std::string& secret, const std::string& database_id);
 
   /// Registers a database by name; the same name again gives the same id.
   database_info register_database(const std::string& client_id, const std::string& name);

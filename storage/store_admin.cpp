@@ -188,26 +188,58 @@ std::vector<token_summary> postgres_store::list_tokens(const std::string& client
   });
 }
 
+namespace {
+
+// The token's columns first; `extra` adds columns after them.
+std::string token_query(std::string_view extra) {
+  return "SELECT t.token_id, t.client_id, t.database_id::text, d.name" + std::string{extra} +
+         " FROM tidesync.tokens t"
+         " LEFT JOIN tidesync.databases d ON d.database_id = t.database_id"
+         " WHERE t.secret_hash = $1 AND t.revoked_at IS NULL";
+}
+
+token_identity identity_of(const pqxx::row& row) {
+  token_identity identity{row[0].as<std::string>(), row[1].as<std::string>(), {}, {}};
+  if (!row[2].is_null()) {
+    identity.database_id = row[2].as<std::string>();
+    identity.database_name = row[3].as<std::string>();
+  }
+  return identity;
+}
+
+} // namespace
+
 std::optional<token_identity> postgres_store::authenticate(const std::string& secret) {
   if (secret.empty() || secret.size() > max_secret_bytes)
     return std::nullopt;
   auto hash = token_hash::hash_secret(secret);
   return impl_->connection.run([&](pqxx::connection& c) -> std::optional<token_identity> {
     pqxx::nontransaction tx{c};
-    auto found = tx.exec_params("SELECT t.token_id, t.client_id, t.database_id::text, d.name"
-                                " FROM tidesync.tokens t"
-                                " LEFT JOIN tidesync.databases d ON d.database_id = t.database_id"
-                                " WHERE t.secret_hash = $1 AND t.revoked_at IS NULL",
-                                hash);
+    auto found = tx.exec_params(token_query(""), hash);
     if (found.empty())
       return std::nullopt;
-    token_identity identity{found[0][0].as<std::string>(), found[0][1].as<std::string>(), {}, {}};
-    if (!found[0][2].is_null()) {
-      identity.database_id = found[0][2].as<std::string>();
-      identity.database_name = found[0][3].as<std::string>();
-    }
-    return identity;
+    return identity_of(found[0]);
   });
+}
+
+std::optional<std::pair<token_identity, bool>>
+postgres_store::authenticate_for_database(const std::string& secret,
+                                          const std::string& database_id) {
+  if (secret.empty() || secret.size() > max_secret_bytes)
+    return std::nullopt;
+  sql_names::require_database_id(database_id);
+  auto hash = token_hash::hash_secret(secret);
+  return impl_->connection.run(
+      [&](pqxx::connection& c) -> std::optional<std::pair<token_identity, bool>> {
+        pqxx::nontransaction tx{c};
+        auto found = tx.exec_params(
+            token_query(", EXISTS (SELECT 1 FROM tidesync.databases p"
+                        " WHERE p.database_id = $2::uuid AND p.client_id = t.client_id)"),
+            hash, database_id);
+        if (found.empty())
+          return std::nullopt;
+        return std::pair{identity_of(found[0]), found[0][4].as<bool>()};
+      });
 }
 
 database_info postgres_store::register_database(const std::string& client_id,

@@ -115,6 +115,30 @@ TEST_F(ApiErrors, AnUnknownDatabaseAnswers404) {
   EXPECT_EQ(reply.error_code(), "not_found");
 }
 
+// The token and the path's database are read in one statement: each answer
+// must still come from the right check, in the documented order.
+TEST_F(ApiErrors, ADatabaseOfAnotherClientUnderOnesOwnPathAnswers404) {
+  auto globex_token = create_client("globex");
+  auto globex_db = register_database("globex", globex_token, "hq");
+  auto reply = client().call("GET", database_path("acme", globex_db) + "/tables", token_);
+  EXPECT_EQ(reply.status, 404) << reply.body;
+  EXPECT_EQ(reply.error_code(), "not_found");
+  EXPECT_EQ(client().call("GET", database_path("globex", globex_db) + "/tables", globex_token).status,
+            200);
+}
+
+TEST_F(ApiErrors, AMalformedOrUnknownDatabaseIdIsCheckedOnlyAfterTheToken) {
+  for (const auto& id : {std::string{"not-a-uuid"}, unknown_database}) {
+    auto path = database_path("acme", id) + "/tables";
+    EXPECT_EQ(client().call("GET", path, "nonsense").status, 401) << id;
+    EXPECT_EQ(client().call("GET", path, "").status, 401) << id;
+    auto globex_token = create_client(id.size() < 20 ? "globexa" : "globexb");
+    EXPECT_EQ(client().call("GET", path, globex_token).status, 403) << id;
+    auto reply = client().call("GET", path, token_);
+    EXPECT_EQ(reply.status, 404) << id << ": " << reply.body;
+  }
+}
+
 TEST_F(ApiErrors, AnUndeclaredTableAnswers404) {
   auto reply = client().call("GET", table_path("never_declared"), token_);
   EXPECT_EQ(reply.status, 404) << reply.body;
