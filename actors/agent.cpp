@@ -39,6 +39,10 @@ caf::actor_system_config& engine_config(caf::actor_system_config& config) {
   return config;
 }
 
+// How often the state store's writer commits the tables' progress: a crash
+// loses at most this much of it (work the next run redoes).
+constexpr std::chrono::milliseconds state_commit_interval{250};
+
 // Full-pass cycles run_once tries before it reports what is still open.
 constexpr int once_max_cycles = 3;
 
@@ -112,6 +116,11 @@ struct agent::impl {
       on_cycle(std::move(hooks.on_cycle)),
       context(make_context(std::move(config), std::move(hooks))),
       changes(tables_per_database(context->config)) {
+    // Tables' progress is committed together by the state store's writer,
+    // not a transaction per table per cycle.
+    state.write_behind(state_commit_interval, [](const std::exception& e) {
+      spdlog::error("agent: saving table progress failed, keeping it to try again: {}", e.what());
+    });
     context->state = &state;
     context->metrics = &metrics;
     context->stop = &stop;
@@ -138,6 +147,11 @@ struct agent::impl {
     system.await_all_actors_done();
     pool.reset();
     uploads.reset();  // after the cycles that wait for them
+    try {
+      state.flush();
+    } catch (const std::exception& e) {
+      spdlog::error("agent: saving table progress failed as it stopped: {}", e.what());
+    }
   }
 
   stop_signal stop;

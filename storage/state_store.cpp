@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <pthread.h>
+
 #include <filesystem>
 #include <system_error>
 
@@ -153,7 +155,68 @@ state_store::state_store(const std::string& state_dir) : path_(prepared_director
   }
 }
 
-state_store::~state_store() = default;
+state_store::~state_store() {
+  if (writer_.joinable()) {
+    writer_.request_stop();
+    writer_.join();
+  }
+  try {
+    flush();
+  } catch (const std::exception&) {
+    // Nothing to tell it to: the records are progress the next run redoes.
+  }
+}
+
+void state_store::write_behind(std::chrono::milliseconds interval,
+                               std::function<void(const std::exception&)> on_error) {
+  std::lock_guard lock{mutex_};
+  if (writing_behind_)
+    return;
+  writing_behind_ = true;
+  writer_ = std::jthread([this, interval, on_error = std::move(on_error)](std::stop_token stop) {
+    pthread_setname_np(pthread_self(), "ts-state");
+    std::unique_lock lock{mutex_};
+    while (!stop.stop_requested()) {
+      wake_.wait_for(lock, stop, interval, [] { return false; });
+      try {
+        flush_locked();
+      } catch (const std::exception& e) {
+        if (on_error)
+          on_error(e);
+      }
+    }
+  });
+}
+
+void state_store::flush() {
+  std::lock_guard lock{mutex_};
+  flush_locked();
+}
+
+std::size_t state_store::unflushed() const {
+  std::lock_guard lock{mutex_};
+  return held_.size();
+}
+
+void state_store::flush_locked() {
+  if (held_.empty())
+    return;
+  db_->exec("BEGIN IMMEDIATE", "commit table progress");
+  try {
+    for (const auto& [key, value] : held_)
+      write_table_value(std::get<0>(key), std::get<1>(key), std::get<2>(key), value.text,
+                        value.number);
+    db_->exec("COMMIT", "commit table progress");
+  } catch (...) {
+    try {
+      db_->exec("ROLLBACK", "commit table progress");
+    } catch (const storage_error&) {
+      // The transaction is gone already (SQLite rolls back on some errors).
+    }
+    throw;
+  }
+  held_.clear();
+}
 
 void state_store::add_missing_columns() {
   // A state file written before upload_resume existed gains it; its value
@@ -198,6 +261,11 @@ std::optional<std::string> state_store::table_text(const std::string& database,
                                                    const std::string& table,
                                                    std::string_view column) {
   std::lock_guard lock{mutex_};
+  if (auto held = held_.find(held_key{database, table, std::string{column}}); held != held_.end()) {
+    if (held->second.number)
+      return std::to_string(*held->second.number);
+    return held->second.text;
+  }
   sqlite_statement st{*db_,
                       "SELECT " + std::string{column} +
                         " FROM table_state WHERE database = ?1 AND table_name = ?2",
@@ -211,7 +279,17 @@ void state_store::set_table_value(const std::string& database, const std::string
                                   std::string_view column, const std::optional<std::string>& text,
                                   std::optional<std::int64_t> number) {
   std::lock_guard lock{mutex_};
-  std::string name{column};
+  if (writing_behind_) {
+    held_[held_key{database, table, std::string{column}}] = held_value{text, number};
+    return;
+  }
+  write_table_value(database, table, std::string{column}, text, number);
+}
+
+void state_store::write_table_value(const std::string& database, const std::string& table,
+                                    const std::string& name,
+                                    const std::optional<std::string>& text,
+                                    std::optional<std::int64_t> number) {
   sqlite_statement st{*db_,
                       "INSERT INTO table_state (database, table_name, " + name +
                         ") VALUES (?1, ?2, ?3) ON CONFLICT (database, table_name) DO UPDATE SET " +

@@ -1,12 +1,18 @@
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -41,7 +47,11 @@ struct state_snapshot {
 /// WAL mode with synchronous=NORMAL where every write is its own transaction,
 /// so a `kill -9` at any moment loses nothing that was written; a power loss
 /// may take back the last writes, which the agent finds again (see
-/// state_store.cpp).
+/// state_store.cpp). With write_behind() on, a table's progress records (scan
+/// cursor, upload resume, safe-version mark, batch history, schema hash) are
+/// held in memory and committed together by one writer: a crash then loses
+/// at most the last interval's records, each of which only makes the agent
+/// redo work the server's idempotent answers absorb.
 ///
 /// Holds the remote id of each database (by configured name), per table the
 /// scan cursor, the safe-version mark, the batch-size history and the hash of
@@ -68,6 +78,19 @@ public:
 
   /// Path of the state file.
   const std::string& path() const { return path_; }
+
+  /// From now on, table progress records are kept in memory (reads see them
+  /// at once) and one writer thread commits whatever is held every
+  /// `interval` in a single transaction, instead of a transaction per record.
+  /// A commit that fails keeps the records for the next one and is passed to
+  /// `on_error`. The destructor commits what is left.
+  void write_behind(std::chrono::milliseconds interval,
+                    std::function<void(const std::exception&)> on_error);
+  /// Commits the records held in memory now; storage_error when it fails
+  /// (they are kept).
+  void flush();
+  /// Records held in memory, not committed yet.
+  std::size_t unflushed() const;
 
   std::optional<std::string> database_id(const std::string& database);
   void set_database_id(const std::string& database, const std::string& database_id);
@@ -135,9 +158,25 @@ private:
                        std::string_view column, const std::optional<std::string>& text,
                        std::optional<std::int64_t> number);
 
+  void write_table_value(const std::string& database, const std::string& table,
+                         const std::string& column, const std::optional<std::string>& text,
+                         std::optional<std::int64_t> number);
+  void flush_locked();
+
+  /// A record held for the writer: its text, or its number, or NULL.
+  struct held_value {
+    std::optional<std::string> text;
+    std::optional<std::int64_t> number;
+  };
+  using held_key = std::tuple<std::string, std::string, std::string>;  // database, table, column
+
   std::string path_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unique_ptr<sqlite_db> db_;
+  bool writing_behind_ = false;
+  std::map<held_key, held_value> held_;
+  std::condition_variable_any wake_;
+  std::jthread writer_;  // last: stops (and commits) before the rest goes
 };
 
 } // namespace tidesync::storage

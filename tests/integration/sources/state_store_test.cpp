@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +160,100 @@ TEST(StateStore, AKillNineLosesNoAcknowledgedWrite) {
   state_store store{dir.path().string()};
   EXPECT_GE(store.safe_version_mark("db", "orders").value_or(0), acknowledged);
   EXPECT_GE(static_cast<std::int64_t>(store.skipped_rows("db", "orders").size()), acknowledged);
+}
+
+// Rows of table_state as another connection sees the file.
+std::int64_t committed_rows(const std::filesystem::path& dir) {
+  sqlite_db db{(dir / state_store::file_name).string(), SQLITE_OPEN_READONLY};
+  sqlite_statement st{db, "SELECT count(*) FROM table_state", "count committed rows"};
+  EXPECT_TRUE(st.step());
+  return st.column_int(0);
+}
+
+TEST(StateStore, WithWriteBehindProgressIsReadAtOnceAndCommittedInOneGo) {
+  testing::temp_directory dir;
+  state_store store{dir.path().string()};
+  store.write_behind(std::chrono::hours{1}, nullptr);  // only flush() commits here
+  for (int t = 0; t < 3; ++t) {
+    auto table = "t" + std::to_string(t);
+    store.set_safe_version_mark("db", table, 9'000'000'000 + t);
+    store.set_upload_resume("db", table, std::string{"resume " + table});
+    store.set_batch_history("db", table, "500");
+  }
+  store.set_upload_resume("db", "t1", std::nullopt);  // a later record replaces the held one
+  store.set_database_id("db", "id-1");                // not a progress record: written at once
+  EXPECT_EQ(store.safe_version_mark("db", "t2"), 9'000'000'002);
+  EXPECT_EQ(store.upload_resume("db", "t0"), "resume t0");
+  EXPECT_EQ(store.upload_resume("db", "t1"), std::nullopt);
+  EXPECT_EQ(store.unflushed(), 9u);
+  EXPECT_EQ(committed_rows(dir.path()), 0);
+  EXPECT_EQ(state_store::read_snapshot(dir.path().string()).database_ids.at("db"), "id-1");
+
+  store.flush();
+  EXPECT_EQ(store.unflushed(), 0u);
+  EXPECT_EQ(committed_rows(dir.path()), 3);
+  EXPECT_EQ(store.upload_resume("db", "t1"), std::nullopt);
+  EXPECT_EQ(store.safe_version_mark("db", "t2"), 9'000'000'002);
+}
+
+TEST(StateStore, TheWriterCommitsHeldProgressWithinItsIntervalAndTheDestructorTheRest) {
+  testing::temp_directory dir;
+  {
+    state_store store{dir.path().string()};
+    store.write_behind(std::chrono::milliseconds{20}, nullptr);
+    store.set_scan_cursor("db", "orders", std::string{"{\"v\":1}"});
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (committed_rows(dir.path()) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    EXPECT_EQ(committed_rows(dir.path()), 1);
+  }
+  {
+    state_store store{dir.path().string()};
+    store.write_behind(std::chrono::hours{1}, nullptr);
+    store.set_schema_hash("db", "items", "abc");
+  }  // the destructor commits what the writer has not
+  state_store store{dir.path().string()};
+  EXPECT_EQ(store.scan_cursor("db", "orders"), "{\"v\":1}");
+  EXPECT_EQ(store.schema_hash("db", "items"), "abc");
+}
+
+TEST(StateStore, AKillNineWithWriteBehindLosesOnlyTheLastIntervalsProgress) {
+  testing::temp_directory dir;
+  state_store{dir.path().string()};
+  int acks[2];
+  ASSERT_EQ(::pipe(acks), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(acks[0]);
+    state_store store{dir.path().string()};
+    store.write_behind(std::chrono::milliseconds{50}, nullptr);
+    for (std::int64_t i = 1;; ++i) {
+      store.set_safe_version_mark("db", "orders", i);
+      if (::write(acks[1], &i, sizeof i) != sizeof i)
+        ::_exit(1);
+    }
+  }
+  ::close(acks[1]);
+  std::int64_t acknowledged = 0;
+  for (int n = 0; n < 200; ++n)
+    ASSERT_EQ(::read(acks[0], &acknowledged, sizeof acknowledged),
+              static_cast<ssize_t>(sizeof acknowledged));
+  // Marks acknowledged this long before the kill are committed: the writer
+  // commits every 50 ms (the margin is for a loaded machine).
+  const auto early = acknowledged;
+  auto kill_at = std::chrono::steady_clock::now() + std::chrono::seconds{2};
+  while (std::chrono::steady_clock::now() < kill_at)
+    ASSERT_EQ(::read(acks[0], &acknowledged, sizeof acknowledged),
+              static_cast<ssize_t>(sizeof acknowledged));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(acks[0]);
+
+  state_store store{dir.path().string()};
+  auto saved = store.safe_version_mark("db", "orders").value_or(0);
+  EXPECT_GE(saved, early);
+  EXPECT_LE(saved, acknowledged + 1);  // never a mark that was not set
 }
 
 TEST(StateStore, TheStateFileIsInWalMode) {
