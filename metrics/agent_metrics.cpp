@@ -6,6 +6,14 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 namespace tidesync::metrics {
 
 namespace {
@@ -100,13 +108,64 @@ gauge_handle agent_metrics::last_success(const std::string& database, const std:
 
 void gauge_handle::set(double value) const { gauge_->Set(value); }
 
+namespace {
+
+// Where a connection reaches a server listening on `listen` (host:port or
+// [v6]:port): its own host, or the loopback address for a wildcard one.
+std::string reachable_host(const std::string& listen) {
+  if (!listen.empty() && listen.front() == '[') {
+    auto host = listen.substr(1, listen.find(']') - 1);
+    return host.empty() || host == "::" ? "::1" : host;
+  }
+  auto colon = listen.rfind(':');
+  auto host = colon == std::string::npos ? std::string{} : listen.substr(0, colon);
+  return host.empty() || host == "0.0.0.0" || host == "*" ? "127.0.0.1" : host;
+}
+
+// Opens and closes one connection to host:port, waiting for nothing.
+void poke(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0)
+    return;
+  for (auto* at = found; at != nullptr; at = at->ai_next) {
+    int fd = socket(at->ai_family, at->ai_socktype | SOCK_NONBLOCK, at->ai_protocol);
+    if (fd < 0)
+      continue;
+    connect(fd, at->ai_addr, at->ai_addrlen);  // in progress is enough: the listener wakes
+    close(fd);
+    break;
+  }
+  freeaddrinfo(found);
+}
+
+} // namespace
+
 metrics_exposer::metrics_exposer(std::shared_ptr<prometheus::Registry> registry,
                                  const std::string& listen)
-  : exposer_(std::make_unique<prometheus::Exposer>(listen)) {
+  : exposer_(std::make_unique<prometheus::Exposer>(listen)), host_(reachable_host(listen)) {
   exposer_->RegisterCollectable(registry);
 }
 
-metrics_exposer::~metrics_exposer() = default;
+metrics_exposer::~metrics_exposer() {
+  // The HTTP server's listening thread waits up to 2 s for a connection
+  // before it looks whether it must stop, and stopping waits for that
+  // thread: an agent would take up to 2 s more to exit. Connections made
+  // while it stops end the wait at once.
+  const auto listening = port();
+  std::atomic<bool> stopped{false};
+  std::thread waker{[&] {
+    while (!stopped.load()) {
+      poke(host_, listening);
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+  }};
+  exposer_.reset();
+  stopped = true;
+  waker.join();
+}
 
 std::uint16_t metrics_exposer::port() const {
   auto ports = exposer_->GetListeningPorts();

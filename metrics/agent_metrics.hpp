@@ -92,6 +92,7 @@ public:
 
 private:
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::string host_;  // where a connection reaches it (see the destructor)
 };
 
 } // namespace tidesync::metrics
