@@ -159,17 +159,25 @@ remote_answer<protocol::table_version> upload_answer(const protocol::http_respon
 
 } // namespace
 
+namespace {
+
+std::string upload_path(std::string path, bool recount) {
+  return recount ? path + "?recount=true" : path;
+}
+
+} // namespace
+
 remote_answer<protocol::table_version> http_remote::upload(const std::string& database_id,
                                                            const std::string& table,
-                                                           const std::string& body) {
-  return upload_answer(client_->post(table_path(database_id, table), body));
+                                                           const std::string& body, bool recount) {
+  return upload_answer(client_->post(upload_path(table_path(database_id, table), recount), body));
 }
 
 remote_answer<protocol::table_version>
 http_remote::upload_gzipped(const std::string& database_id, const std::string& table,
-                            const std::string& gzipped) {
-  return upload_answer(
-    client_->post(table_path(database_id, table), gzipped, {{"Content-Encoding", "gzip"}}));
+                            const std::string& gzipped, bool recount) {
+  return upload_answer(client_->post(upload_path(table_path(database_id, table), recount), gzipped,
+                                     {{"Content-Encoding", "gzip"}}));
 }
 
 remote_answer<std::int64_t> http_remote::delete_rows(const std::string& database_id,

@@ -30,10 +30,11 @@ public:
                              const protocol::table_schema& schema) override;
   remote_answer<protocol::table_version> upload(const std::string& database_id,
                                                 const std::string& table,
-                                                const std::string& body) override;
+                                                const std::string& body, bool recount) override;
   remote_answer<protocol::table_version> upload_gzipped(const std::string& database_id,
                                                         const std::string& table,
-                                                        const std::string& gzipped) override;
+                                                        const std::string& gzipped,
+                                                        bool recount) override;
   remote_answer<std::int64_t> delete_rows(const std::string& database_id,
                                           const std::string& table,
                                           const std::string& body) override;

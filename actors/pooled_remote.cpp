@@ -24,14 +24,15 @@ pooled_remote::declare_schema(const std::string& database_id, const std::string&
 
 remote_answer<protocol::table_version> pooled_remote::upload(const std::string& database_id,
                                                              const std::string& table,
-                                                             const std::string& body) {
-  return pool_->borrow()->upload(database_id, table, body);
+                                                             const std::string& body,
+                                                             bool recount) {
+  return pool_->borrow()->upload(database_id, table, body, recount);
 }
 
 remote_answer<protocol::table_version>
 pooled_remote::upload_gzipped(const std::string& database_id, const std::string& table,
-                              const std::string& gzipped) {
-  return pool_->borrow()->upload_gzipped(database_id, table, gzipped);
+                              const std::string& gzipped, bool recount) {
+  return pool_->borrow()->upload_gzipped(database_id, table, gzipped, recount);
 }
 
 remote_answer<std::int64_t> pooled_remote::delete_rows(const std::string& database_id,

@@ -77,15 +77,17 @@ public:
                  const protocol::table_schema& schema) = 0;
 
   /// Uploads a `{"columns":…,"rows":…}` body; answers the new remote summary
-  /// (count and max_version).
+  /// (count and max_version). With `recount` (`?recount=true`) the server
+  /// counts that summary from the data, as recount() would, in the same request.
   virtual remote_answer<protocol::table_version>
-  upload(const std::string& database_id, const std::string& table, const std::string& body) = 0;
+  upload(const std::string& database_id, const std::string& table, const std::string& body,
+         bool recount) = 0;
 
   /// The same upload with a body its caller already gzip-compressed: sent
   /// as it is, with `Content-Encoding: gzip`.
   virtual remote_answer<protocol::table_version>
   upload_gzipped(const std::string& database_id, const std::string& table,
-                 const std::string& gzipped) = 0;
+                 const std::string& gzipped, bool recount) = 0;
 
   /// Sends a DELETE body (`keys`, `above_version` or `all`); answers rows deleted.
   virtual remote_answer<std::int64_t> delete_rows(const std::string& database_id,

@@ -96,9 +96,10 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
   const std::string& body = encoded != nullptr ? encoded->bytes : (own = upload_body(schema_, batch));
   const auto json_bytes = encoded != nullptr ? encoded->json_bytes : body.size();
   const auto started = std::chrono::steady_clock::now();
+  const bool recount = encoded != nullptr && encoded->recount;
   auto answer = encoded != nullptr && encoded->gzipped
-                  ? parts_.remote->upload_gzipped(database_id_, table_name(), body)
-                  : parts_.remote->upload(database_id_, table_name(), body);
+                  ? parts_.remote->upload_gzipped(database_id_, table_name(), body, recount)
+                  : parts_.remote->upload(database_id_, table_name(), body, recount);
   const auto elapsed = std::chrono::steady_clock::now() - started;
   status = answer.status;
   if (status.result == call_result::failed)
@@ -114,6 +115,7 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
     // The server answers its summary after the write: no request to read it.
     remote_ = answer.value;
     remote_stale_ = false;
+    recounted_ = recount;  // any later write makes the count incremental again
     report_.rows_uploaded += rows;
     if (parts_.metrics)
       parts_.metrics->add_rows_uploaded(parts_.database, table_name(), rows);
@@ -224,7 +226,8 @@ std::string table_sync::retry_skipped_row(const storage::text_row& row) {
   }
   // Alone and outside the batch-size history: one bad row must not shrink every batch.
   auto answer = with_retry("upload skipped row", [&] {
-    return parts_.remote->upload(database_id_, table_name(), upload_body(schema_, {&row, 1}));
+    return parts_.remote->upload(database_id_, table_name(), upload_body(schema_, {&row, 1}),
+                                 false);
   });
   if (answer.status.result == call_result::failed)
     fail("upload skipped row", answer.status);
@@ -233,6 +236,7 @@ std::string table_sync::retry_skipped_row(const storage::text_row& row) {
                                   answer.status.message);
     return key;
   }
+  recounted_ = false;
   parts_.state->remove_skipped_row(parts_.database, table_name(), key);
   skipped_keys_.erase(key);
   remote_stale_ = true;

@@ -152,6 +152,7 @@ void table_sync::delete_keys(const std::vector<sync::row_key>& keys) {
     });
     if (!answer.status.ok())
       fail("delete rows", answer.status);
+    recounted_ = false;
     remote_stale_ = true;
     report_.rows_deleted += answer.value;
     if (parts_.metrics)

@@ -94,7 +94,10 @@ void table_sync::run_steps(const table_cycle& cycle) {
   retry_skipped_rows();
   catch_late_commits(parts_.state->safe_version_mark(parts_.database, table_name()));
   const bool cloud_was_empty = remote_.count == 0;
+  recounted_ = false;
+  recount_last_page_ = cycle.full_pass && cloud_was_empty;
   catch_up(!cycle.full_pass);
+  recount_last_page_ = false;
   if (cycle.full_pass) {
     if (!(cloud_was_empty && report_.rows_uploaded > 0 && loaded_whole_table(mark))) {
       digest_pass();
@@ -206,6 +209,9 @@ bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_
     const bool more = follow_full_pages && full && !parts_.stop->stop_requested();
     // Asked before the upload starts: the batch-size actor is not asked from two threads at once.
     const auto next_limit = more ? static_cast<std::int64_t>(parts_.sizer->next_size()) : 0;
+    // The end of a load into an empty cloud copy: counted from the data by
+    // the server as it lands, so loaded_whole_table needs no recount request.
+    body.recount = recount_last_page_ && !full && body.json_bytes > 0;
     auto page = std::make_shared<ahead_page>(ahead_page{std::move(rows), std::move(body)});
     if (parts_.uploads != nullptr)
       sending = parts_.uploads->submit([this, page] { send_rows(page->rows, page->body); });
@@ -278,6 +284,7 @@ void table_sync::delete_behind(const protocol::table_version& local) {
   });
   if (!answer.status.ok())
     fail("delete", answer.status);
+  recounted_ = false;
   remote_stale_ = true;
   report_.rows_deleted += answer.value;
   if (parts_.metrics)

@@ -138,6 +138,9 @@ private:
     std::string bytes;
     bool gzipped = false;
     std::size_t json_bytes = 0;
+    /// The last page of a load into an empty cloud copy: its upload has the
+    /// server count the summary from the data (see loaded_whole_table).
+    bool recount = false;
   };
   struct ahead_page {
     std::vector<storage::text_row> rows;
@@ -179,6 +182,12 @@ private:
   bool caught_up_ = false;  // equal but for rows held as skipped, at the last decision
   std::optional<sync::row_position> last_uploaded_;
   bool last_page_full_ = false;  // the last ahead page held as many rows as asked for
+  /// Set while a full pass loads an empty cloud copy: the load's last page
+  /// asks the server to count its summary from the data.
+  bool recount_last_page_ = false;
+  /// remote_ was counted from the data by the server, and nothing was
+  /// written since.
+  bool recounted_ = false;
   // An upload a restart interrupted: resumed after its position this cycle.
   std::optional<sync::row_position> resume_from_;
   std::optional<sync::upload_resume> saved_resume_;  // as in the state store

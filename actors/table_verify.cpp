@@ -123,13 +123,18 @@ bool table_sync::loaded_whole_table(std::int64_t mark) {
   catch_up(true);
   if (last_decision_ != sync::sync_decision::equal)
     return false;
-  auto answer = with_retry("recount", [&] {
-    return parts_.remote->recount(database_id_, table_name());
-  });
-  if (!answer.status.ok())
-    fail("recount", answer.status);
-  remote_ = answer.value;
-  remote_stale_ = false;
+  // The load's last upload had the server count its summary from the data,
+  // unless something was written after it: then it counts again now.
+  if (!recounted_) {
+    auto answer = with_retry("recount", [&] {
+      return parts_.remote->recount(database_id_, table_name());
+    });
+    if (!answer.status.ok())
+      fail("recount", answer.status);
+    remote_ = answer.value;
+    remote_stale_ = false;
+    recounted_ = true;
+  }
   auto local = source_->summary(table_name(), schema_);
   if (sync::decide(local, remote_) != sync::sync_decision::equal)
     return false;

@@ -94,6 +94,18 @@ std::optional<std::int64_t> int_parameter(const route_match& route, const std::s
   return value;
 }
 
+// `true` or `false`; absent is false.
+bool bool_parameter(const route_match& route, const std::string& name) {
+  auto it = route.query.find(name);
+  if (it == route.query.end() || it->second == "false")
+    return false;
+  if (it->second == "true")
+    return true;
+  throw api_error(error_code::bad_request, "query parameter " + name +
+                                               ": expected \"true\" or \"false\", got \"" +
+                                               it->second + "\"");
+}
+
 // How the manifest writes float key cells: `floats=string` (exact) or
 // `floats=number` (the default, which agents of the previous release read).
 protocol::float_form floats_parameter(const route_match& route) {
@@ -223,7 +235,8 @@ http_response api_handlers::table_version(const route_match& route,
 http_response api_handlers::upload(const http_request& request, const route_match& route,
                                    storage::postgres_store& store) {
   require_table_name(route);
-  auto result = store.upload(route.client_id, route.database_id, route.table, parse_body(request));
+  auto result = store.upload(route.client_id, route.database_id, route.table, parse_body(request),
+                             bool_parameter(route, "recount"));
   metrics_.add_rows_uploaded(result.rows);
   json::object out{
       {"rows", result.rows}, {"inserted", result.inserted}, {"updated", result.updated}};

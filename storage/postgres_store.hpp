@@ -194,9 +194,12 @@ public:
   table_versions(const std::string& client_id, const std::string& database_id);
 
   /// Validates the body `{"columns":[…],"rows":[[…],…]}` completely, then
-  /// upserts it through COPY into a staging table, in one transaction.
+  /// upserts it through COPY into a staging table, in one transaction. With
+  /// `recount`, the summary after it is counted from the data (as
+  /// recount_summary does) in that same transaction.
   upload_result upload(const std::string& client_id, const std::string& database_id,
-                       const std::string& table, const boost::json::value& body);
+                       const std::string& table, const boost::json::value& body,
+                       bool recount = false);
 
   /// Body `{"keys":[…]}` | `{"above_version":V}` | `{"all":true}`.
   delete_result delete_rows(const std::string& client_id, const std::string& database_id,

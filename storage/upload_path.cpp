@@ -121,7 +121,8 @@ write_counts write_batch(pqxx::dbtransaction& tx, const tenant_table& tenant,
 } // namespace
 
 upload_result postgres_store::upload(const std::string& client_id, const std::string& database_id,
-                                     const std::string& table, const boost::json::value& body) {
+                                     const std::string& table, const boost::json::value& body,
+                                     bool recount) {
   const auto& data_schema = impl_->options.data_schema;
   return impl_->connection.run([&](pqxx::connection& c) {
     pqxx::work tx{c};
@@ -132,7 +133,8 @@ upload_result postgres_store::upload(const std::string& client_id, const std::st
     result.rows = static_cast<std::int64_t>(renderer.row_count());
     result.inserted = counts.inserted;
     result.updated = counts.updated;
-    result.version = refresh_summary(tx, tenant, result.inserted);
+    result.version =
+        recount ? storage::recount_summary(tx, tenant) : refresh_summary(tx, tenant, result.inserted);
     tx.commit();
     return result;
   });

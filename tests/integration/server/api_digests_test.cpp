@@ -137,6 +137,27 @@ TEST_F(DigestsOverHttp, RecountFixesASummaryChangedBySql) {
   EXPECT_EQ(fresh.json(), reply.json());
 }
 
+TEST_F(DigestsOverHttp, AnUploadCanAskForItsSummaryCountedFromTheData) {
+  declare_orders();
+  ASSERT_EQ(upload_orders(R"([[1,"a",null,10],[2,"b",null,11]])").status, 200);
+  sql("DELETE FROM tidesync_data.orders WHERE id = 2");  // the summary still counts it
+  const std::string body =
+    R"({"columns":["id","note","price","tidesync_version"],"rows":[[3,"c",null,12]]})";
+  auto plain = client().call("POST", table_path("orders"), token_, body);
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(plain.json().at("count"), 3);  // incremental: 2 + 1
+  auto counted = client().call("POST", table_path("orders") + "?recount=true", token_, body);
+  ASSERT_EQ(counted.status, 200) << counted.body;
+  EXPECT_EQ(counted.json().at("count"), 2);  // rows 1 and 3, counted
+  EXPECT_EQ(counted.json().at("max_version"), 12);
+  EXPECT_EQ(client().call("GET", table_path("orders"), token_).json().at("count"), 2);
+  EXPECT_EQ(client().call("POST", table_path("orders") + "?recount=false", token_, body).status,
+            200);
+  auto bad = client().call("POST", table_path("orders") + "?recount=yes", token_, body);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("recount"), std::string::npos) << bad.body;
+}
+
 TEST_F(DigestsOverHttp, ATenantCannotDigestAnotherTenantsTable) {
   declare_orders();
   ASSERT_EQ(upload_orders(R"([[1,"secret",null,10]])").status, 200);

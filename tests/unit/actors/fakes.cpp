@@ -277,7 +277,7 @@ fake_remote::declare_schema(const std::string& database_id, const std::string& t
 
 actors::remote_answer<protocol::table_version>
 fake_remote::upload(const std::string& database_id, const std::string& table,
-                    const std::string& body) {
+                    const std::string& body, bool recount) {
   auto rows = json::parse(body).at("rows").as_array();
   const std::int64_t first_id = rows.empty() ? 0 : rows.front().as_array().at(0).as_int64();
   {
@@ -326,12 +326,16 @@ fake_remote::upload(const std::string& database_id, const std::string& table,
                cells.at(2).as_int64()};
   }
   server_->stored_first_ids.push_back(first_id);
+  if (recount) {
+    ++server_->recounting_uploads;
+    server_->uncounted_ids.clear();  // as recount(): the summary now counts every row
+  }
   return {{}, kept_summary(*server_, stored)};
 }
 
 actors::remote_answer<protocol::table_version>
 fake_remote::upload_gzipped(const std::string& database_id, const std::string& table,
-                            const std::string& gzipped) {
+                            const std::string& gzipped, bool recount) {
   auto body = protocol::gzip_decompress(gzipped, std::size_t{1} << 30);
   if (!body.ok())
     return {failure(actors::call_result::rejected, 400, body.error), {}};
@@ -339,7 +343,7 @@ fake_remote::upload_gzipped(const std::string& database_id, const std::string& t
     std::lock_guard lock{server_->mutex};
     ++server_->gzipped_uploads;
   }
-  return upload(database_id, table, body.data);
+  return upload(database_id, table, body.data, recount);
 }
 
 actors::remote_answer<std::int64_t> fake_remote::delete_rows(const std::string& database_id,

@@ -121,6 +121,8 @@ struct fake_server {
   std::vector<std::int64_t> stored_first_ids;
   /// Uploads under way now, and the most ever under way at once.
   int gzipped_uploads = 0;
+  /// Uploads that asked for a summary counted from the data (`?recount=true`).
+  int recounting_uploads = 0;
   int uploads_in_flight = 0;
   int most_uploads_in_flight = 0;
   /// Called (outside the lock) as an upload arrives, with its first id: a
@@ -147,11 +149,12 @@ public:
                  const protocol::table_schema& schema) override;
   actors::remote_answer<protocol::table_version> upload(const std::string& database_id,
                                                         const std::string& table,
-                                                        const std::string& body) override;
+                                                        const std::string& body,
+                                                        bool recount) override;
   /// Un-gzips the body and uploads it; counts `gzipped_uploads`.
   actors::remote_answer<protocol::table_version>
   upload_gzipped(const std::string& database_id, const std::string& table,
-                 const std::string& gzipped) override;
+                 const std::string& gzipped, bool recount) override;
   actors::remote_answer<std::int64_t> delete_rows(const std::string& database_id,
                                                   const std::string& table,
                                                   const std::string& body) override;
