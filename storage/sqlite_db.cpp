@@ -78,11 +78,11 @@ void sqlite_db::recycle(std::string sql, sqlite3_stmt* stmt) noexcept {
   // A statement left mid-way holds a read snapshot until it is reset.
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
-  if (cache_.size() >= statement_cache_size) {
+  cache_.push_back({std::move(sql), stmt});
+  if (cache_.size() > statement_cache_size) {
     sqlite3_finalize(cache_.front().stmt);
     cache_.erase(cache_.begin());
   }
-  cache_.push_back({std::move(sql), stmt});
 }
 
 void sqlite_db::exec(const std::string& sql, std::string_view context) {
