@@ -280,10 +280,6 @@ void schedule_tick(database_self* self) {
 // database's own, its changes are logged and the next one is scheduled.
 void end_cycle(database_self* self, database_report report) {
   auto& state = self->state;
-  // The connections the tables opened side by side stay open through the
-  // cycle (opening a SQLite connection parses the whole schema); between
-  // cycles one is enough.
-  state.context->pool->post([sources = state.sources] { sources->close_idle_beyond(1); });
   auto promise = std::move(state.cycle->promise);
   state.cycle.reset();
   self->become(idle(self));
@@ -534,11 +530,11 @@ caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_co
   state.link = std::make_shared<database_link>(
     database_link{state.context, state.config, pooled_remote{state.context->remotes}});
   auto open = state.context->open_source;
-  // Up to max_connections open while tables run side by side; end_cycle
-  // closes all but one (an idle cycle needs no more).
+  // One connection stays open between cycles (an idle cycle needs no more);
+  // others open while tables run side by side and close after.
   state.sources = std::make_shared<source_pool>(
     [open, url = state.config->source] { return open(url); },
-    static_cast<std::size_t>(state.context->config.engine.max_connections));
+    static_cast<std::size_t>(state.context->config.engine.max_connections), 1);
   state.tables.resize(state.config->tables.size());
   for (std::size_t i = 0; i < state.tables.size(); ++i)
     start_table(self, i);

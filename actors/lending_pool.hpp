@@ -13,9 +13,9 @@ namespace tidesync::actors {
 
 /// At most `limit` objects of one kind (source connections of one database,
 /// HTTP clients to the server), made on demand and lent out one borrower at a
-/// time. What comes back is kept for the next borrower until
-/// close_idle_beyond() closes it, so a burst of borrowers opens each object
-/// once. Thread-safe; borrow() waits while all `limit` are lent out.
+/// time. Up to `keep_idle` idle ones are kept for the next borrower, so a
+/// connection stays open across cycles; one returned beyond that is closed.
+/// Thread-safe; borrow() waits while all `limit` are lent out.
 template <class T>
 class lending_pool {
 public:
@@ -45,8 +45,10 @@ public:
     std::unique_ptr<T> item_;
   };
 
-  lending_pool(factory make, std::size_t limit)
-    : make_(std::move(make)), limit_(std::max<std::size_t>(limit, 1)) {}
+  /// `keep_idle` 0 keeps every idle one (up to `limit`).
+  lending_pool(factory make, std::size_t limit, std::size_t keep_idle = 0)
+    : make_(std::move(make)), limit_(std::max<std::size_t>(limit, 1)),
+      keep_idle_(keep_idle == 0 ? limit_ : keep_idle) {}
 
   /// Lends an idle object, or makes one while fewer than `limit` exist;
   /// waits otherwise. What `make` throws reaches the caller.
@@ -76,32 +78,21 @@ public:
 
   std::size_t limit() const { return limit_; }
 
-  /// Closes idle objects until at most `keep` are idle; lent ones are not
-  /// touched (they come back and stay until the next call).
-  void close_idle_beyond(std::size_t keep) {
-    std::vector<std::unique_ptr<T>> closing;
-    {
-      std::lock_guard lock{mutex_};
-      while (idle_.size() > keep) {
-        closing.push_back(std::move(idle_.back()));
-        idle_.pop_back();
-      }
-    }
-  }  // `closing` closes here, outside the lock
-
 private:
   void give_back(std::unique_ptr<T> item) {
     {
       std::lock_guard lock{mutex_};
       --lent_;
-      if (item)
+      if (item && idle_.size() < keep_idle_)
         idle_.push_back(std::move(item));
     }
     returned_.notify_one();
+    item.reset();  // one not kept closes outside the lock
   }
 
   factory make_;
   std::size_t limit_;
+  std::size_t keep_idle_;
   mutable std::mutex mutex_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<T>> idle_;

@@ -270,13 +270,7 @@ std::optional<detail::catalog_table> read_sqlite_catalog(sqlite_db& db, const st
 }
 
 sqlite_source::sqlite_source(const std::string& path)
-  : db_(std::make_unique<sqlite_db>(path, SQLITE_OPEN_READONLY)) {
-  // Reads go through a table once per cycle, so a page kept for the next
-  // read is rarely used again; the operating system caches the file anyway.
-  // SQLite's default (up to 2 MiB per connection) would cost an agent of a
-  // few hundred databases that much memory again per open connection.
-  db_->exec("PRAGMA cache_size = -" + std::to_string(page_cache_kib), "limit the page cache");
-}
+  : db_(std::make_unique<sqlite_db>(path, SQLITE_OPEN_READONLY)) {}
 
 struct sqlite_source::marks_queries {
   std::string maxima_sql;

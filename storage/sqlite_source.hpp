@@ -19,9 +19,6 @@ class sqlite_statement;
 /// shortest round-trip form, integers as they are.
 class sqlite_source final : public source {
 public:
-  /// The page cache of a source connection, KiB (see the constructor).
-  static constexpr int page_cache_kib = 32;
-
   /// Opens the file; storage_error(not_found) if it doesn't exist.
   explicit sqlite_source(const std::string& path);
   ~sqlite_source() override;

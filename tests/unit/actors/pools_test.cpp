@@ -63,29 +63,18 @@ TEST(LendingPool, ADiscardedObjectIsClosedAndAFreshOneMadeForTheNextBorrower) {
   EXPECT_EQ(loan->serial, 2);
 }
 
-TEST(LendingPool, KeepsWhatComesBackUntilToldToCloseTheIdleOnesBeyondSome) {
+TEST(LendingPool, KeepsOnlyKeepIdleOfWhatComesBackAndLendsUpToItsLimit) {
   int made = 0;
   lending_pool<connection> pool{[&] { return std::make_unique<connection>(connection{++made}); },
-                                3};
+                                2, 1};
   {
     auto first = pool.borrow();
-    auto second = pool.borrow();
-    auto third = pool.borrow();
-    EXPECT_EQ(pool.open(), 3u);
+    auto second = pool.borrow();  // two at once: the limit, not keep_idle, bounds loans
+    EXPECT_EQ(pool.open(), 2u);
   }
-  EXPECT_EQ(pool.open(), 3u);  // all three kept for the next borrowers
-  {
-    auto first = pool.borrow();
-    auto second = pool.borrow();
-    EXPECT_EQ(made, 3);  // lent again, not made anew
-    pool.close_idle_beyond(0);
-    EXPECT_EQ(pool.open(), 2u);  // the idle one closed; the lent ones untouched
-  }
-  pool.close_idle_beyond(1);
-  EXPECT_EQ(pool.open(), 1u);
+  EXPECT_EQ(pool.open(), 1u);  // the second returned was closed
   auto again = pool.borrow();
-  auto fresh = pool.borrow();
-  EXPECT_EQ(made, 4);  // one kept, one made for the second borrower
+  EXPECT_EQ(made, 2);  // the kept one is lent again
 }
 
 TEST(LendingPool, AFailureToMakeOneFreesItsPlace) {
