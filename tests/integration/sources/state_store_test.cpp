@@ -12,7 +12,9 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <sys/wait.h>
@@ -131,31 +133,70 @@ TEST(StateStore, AStateDirectoryThatCannotBeCreatedGivesAClearError) {
   }
 }
 
+// A child process that writes to the state in a directory as fast as it
+// can, each write acknowledged with its number on a pipe, until killed.
+class killed_writer {
+public:
+  killed_writer(const std::filesystem::path& dir,
+                const std::function<void(state_store&, std::int64_t)>& write,
+                bool write_behind) {
+    int acks[2];
+    if (::pipe(acks) != 0)
+      throw std::runtime_error("pipe failed");
+    child_ = ::fork();
+    if (child_ < 0)
+      throw std::runtime_error("fork failed");
+    if (child_ == 0) {
+      ::close(acks[0]);
+      state_store store{dir.string()};
+      if (write_behind)
+        store.write_behind(std::chrono::milliseconds{50}, nullptr);
+      for (std::int64_t i = 1;; ++i) {
+        write(store, i);
+        if (::write(acks[1], &i, sizeof i) != sizeof i)
+          ::_exit(1);
+      }
+    }
+    ::close(acks[1]);
+    acks_ = acks[0];
+  }
+  ~killed_writer() { kill(); }
+
+  /// The number of the next acknowledged write; 0 when the child is gone.
+  std::int64_t next_ack() {
+    std::int64_t number = 0;
+    return ::read(acks_, &number, sizeof number) == static_cast<ssize_t>(sizeof number) ? number
+                                                                                        : 0;
+  }
+
+  void kill() {
+    if (child_ <= 0)
+      return;
+    ::kill(child_, SIGKILL);
+    ::waitpid(child_, nullptr, 0);
+    ::close(acks_);
+    child_ = 0;
+  }
+
+private:
+  pid_t child_ = 0;
+  int acks_ = -1;
+};
+
 TEST(StateStore, AKillNineLosesNoAcknowledgedWrite) {
   testing::temp_directory dir;
   state_store{dir.path().string()};  // create the file before the child writes
-  int acks[2];
-  ASSERT_EQ(::pipe(acks), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(acks[0]);
-    state_store store{dir.path().string()};
-    for (std::int64_t i = 1;; ++i) {
-      store.set_safe_version_mark("db", "orders", i);
-      store.add_skipped_row("db", "orders", "[" + std::to_string(i) + "]", i, "bad");
-      if (::write(acks[1], &i, sizeof i) != sizeof i)
-        ::_exit(1);
-    }
-  }
-  ::close(acks[1]);
+  killed_writer writer{dir.path(),
+                       [](state_store& store, std::int64_t i) {
+                         store.set_safe_version_mark("db", "orders", i);
+                         store.add_skipped_row("db", "orders", "[" + std::to_string(i) + "]", i,
+                                               "bad");
+                       },
+                       false};
   std::int64_t acknowledged = 0;
   for (int n = 0; n < 200; ++n)
-    ASSERT_EQ(::read(acks[0], &acknowledged, sizeof acknowledged),
-              static_cast<ssize_t>(sizeof acknowledged));
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
-  ::close(acks[0]);
+    ASSERT_GT(acknowledged = writer.next_ack(), 0);
+  writer.kill();
 
   state_store store{dir.path().string()};
   EXPECT_GE(store.safe_version_mark("db", "orders").value_or(0), acknowledged);
@@ -220,35 +261,21 @@ TEST(StateStore, TheWriterCommitsHeldProgressWithinItsIntervalAndTheDestructorTh
 TEST(StateStore, AKillNineWithWriteBehindLosesOnlyTheLastIntervalsProgress) {
   testing::temp_directory dir;
   state_store{dir.path().string()};
-  int acks[2];
-  ASSERT_EQ(::pipe(acks), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(acks[0]);
-    state_store store{dir.path().string()};
-    store.write_behind(std::chrono::milliseconds{50}, nullptr);
-    for (std::int64_t i = 1;; ++i) {
-      store.set_safe_version_mark("db", "orders", i);
-      if (::write(acks[1], &i, sizeof i) != sizeof i)
-        ::_exit(1);
-    }
-  }
-  ::close(acks[1]);
+  killed_writer writer{dir.path(),
+                       [](state_store& store, std::int64_t i) {
+                         store.set_safe_version_mark("db", "orders", i);
+                       },
+                       true};
   std::int64_t acknowledged = 0;
   for (int n = 0; n < 200; ++n)
-    ASSERT_EQ(::read(acks[0], &acknowledged, sizeof acknowledged),
-              static_cast<ssize_t>(sizeof acknowledged));
+    ASSERT_GT(acknowledged = writer.next_ack(), 0);
   // Marks acknowledged this long before the kill are committed: the writer
   // commits every 50 ms (the margin is for a loaded machine).
   const auto early = acknowledged;
   auto kill_at = std::chrono::steady_clock::now() + std::chrono::seconds{2};
   while (std::chrono::steady_clock::now() < kill_at)
-    ASSERT_EQ(::read(acks[0], &acknowledged, sizeof acknowledged),
-              static_cast<ssize_t>(sizeof acknowledged));
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
-  ::close(acks[0]);
+    ASSERT_GT(acknowledged = writer.next_ack(), 0);
+  writer.kill();
 
   state_store store{dir.path().string()};
   auto saved = store.safe_version_mark("db", "orders").value_or(0);
