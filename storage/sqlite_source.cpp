@@ -273,13 +273,20 @@ sqlite_source::sqlite_source(const std::string& path)
   : db_(std::make_unique<sqlite_db>(path, SQLITE_OPEN_READONLY)) {}
 
 struct sqlite_source::marks_queries {
-  std::string maxima_sql;
+  std::vector<table_ref> tables;  // the tables `maxima` reads, in its order
   sqlite_statement maxima;   // one row: each table's highest version
   sqlite_statement deletes;  // each table's stamp of its last delete
   sqlite_statement schema;   // the file's schema version
+  sqlite_statement data_version;  // moves with every other connection's commit
   /// The tables whose delete trigger stamps their own row, as of `checked_at`.
   std::set<std::string> stamped;
   std::string checked_at;  // a schema version; empty before the first look
+  /// The last marks read, with the file's data version and this connection's
+  /// own change count at that read: while neither moves, nothing committed
+  /// since, and the marks are still true.
+  std::optional<change_marks> last;
+  std::int64_t last_data_version = 0;
+  std::int64_t last_own_changes = 0;
 };
 
 sqlite_source::~sqlite_source() = default;
@@ -389,25 +396,38 @@ change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tabl
   // commit after their read at the next one. SQLite has one writer at a
   // time and counts inside its transaction: no writer is ever left running
   // behind a token.
-  std::string sql = "SELECT ";
-  for (std::size_t i = 0; i < tables.size(); ++i)
-    sql += (i ? ", " : "") + std::string{"(SELECT max("} +
-           detail::quote_identifier(tables[i].version_column, "version column") + ") FROM " +
-           detail::quote_identifier(tables[i].name, "table") + ")";
-  if (!marks_ || marks_->maxima_sql != sql) {
+  if (!marks_ || !std::ranges::equal(marks_->tables, tables, [](const auto& a, const auto& b) {
+        return a.name == b.name && a.version_column == b.version_column;
+      })) {
+    std::string sql = "SELECT ";
+    for (std::size_t i = 0; i < tables.size(); ++i)
+      sql += (i ? ", " : "") + std::string{"(SELECT max("} +
+             detail::quote_identifier(tables[i].version_column, "version column") + ") FROM " +
+             detail::quote_identifier(tables[i].name, "table") + ")";
     marks_.reset();
     sqlite_statement exists{*db_, "SELECT 1 FROM sqlite_master WHERE name = 'tidesync_deletes'",
                             "change counters"};
     if (!exists.step())
       return {};
     marks_.reset(new marks_queries{
-      sql, sqlite_statement{*db_, sql, "change counters"},
+      tables, sqlite_statement{*db_, sql, "change counters"},
       sqlite_statement{*db_, "SELECT table_name, deletes FROM tidesync_deletes",
                        "change counters"},
-      sqlite_statement{*db_, "PRAGMA schema_version", "change counters"}});
+      sqlite_statement{*db_, "PRAGMA schema_version", "change counters"},
+      sqlite_statement{*db_, "PRAGMA data_version", "change counters"},
+      {}, {}, std::nullopt, 0, 0});
   }
   change_marks marks;
   try {
+    // An idle site's cycle ends here: one statement instead of a look at
+    // every table's highest version.
+    marks_->data_version.step();
+    auto data_version = marks_->data_version.column_int(0);
+    marks_->data_version.reset();
+    auto own_changes = static_cast<std::int64_t>(sqlite3_total_changes64(db_->handle()));
+    if (marks_->last && data_version == marks_->last_data_version &&
+        own_changes == marks_->last_own_changes)
+      return *marks_->last;
     std::map<std::string, std::string> deletes;
     while (marks_->deletes.step())
       deletes.emplace(marks_->deletes.column_text(0), marks_->deletes.column_text(1));
@@ -437,6 +457,11 @@ change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tabl
         marks.tokens.emplace(tables[i].name, marks_->maxima.column_text(static_cast<int>(i)) +
                                                ":" + found->second + ":" + schema);
     marks_->maxima.reset();  // ends its read transaction
+    // The version read before the marks: a commit in between shows as a
+    // new version next time, and the marks are read again.
+    marks_->last = marks;
+    marks_->last_data_version = data_version;
+    marks_->last_own_changes = own_changes;
   } catch (...) {
     marks_.reset();  // prepared again, after a new look, next time
     throw;
