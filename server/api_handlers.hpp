@@ -33,7 +33,8 @@ private:
                                   storage::postgres_store& store);
   http_response declare_schema(const http_request& request, const route_match& route,
                                storage::postgres_store& store);
-  http_response table_versions(const route_match& route, storage::postgres_store& store);
+  http_response table_versions(const http_request& request, const route_match& route,
+                               storage::postgres_store& store);
   http_response table_version(const route_match& route, storage::postgres_store& store);
   http_response upload(const http_request& request, const route_match& route,
                        storage::postgres_store& store);

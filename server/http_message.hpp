@@ -35,6 +35,15 @@ struct http_response {
 /// 200 (or `status`) with a JSON body.
 http_response json_response(std::string body, int status = 200);
 
+/// `body` as a JSON response tagged with a strong ETag (a digest of the
+/// body); 304 with no body when the request's If-None-Match names that tag,
+/// so a client that polls an unchanged document skips receiving and parsing it.
+http_response json_response_unless_known(const http_request& request, std::string body);
+
+/// True when an If-None-Match value (a list of entity tags, or "*") matches
+/// `etag` by the weak comparison RFC 9110 prescribes for it.
+bool if_none_match_matches(std::string_view if_none_match, std::string_view etag);
+
 /// The error body `{"error":{"code","message"}}` with the code's status.
 http_response error_response(protocol::error_code code, std::string_view message);
 

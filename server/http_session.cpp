@@ -66,7 +66,8 @@ http::response<http::string_body> to_message(http_response&& response, unsigned 
                                              bool keep_alive) {
   http::response<http::string_body> message{static_cast<http::status>(response.status), version};
   message.set(http::field::server, server_name);
-  message.set(http::field::content_type, response.content_type);
+  if (!response.content_type.empty())
+    message.set(http::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers)
     message.set(name, value);
   message.body() = std::move(response.body);

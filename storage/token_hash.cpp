@@ -35,10 +35,12 @@ std::string generate_secret() {
   return secret_prefix + to_hex(bytes.data(), bytes.size());
 }
 
-std::string hash_secret(const std::string& secret) {
+std::string hash_secret(const std::string& secret) { return sha256_hex(secret); }
+
+std::string sha256_hex(std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
-  if (EVP_Digest(secret.data(), secret.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
     throw protocol::api_error(protocol::error_code::internal, "SHA-256 failed");
   return to_hex(digest.data(), size);
 }

@@ -177,6 +177,46 @@ TEST_F(ApiEndpoints, TheTablesSummaryListsEveryDeclaredTableInOneResponse) {
       "orders":{"count":1,"max_version":7,"max_modified":null}}})"));
 }
 
+TEST_F(ApiEndpoints, AnUnchangedTablesSummaryAnswers304ToItsETag) {
+  declare_orders();
+  ASSERT_EQ(upload_orders(R"([[1,"a",null,7]])").status, 200);
+  const auto listing = database_path("acme", database_id_) + "/tables";
+  auto first = client().call("GET", listing, token_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_TRUE(first.headers.contains("etag"));
+  auto etag = first.headers["etag"];
+  EXPECT_EQ(etag.size(), 34u) << etag;  // 32 hex digits, quoted
+  EXPECT_EQ(etag.front(), '"');
+
+  auto ask = [&](const std::string& if_none_match) {
+    return client().send("GET", listing, "",
+                         {{"Authorization", "Bearer " + token_},
+                          {"If-None-Match", if_none_match}});
+  };
+  auto unchanged = ask(etag);
+  EXPECT_EQ(unchanged.status, 304);
+  EXPECT_EQ(unchanged.body, "");
+  EXPECT_EQ(unchanged.headers["etag"], etag);
+  // A list naming it, its weak form and "*" match as well (RFC 9110 13.1.2).
+  EXPECT_EQ(ask("\"0123\", " + etag).status, 304);
+  EXPECT_EQ(ask("W/" + etag).status, 304);
+  EXPECT_EQ(ask("*").status, 304);
+  EXPECT_EQ(ask("\"0123\"").status, 200);
+  EXPECT_EQ(ask("").status, 200);
+
+  // Any change to a summary is a new listing with a new tag.
+  ASSERT_EQ(upload_orders(R"([[1,"b",null,8]])").status, 200);
+  auto changed = ask(etag);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_NE(changed.headers["etag"], etag);
+  EXPECT_EQ(changed.json().at("tables").at("orders").at("max_version"), 8);
+  EXPECT_EQ(ask(changed.headers["etag"]).status, 304);
+
+  // The tag is checked after the token, never instead of it.
+  auto anonymous = client().send("GET", listing, "", {{"If-None-Match", "*"}});
+  EXPECT_EQ(anonymous.status, 401);
+}
+
 TEST_F(ApiEndpoints, DeleteByKeysRemovesThoseRows) {
   declare_orders();
   ASSERT_EQ(upload_orders(R"([[1,"a",null,10],[2,"b",null,11],[3,"c",null,12]])").status, 200);

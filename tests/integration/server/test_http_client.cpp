@@ -70,6 +70,8 @@ http_reply test_http_client::send(const std::string& method, const std::string& 
     reply.headers["retry-after"] = response.retry_after;
   if (!response.content_encoding.empty())
     reply.headers["content-encoding"] = response.content_encoding;
+  if (!response.etag.empty())
+    reply.headers["etag"] = response.etag;
   return reply;
 }
 
