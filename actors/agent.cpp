@@ -91,8 +91,9 @@ std::shared_ptr<agent_context> make_context(config::agent_config config, agent_h
     auto server = context->config.server;
     auto timeout = context->config.request_timeout;
     auto compress = context->config.compress;
-    context->make_remote = [server, timeout, compress] {
-      return std::make_unique<http_remote>(server, timeout, compress);
+    auto listings = std::make_shared<listing_cache>();
+    context->make_remote = [server, timeout, compress, listings] {
+      return std::make_unique<http_remote>(server, timeout, compress, listings);
     };
   }
   context->open_source = std::move(hooks.open_source);

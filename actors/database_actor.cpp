@@ -20,7 +20,6 @@ namespace tidesync::actors {
 
 namespace {
 
-using table_summaries = std::map<std::string, protocol::table_version>;
 
 // Attempts at a database-level call within one cycle; the next cycle tries again.
 constexpr unsigned database_call_attempts = 4;
@@ -44,7 +43,7 @@ struct database_link {
   std::optional<std::string> database_id(database_report& report);
   /// Every table's remote summary in one request; re-registers once when the
   /// server no longer knows the saved id.
-  std::optional<table_summaries> summaries(std::string& id, database_report& report);
+  table_listing summaries(std::string& id, database_report& report);
 
   /// Calls `call` again after a backoff while it fails transiently, a few times.
   template <class Call>
@@ -86,8 +85,7 @@ std::optional<std::string> database_link::database_id(database_report& report) {
   return known_id = answer.value;
 }
 
-std::optional<table_summaries> database_link::summaries(std::string& id,
-                                                        database_report& report) {
+table_listing database_link::summaries(std::string& id, database_report& report) {
   auto answer = with_retry("list tables", [&] { return remote.list_tables(id); });
   if (answer.status.http_status == 404 || answer.status.http_status == 403) {
     // The server lost or never had this id (e.g. a new store): register again.
@@ -95,7 +93,7 @@ std::optional<table_summaries> database_link::summaries(std::string& id,
     known_id.reset();
     auto fresh = database_id(report);
     if (!fresh)
-      return std::nullopt;
+      return nullptr;
     id = *fresh;
     answer = with_retry("list tables", [&] { return remote.list_tables(id); });
   }
@@ -103,7 +101,7 @@ std::optional<table_summaries> database_link::summaries(std::string& id,
     report.error = "list tables: " + answer.status.message;
     spdlog::warn("{}: reading the table summaries failed: {}", config->name,
                  answer.status.message);
-    return std::nullopt;
+    return nullptr;
   }
   return answer.value;
 }
@@ -125,7 +123,7 @@ database_report with_every_table_failed(database_report report,
 struct database_listing {
   database_report report;
   std::string id;
-  std::optional<table_summaries> summaries;
+  table_listing summaries;  // null when they could not be read
   std::optional<storage::change_marks> marks;
   sync::idle_clock::time_point listed_at;
 };
@@ -177,7 +175,7 @@ struct database_cycle {
   std::optional<table_selection> only;
   database_report report;
   std::string id;
-  table_summaries summaries;
+  table_listing summaries;
   std::optional<storage::change_marks> marks;
   sync::idle_clock::time_point listed_at;
   std::deque<std::size_t> waiting;  // tables (config index) not yet started
@@ -309,8 +307,8 @@ void remember_quiet(database_self* self, std::size_t i, const table_report& resu
   if (!result.quiet || !cycle.marks)
     return;
   auto token = cycle.marks->tokens.find(name);
-  auto remote = cycle.summaries.find(name);
-  if (token == cycle.marks->tokens.end() || remote == cycle.summaries.end())
+  auto remote = cycle.summaries->find(name);
+  if (token == cycle.marks->tokens.end() || remote == cycle.summaries->end())
     return;
   child.quiet = sync::quiet_table{token->second, writers_of(*cycle.marks, name), remote->second,
                                   cycle.listed_at};
@@ -330,7 +328,7 @@ bool skip_unchanged(database_self* self, std::size_t i) {
   if (auto token = cycle.marks->tokens.find(name); token != cycle.marks->tokens.end())
     view.token = token->second;
   view.writers = writers_of(*cycle.marks, name);
-  if (auto remote = cycle.summaries.find(name); remote != cycle.summaries.end())
+  if (auto remote = cycle.summaries->find(name); remote != cycle.summaries->end())
     view.remote = remote->second;
   view.now = cycle.listed_at;
   auto recheck = std::min<sync::idle_clock::duration>(idle_recheck,
@@ -400,7 +398,7 @@ void start_waiting_tables(database_self* self) {
     cycle.report.tables.emplace_back();
     ++cycle.running;
     table_cycle request{cycle.id, std::nullopt, cycle.full_pass};
-    if (auto found = cycle.summaries.find(table.name); found != cycle.summaries.end())
+    if (auto found = cycle.summaries->find(table.name); found != cycle.summaries->end())
       request.remote = found->second;
     self->request(child.table, caf::infinite, cycle_atom::value, request)
       .then(
@@ -507,7 +505,7 @@ caf::behavior listing(database_self* self) {
       }
       cycle.report = std::move(listing->report);
       cycle.id = listing->id;
-      cycle.summaries = std::move(*listing->summaries);
+      cycle.summaries = std::move(listing->summaries);
       cycle.marks = std::move(listing->marks);
       cycle.listed_at = listing->listed_at;
       tell_missing_counters(self);

@@ -87,10 +87,12 @@ sync::row_key key_from_json(const json::array& cells,
 } // namespace
 
 http_remote::http_remote(const config::server_endpoint& server,
-                         std::chrono::milliseconds request_timeout, bool compress)
+                         std::chrono::milliseconds request_timeout, bool compress,
+                         std::shared_ptr<listing_cache> listings)
   : client_id_(server.client_id),
     client_(std::make_unique<protocol::http_client>(
-        server.url, client_options(server, request_timeout, compress))) {}
+        server.url, client_options(server, request_timeout, compress))),
+    listings_(listings ? std::move(listings) : std::make_shared<listing_cache>()) {}
 
 http_remote::~http_remote() = default;
 
@@ -112,16 +114,32 @@ remote_answer<std::string> http_remote::register_database(const std::string& nam
   });
 }
 
-remote_answer<std::map<std::string, protocol::table_version>>
-http_remote::list_tables(const std::string& database_id) {
-  auto response = client_->get(database_path(database_id) + "/tables");
-  return answer<std::map<std::string, protocol::table_version>>(
-    response, [](const json::value& v) {
-      std::map<std::string, protocol::table_version> out;
-      for (const auto& [name, summary] : v.at("tables").as_object())
-        out.emplace(std::string(name), protocol::table_version_from_json(summary));
-      return out;
-    });
+remote_answer<table_listing> http_remote::list_tables(const std::string& database_id) {
+  auto path = database_path(database_id) + "/tables";
+  protocol::http_response response;
+  if (auto known = listings_->etag(database_id)) {
+    response = client_->get(path, {{"If-None-Match", *known}});
+    if (response.status == 304) {
+      if (auto tables = listings_->find(database_id, response.etag))
+        return {{}, std::move(tables)};
+      // Not the listing held (a server that tags differently): ask in full.
+      listings_->forget(database_id);
+      response = client_->get(path);
+    }
+  } else {
+    response = client_->get(path);
+  }
+  auto out = answer<table_listing>(response, [](const json::value& v) {
+    std::map<std::string, protocol::table_version> out;
+    for (const auto& [name, summary] : v.at("tables").as_object())
+      out.emplace(std::string(name), protocol::table_version_from_json(summary));
+    return std::make_shared<const std::map<std::string, protocol::table_version>>(std::move(out));
+  });
+  if (out.status.ok() && !response.etag.empty())
+    listings_->store(database_id, response.etag, out.value);
+  else
+    listings_->forget(database_id);
+  return out;
 }
 
 remote_answer<std::optional<protocol::table_version>>

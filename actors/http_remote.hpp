@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/listing_cache.hpp"
 #include "actors/remote_api.hpp"
 #include "config/agent_config.hpp"
 
@@ -13,16 +14,17 @@ namespace tidesync::actors {
 
 /// remote_api over HTTP: one kept-alive protocol::http_client, bearer token,
 /// gzip request bodies unless `compress` is off, the configured request timeout.
+/// Table listings are asked conditionally against `listings` (a cache of its
+/// own when none is given).
 class http_remote : public remote_api {
 public:
   /// Throws std::invalid_argument for a server URL the client can't use.
   http_remote(const config::server_endpoint& server, std::chrono::milliseconds request_timeout,
-              bool compress = true);
+              bool compress = true, std::shared_ptr<listing_cache> listings = nullptr);
   ~http_remote() override;
 
   remote_answer<std::string> register_database(const std::string& name) override;
-  remote_answer<std::map<std::string, protocol::table_version>>
-  list_tables(const std::string& database_id) override;
+  remote_answer<table_listing> list_tables(const std::string& database_id) override;
   remote_answer<std::optional<protocol::table_version>>
   table_summary(const std::string& database_id, const std::string& table) override;
   remote_answer<std::vector<protocol::refused_column>>
@@ -57,6 +59,7 @@ private:
 
   std::string client_id_;
   std::unique_ptr<protocol::http_client> client_;
+  std::shared_ptr<listing_cache> listings_;
 };
 
 } // namespace tidesync::actors

@@ -6,8 +6,7 @@ remote_answer<std::string> pooled_remote::register_database(const std::string& n
   return pool_->borrow()->register_database(name);
 }
 
-remote_answer<std::map<std::string, protocol::table_version>>
-pooled_remote::list_tables(const std::string& database_id) {
+remote_answer<table_listing> pooled_remote::list_tables(const std::string& database_id) {
   return pool_->borrow()->list_tables(database_id);
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct manifest_page {
   std::optional<std::string> next;
 };
 
+/// Every declared table's summary by name, shared: a listing the server
+/// answered "not modified" is the one held from before, not a copy of it.
+using table_listing = std::shared_ptr<const std::map<std::string, protocol::table_version>>;
+
 /// The calls the agent makes to the tidesync server (docs/api.md), for one
 /// client. Implementations never throw for network or server failures: they
 /// report them in the status. Not thread-safe: one per actor.
@@ -61,9 +66,9 @@ public:
   /// Registers `name` and answers its database id.
   virtual remote_answer<std::string> register_database(const std::string& name) = 0;
 
-  /// The summary of every declared table of the database, in one request.
-  virtual remote_answer<std::map<std::string, protocol::table_version>>
-  list_tables(const std::string& database_id) = 0;
+  /// The summary of every declared table of the database, in one request;
+  /// null unless the call succeeded.
+  virtual remote_answer<table_listing> list_tables(const std::string& database_id) = 0;
 
   /// One table's summary; std::nullopt when the table is not declared.
   virtual remote_answer<std::optional<protocol::table_version>>

@@ -64,7 +64,7 @@ remote_listing list_remote(const config::agent_config& config,
       out.error = "server " + config.server.url + ": " + answer.status.message;
     } else {
       out.state = remote_state::declared;
-      out.tables = std::move(answer.value);
+      out.tables = *answer.value;
     }
   } catch (const std::exception& e) {
     out.error = "server " + config.server.url + ": " + e.what();

@@ -233,6 +233,7 @@ struct http_client::impl {
     out.content_type = std::string(message[http::field::content_type]);
     out.retry_after = std::string(message[http::field::retry_after]);
     out.content_encoding = std::string(message[http::field::content_encoding]);
+    out.etag = std::string(message[http::field::etag]);
     out.body = std::move(message.body());
     if (!message.keep_alive())
       close();

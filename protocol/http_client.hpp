@@ -47,6 +47,8 @@ struct http_response {
   std::string retry_after;
   /// `Content-Encoding` as sent by the server; empty when absent.
   std::string content_encoding;
+  /// `ETag` as sent (quotes included); empty when absent.
+  std::string etag;
   /// Set when no response arrived: DNS, connect, TLS, timeout, reset,
   /// malformed or oversized response. Says which step failed and why.
   std::optional<std::string> transport_error;

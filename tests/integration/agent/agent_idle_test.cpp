@@ -3,6 +3,8 @@
 // each database's cycles run on their own, whatever another database does.
 #include "actors/agent.hpp"
 
+#include "protocol/http_client.hpp"
+
 #include "storage/version_tracking.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/support/test_database.hpp"
@@ -35,7 +37,58 @@ std::int64_t cloud_count(const std::string& store_url, const std::string& table)
   return pg_int(store_url, "SELECT count(*) FROM tidesync_data." + table);
 }
 
+// The server's count of listings it answered with `status`.
+int listings_answered(std::uint16_t port, int status) {
+  protocol::http_client client{"http://127.0.0.1:" + std::to_string(port)};
+  auto body = client.get("/metrics").body;
+  auto series = "tidesync_server_requests_total{route=\"table_versions\",status=\"" +
+                std::to_string(status) + "\"} ";
+  auto at = body.find(series);
+  return at == std::string::npos ? 0 : std::stoi(body.substr(at + series.size()));
+}
+
 } // namespace
+
+// An idle cycle's listing comes back "not modified" (no body to parse) while
+// nothing changed remotely, and in full once something did.
+TEST_P(agent_test, AnIdleListingIsAnsweredNotModifiedUntilTheRemoteChanges) {
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 100));
+  prepare({"orders"});
+  actors::agent agent{agent_config({"orders"}), quick_retries()};
+  ASSERT_TRUE(agent.run_once().all_in_sync());
+  ASSERT_TRUE(settles_unread(agent, "orders"));
+  auto unchanged = listings_answered(port_, 304);
+  auto full = listings_answered(port_, 200);
+  auto idle = agent.run_cycle(false);
+  EXPECT_TRUE(table_of(idle, "orders").unread) << idle.summary_lines();
+  EXPECT_EQ(table_of(idle, "orders").state, actors::table_state::in_sync);
+  EXPECT_EQ(listings_answered(port_, 304), unchanged + 1);
+  EXPECT_EQ(listings_answered(port_, 200), full);
+
+  // A row written at the site changes the remote summary: the cycle that
+  // uploads it is answered from the cache, the next one sees the new listing.
+  site_exec("INSERT INTO orders (id, note) VALUES (1000, 'new')");
+  auto moved = agent.run_cycle(false);
+  EXPECT_EQ(table_of(moved, "orders").rows_uploaded, 1) << moved.summary_lines();
+  auto after = agent.run_cycle(false);
+  EXPECT_EQ(table_of(after, "orders").state, actors::table_state::in_sync)
+    << after.summary_lines();
+  EXPECT_EQ(listings_answered(port_, 200), full + 1);
+  expect_remote_matches("orders");
+
+  // A change the agent did not make (a row deleted through the API) is a
+  // new listing: the agent sees it at once and puts the row back.
+  protocol::http_client api{"http://127.0.0.1:" + std::to_string(port_)};
+  auto deleted = api.request("DELETE",
+                             "/v1/customers/acme/databases/" + database_id() + "/tables/orders",
+                             R"({"keys":[[5]]})", {{"Authorization", "Bearer " + token_}});
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  for (int cycle = 0; cycle < 3 && remote_rows("orders") != site_rows("orders"); ++cycle)
+    agent.run_cycle(false);
+  EXPECT_EQ(listings_answered(port_, 200), full + 2);
+  expect_remote_matches("orders");
+}
 
 TEST_P(agent_test, AnIdleCycleReadsOnlyTheTablesThatChanged) {
   site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");

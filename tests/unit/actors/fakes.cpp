@@ -240,8 +240,7 @@ actors::remote_answer<std::string> fake_remote::register_database(const std::str
   return {{}, "db-" + name};
 }
 
-actors::remote_answer<std::map<std::string, protocol::table_version>>
-fake_remote::list_tables(const std::string& database_id) {
+actors::remote_answer<actors::table_listing> fake_remote::list_tables(const std::string& database_id) {
   std::lock_guard lock{server_->mutex};
   ++server_->calls["list_tables"];
   if (server_->transient_listings > 0) {
@@ -253,7 +252,7 @@ fake_remote::list_tables(const std::string& database_id) {
   std::map<std::string, protocol::table_version> out;
   for (const auto& [table, rows] : server_->databases[database_id])
     out.emplace(table, kept_summary(*server_, rows));
-  return {{}, out};
+  return {{}, std::make_shared<const std::map<std::string, protocol::table_version>>(std::move(out))};
 }
 
 actors::remote_answer<std::optional<protocol::table_version>>

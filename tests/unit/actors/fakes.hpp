@@ -140,8 +140,7 @@ public:
   explicit fake_remote(std::shared_ptr<fake_server> server) : server_(std::move(server)) {}
 
   actors::remote_answer<std::string> register_database(const std::string& name) override;
-  actors::remote_answer<std::map<std::string, protocol::table_version>>
-  list_tables(const std::string& database_id) override;
+  actors::remote_answer<actors::table_listing> list_tables(const std::string& database_id) override;
   actors::remote_answer<std::optional<protocol::table_version>>
   table_summary(const std::string& database_id, const std::string& table) override;
   actors::remote_answer<std::vector<protocol::refused_column>>
