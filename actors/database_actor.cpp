@@ -178,6 +178,7 @@ struct database_cycle {
   table_listing summaries;
   std::optional<storage::change_marks> marks;
   sync::idle_clock::time_point listed_at;
+  double listed_unix_seconds = 0;  // the same moment, for the last-success gauges
   std::deque<std::size_t> waiting;  // tables (config index) not yet started
   std::size_t running = 0;
   std::size_t remaining = 0;
@@ -335,18 +336,21 @@ bool skip_unchanged(database_self* self, std::size_t i) {
                                                       state.context->config.verify_interval);
   if (!sync::may_skip(*child.quiet, view, recheck))
     return false;
-  table_report report;
-  report.database = cycle.report.database;
-  report.table = name;
-  report.state = table_state::in_sync;
-  report.quiet = true;
-  report.unread = true;
-  cycle.report.tables.push_back(std::move(report));
+  // Only someone who asked for the cycle reads its report; the database's
+  // own cycles log what was sent and drop the rest.
+  if (cycle.promise) {
+    table_report report;
+    report.database = cycle.report.database;
+    report.table = name;
+    report.state = table_state::in_sync;
+    report.quiet = true;
+    report.unread = true;
+    cycle.report.tables.push_back(std::move(report));
+  }
   if (state.context->metrics) {
     if (!child.last_success)
       child.last_success = state.context->metrics->last_success(state.config->name, name);
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    child.last_success.set(std::chrono::duration<double>(now).count());
+    child.last_success.set(cycle.listed_unix_seconds);
   }
   return true;
 }
@@ -508,6 +512,8 @@ caf::behavior listing(database_self* self) {
       cycle.summaries = std::move(listing->summaries);
       cycle.marks = std::move(listing->marks);
       cycle.listed_at = listing->listed_at;
+      cycle.listed_unix_seconds = std::chrono::duration<double>(
+        std::chrono::system_clock::now().time_since_epoch()).count();
       tell_missing_counters(self);
       for (std::size_t i = 0; i < state.config->tables.size(); ++i)
         if ((!cycle.only || cycle.only->includes(state.index, i)) && !skip_unchanged(self, i))

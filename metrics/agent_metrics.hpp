@@ -75,6 +75,8 @@ private:
   prometheus::Family<prometheus::Gauge>& last_success_;
   prometheus::Family<prometheus::Counter>& cycles_;
   prometheus::Family<prometheus::Gauge>& listening_;
+  prometheus::Counter& interval_cycles_;
+  prometheus::Counter& change_cycles_;
 };
 
 /// Serves a registry at `/metrics` on `listen` ("host:port") for Prometheus
