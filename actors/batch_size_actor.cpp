@@ -29,8 +29,9 @@ struct batch_size_state {
   static inline const char* name = "batch_size_actor";
 };
 
-caf::behavior batch_size_actor(caf::stateful_actor<batch_size_state>* self,
-                               std::shared_ptr<policy_batch_sizer> sizer, blocking_pool* pool) {
+batch_size_actor_hdl::behavior_type
+batch_size_actor(batch_size_actor_hdl::stateful_pointer<batch_size_state> self,
+                 std::shared_ptr<policy_batch_sizer> sizer, blocking_pool* pool) {
   auto history = std::make_shared<batch_history>();
   history->sizer = std::move(sizer);
   self->state.history = history;
@@ -47,8 +48,8 @@ caf::behavior batch_size_actor(caf::stateful_actor<batch_size_state>* self,
     }
   });
   return {
-    [=](next_size_atom) { return self->state.history->sizer->next_size(); },
-    [=](min_size_atom) { return self->state.history->sizer->min_size(); },
+    [=](next_size_atom) -> std::size_t { return self->state.history->sizer->next_size(); },
+    [=](min_size_atom) -> std::size_t { return self->state.history->sizer->min_size(); },
     [=](record_atom, const sync::batch_outcome& outcome) {
       auto& history = *self->state.history;
       history.sizer->record_unsaved(outcome);
@@ -80,7 +81,7 @@ caf::behavior batch_size_actor(caf::stateful_actor<batch_size_state>* self,
 // blocking_pool worker, never on a CAF scheduler thread.
 class actor_batch_sizer : public batch_sizer {
 public:
-  actor_batch_sizer(caf::actor_system& system, caf::actor actor)
+  actor_batch_sizer(caf::actor_system& system, batch_size_actor_hdl actor)
     : system_(system), actor_(std::move(actor)) {}
 
   std::size_t next_size() override { return ask(next_size_atom::value); }
@@ -101,19 +102,22 @@ private:
   }
 
   caf::actor_system& system_;
-  caf::actor actor_;
+  batch_size_actor_hdl actor_;
 };
 
 } // namespace
 
-caf::actor spawn_batch_size_actor(caf::event_based_actor& parent, sync::batch_size_bounds bounds,
-                                  storage::state_store* state, const std::string& database,
-                                  const std::string& table, blocking_pool* pool) {
+batch_size_actor_hdl spawn_batch_size_actor(caf::event_based_actor& parent,
+                                            sync::batch_size_bounds bounds,
+                                            storage::state_store* state,
+                                            const std::string& database,
+                                            const std::string& table, blocking_pool* pool) {
   auto sizer = std::make_shared<policy_batch_sizer>(bounds, state, database, table);
   return parent.spawn<caf::linked>(batch_size_actor, std::move(sizer), pool);
 }
 
-std::unique_ptr<batch_sizer> make_actor_batch_sizer(caf::actor_system& system, caf::actor actor) {
+std::unique_ptr<batch_sizer> make_actor_batch_sizer(caf::actor_system& system,
+                                                    batch_size_actor_hdl actor) {
   return std::make_unique<actor_batch_sizer>(system, std::move(actor));
 }
 

@@ -160,7 +160,7 @@ namespace {
 /// be started again after a failure.
 struct table_child {
   caf::actor table;
-  caf::actor sizer;
+  batch_size_actor_hdl sizer;
   restart_backoff backoff;
   /// Set while the table's last check found it quiet: what that check saw.
   std::optional<sync::quiet_table> quiet;
@@ -227,11 +227,14 @@ void child_ended(database_self* self, const caf::exit_msg& msg) {
     if (msg.source != child.table.address() && msg.source != child.sizer.address())
       continue;
     // The survivor of the pair goes too: the table actor holds its sizer.
-    for (auto* other : {&child.table, &child.sizer})
-      if (*other && other->address() != msg.source) {
-        self->unlink_from(*other);
-        self->send_exit(*other, caf::exit_reason::kill);
+    auto end_survivor = [&](const auto& other) {
+      if (other && other.address() != msg.source) {
+        self->unlink_from(other);
+        self->send_exit(other, caf::exit_reason::kill);
       }
+    };
+    end_survivor(child.table);
+    end_survivor(child.sizer);
     child.table = nullptr;
     child.sizer = nullptr;
     child.quiet.reset();

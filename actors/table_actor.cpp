@@ -78,7 +78,8 @@ caf::actor spawn_table_actor(caf::event_based_actor& parent,
                              std::shared_ptr<const agent_context> context,
                              const config::database_config& database,
                              const config::table_config& table,
-                             std::shared_ptr<source_pool> sources, caf::actor batch_size) {
+                             std::shared_ptr<source_pool> sources,
+                             batch_size_actor_hdl batch_size) {
   auto parts = std::make_shared<table_parts>();
   parts->sizer = make_actor_batch_sizer(parent.home_system(), std::move(batch_size));
   table_sync_parts sync_parts;

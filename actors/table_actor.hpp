@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/agent_context.hpp"
+#include "actors/batch_size_actor.hpp"
 #include "actors/table_sync.hpp"
 
 #include <caf/fwd.hpp>
@@ -22,6 +23,7 @@ caf::actor spawn_table_actor(caf::event_based_actor& parent,
                              std::shared_ptr<const agent_context> context,
                              const config::database_config& database,
                              const config::table_config& table,
-                             std::shared_ptr<source_pool> sources, caf::actor batch_size);
+                             std::shared_ptr<source_pool> sources,
+                             batch_size_actor_hdl batch_size);
 
 } // namespace tidesync::actors
