@@ -159,7 +159,7 @@ namespace {
 /// One table's actor and its batch-size actor; both null while it waits to
 /// be started again after a failure.
 struct table_child {
-  caf::actor table;
+  table_actor_hdl table;
   batch_size_actor_hdl sizer;
   restart_backoff backoff;
   /// Set while the table's last check found it quiet: what that check saw.

@@ -25,16 +25,17 @@ struct table_actor_state {
   static inline const char* name = "table_actor";
 };
 
-using table_self = caf::stateful_actor<table_actor_state>;
+using table_self = table_actor_hdl::stateful_pointer<table_actor_state>;
+using table_behavior = table_actor_hdl::behavior_type;
 
-caf::behavior running(table_self* self);
+table_behavior running(table_self self);
 
-caf::behavior idle(table_self* self) {
+table_behavior idle(table_self self) {
   return {
     [=](cycle_atom, const table_cycle& cycle) -> caf::result<table_report> {
       auto& state = self->state;
       state.pending = self->make_response_promise<table_report>();
-      state.pool->post([me = caf::actor_cast<caf::actor>(self), parts = state.parts, cycle] {
+      state.pool->post([me = caf::actor_cast<table_actor_hdl>(self), parts = state.parts, cycle] {
         try {
           caf::anon_send(me, done_atom::value, parts->sync->run_cycle(cycle));
         } catch (const std::exception& e) {
@@ -46,11 +47,16 @@ caf::behavior idle(table_self* self) {
       self->become(running(self));
       return state.pending;
     },
+    // Only a running cycle's job sends these.
+    [](done_atom, const table_report&) {},
+    [](failed_atom, const std::string&) {},
   };
 }
 
-caf::behavior running(table_self* self) {
+table_behavior running(table_self self) {
   return {
+    // A cycle asked for while one runs waits in the mailbox for `idle`.
+    [](cycle_atom, const table_cycle&) -> caf::result<table_report> { return caf::skip; },
     [=](done_atom, table_report& report) {
       self->state.pending.deliver(std::move(report));
       self->become(idle(self));
@@ -63,18 +69,16 @@ caf::behavior running(table_self* self) {
   };
 }
 
-caf::behavior table_actor(table_self* self, std::shared_ptr<table_parts> parts,
-                          blocking_pool* pool) {
+table_behavior table_actor(table_self self, std::shared_ptr<table_parts> parts,
+                           blocking_pool* pool) {
   self->state.parts = std::move(parts);
   self->state.pool = pool;
-  // A cycle asked for while one runs waits in the mailbox for `idle`.
-  self->set_default_handler(caf::skip);
   return idle(self);
 }
 
 } // namespace
 
-caf::actor spawn_table_actor(caf::event_based_actor& parent,
+table_actor_hdl spawn_table_actor(caf::event_based_actor& parent,
                              std::shared_ptr<const agent_context> context,
                              const config::database_config& database,
                              const config::table_config& table,

@@ -10,6 +10,14 @@
 
 namespace tidesync::actors {
 
+/// A table actor's messages, checked when sent: a cycle, answered by its
+/// report; and the answer of the pool job that ran it (`done` with the
+/// report, `failed` with why), which the actor sends to itself.
+using table_actor_hdl =
+  caf::typed_actor<caf::replies_to<cycle_atom, table_cycle>::with<table_report>,
+                   caf::reacts_to<done_atom, table_report>,
+                   caf::reacts_to<failed_atom, std::string>>;
+
 /// Spawns the actor of `table` (of the configured database `database`),
 /// linked to `parent`. Its behaviour is its state: `idle` answers a
 /// `(cycle_atom, table_cycle)` by posting the blocking table_sync cycle to the
@@ -19,7 +27,7 @@ namespace tidesync::actors {
 /// cycle catches) ends the actor with that error, for its parent to restart.
 /// Cycles borrow a connection from `sources`; batch sizes come from
 /// `batch_size`, a batch-size actor.
-caf::actor spawn_table_actor(caf::event_based_actor& parent,
+table_actor_hdl spawn_table_actor(caf::event_based_actor& parent,
                              std::shared_ptr<const agent_context> context,
                              const config::database_config& database,
                              const config::table_config& table,
