@@ -171,7 +171,7 @@ struct agent::impl {
     static_cast<std::size_t>(context->config.engine.max_in_flight), "ts-upload");
   std::unique_ptr<blocking_pool> pool =
     std::make_unique<blocking_pool>(static_cast<std::size_t>(context->config.engine.workers));
-  caf::actor supervisor;
+  supervisor_hdl supervisor;
 };
 
 agent::agent(config::agent_config config, agent_hooks hooks)

@@ -107,7 +107,7 @@ private:
 
 } // namespace
 
-batch_size_actor_hdl spawn_batch_size_actor(caf::event_based_actor& parent,
+batch_size_actor_hdl spawn_batch_size_actor(caf::local_actor& parent,
                                             sync::batch_size_bounds bounds,
                                             storage::state_store* state,
                                             const std::string& database,

@@ -117,6 +117,8 @@ database_report with_every_table_failed(database_report report,
   return report;
 }
 
+} // namespace
+
 /// What the blocking part of a cycle found: the id and every summary, or
 /// the error in `report`; and the tables' change counters when they could be
 /// read (not for a full pass, which reads every table anyway).
@@ -127,6 +129,8 @@ struct database_listing {
   std::optional<storage::change_marks> marks;
   sync::idle_clock::time_point listed_at;
 };
+
+namespace {
 
 // The one local query of an idle cycle. Unreadable counters only cost that
 // cycle its shortcut: every table is read, and says what is wrong.
@@ -199,12 +203,13 @@ struct database_actor_state {
   static inline const char* name = "database_actor";
 };
 
-using database_self = caf::stateful_actor<database_actor_state>;
+using database_self = database_actor_hdl::stateful_pointer<database_actor_state>;
+using database_behavior = database_actor_hdl::behavior_type;
 
-caf::behavior idle(database_self* self);
-caf::behavior listing(database_self* self);
+database_behavior idle(database_self self);
+database_behavior listing(database_self self);
 
-void start_table(database_self* self, std::size_t i) {
+void start_table(database_self self, std::size_t i) {
   auto& state = self->state;
   const auto& bounds = state.context->config.batch;
   sync::batch_size_bounds sizes{static_cast<std::size_t>(bounds.min),
@@ -220,7 +225,7 @@ void start_table(database_self* self, std::size_t i) {
 
 // A child ended: unless the database is shutting down, its table is started
 // again after a backoff, and the rest keeps syncing.
-void child_ended(database_self* self, const caf::exit_msg& msg) {
+void child_ended(database_self self, const caf::exit_msg& msg) {
   auto& state = self->state;
   for (std::size_t i = 0; i < state.tables.size(); ++i) {
     auto& child = state.tables[i];
@@ -249,7 +254,7 @@ void child_ended(database_self* self, const caf::exit_msg& msg) {
   self->quit(msg.reason);
 }
 
-void finish_table(database_self* self, std::size_t slot, table_report report);
+void finish_table(database_self self, std::size_t slot, table_report report);
 
 // Where this database's own cycles fall within the interval: a fraction
 // taken from its name, so an agent's databases spread over the interval and
@@ -264,7 +269,7 @@ sync::idle_clock::duration phase_of(const std::string& name, sync::idle_clock::d
 // The next of the database's own cycles: the first start still ahead. A
 // cycle that ran longer than the interval skips the starts it overran
 // rather than running back to back.
-void schedule_tick(database_self* self) {
+void schedule_tick(database_self self) {
   auto& state = self->state;
   const auto interval = std::max<sync::idle_clock::duration>(
     std::chrono::duration_cast<sync::idle_clock::duration>(state.context->config.interval),
@@ -280,7 +285,7 @@ void schedule_tick(database_self* self) {
 
 // A cycle's report goes to whoever asked for it; after one of the
 // database's own, its changes are logged and the next one is scheduled.
-void end_cycle(database_self* self, database_report report) {
+void end_cycle(database_self self, database_report report) {
   auto& state = self->state;
   auto promise = std::move(state.cycle->promise);
   state.cycle.reset();
@@ -302,7 +307,7 @@ const std::vector<std::string>& writers_of(const storage::change_marks& marks,
 
 // A check that found its table quiet is what the next cycles compare with;
 // any other outcome has the table read again next cycle.
-void remember_quiet(database_self* self, std::size_t i, const table_report& result) {
+void remember_quiet(database_self self, std::size_t i, const table_report& result) {
   auto& state = self->state;
   auto& cycle = *state.cycle;
   auto& child = state.tables[i];
@@ -321,7 +326,7 @@ void remember_quiet(database_self* self, std::size_t i, const table_report& resu
 // A quiet table whose counter, writers and server summary say nothing can
 // have changed is reported in sync without a read: an idle cycle costs the
 // database's one request and one local query.
-bool skip_unchanged(database_self* self, std::size_t i) {
+bool skip_unchanged(database_self self, std::size_t i) {
   auto& state = self->state;
   auto& cycle = *state.cycle;
   auto& child = state.tables[i];
@@ -359,7 +364,7 @@ bool skip_unchanged(database_self* self, std::size_t i) {
 }
 
 // Once per process: which tables can't take the idle shortcut, and why.
-void tell_missing_counters(database_self* self) {
+void tell_missing_counters(database_self self) {
   auto& state = self->state;
   const auto& marks = state.cycle->marks;
   if (state.told_missing_counters || !marks)
@@ -385,7 +390,7 @@ void tell_missing_counters(database_self* self) {
 // Starts waiting tables while fewer than max_connections run (a database's
 // tables share that many source connections), and answers the cycle once
 // every table has.
-void start_waiting_tables(database_self* self) {
+void start_waiting_tables(database_self self) {
   auto& state = self->state;
   auto& cycle = *state.cycle;
   const auto limit = static_cast<std::size_t>(state.context->config.engine.max_connections);
@@ -424,7 +429,7 @@ void start_waiting_tables(database_self* self) {
     end_cycle(self, std::move(cycle.report));
 }
 
-void finish_table(database_self* self, std::size_t slot, table_report report) {
+void finish_table(database_self self, std::size_t slot, table_report report) {
   auto& cycle = *self->state.cycle;
   cycle.report.tables[slot] = std::move(report);
   --cycle.running;
@@ -434,7 +439,7 @@ void finish_table(database_self* self, std::size_t slot, table_report report) {
 
 // The blocking part of a cycle (register, one summaries request) runs on the
 // pool; its answer comes back as `(done_atom, database_listing)`.
-void begin_cycle(database_self* self, bool full_pass, std::optional<table_selection> only,
+void begin_cycle(database_self self, bool full_pass, std::optional<table_selection> only,
                  std::optional<caf::response_promise> promise) {
   auto& state = self->state;
   state.cycle.emplace();
@@ -442,7 +447,7 @@ void begin_cycle(database_self* self, bool full_pass, std::optional<table_select
   cycle.promise = std::move(promise);
   cycle.full_pass = full_pass;
   cycle.only = std::move(only);
-  state.context->pool->post([me = caf::actor_cast<caf::actor>(self), link = state.link,
+  state.context->pool->post([me = caf::actor_cast<database_actor_hdl>(self), link = state.link,
                              sources = state.sources, full_pass] {
     auto listing = std::make_shared<database_listing>();
     listing->report.database = link->config->name;
@@ -465,19 +470,21 @@ void begin_cycle(database_self* self, bool full_pass, std::optional<table_select
   self->become(listing(self));
 }
 
-caf::result<database_report> asked_cycle(database_self* self, bool full_pass,
+caf::result<database_report> asked_cycle(database_self self, bool full_pass,
                                          std::optional<table_selection> only) {
   auto promise = self->make_response_promise<database_report>();
   begin_cycle(self, full_pass, std::move(only), promise);
   return promise;
 }
 
-caf::behavior idle(database_self* self) {
+database_behavior idle(database_self self) {
   return {
     [=](cycle_atom, bool full_pass) { return asked_cycle(self, full_pass, std::nullopt); },
     [=](cycle_atom, bool full_pass, const table_selection& only) {
       return asked_cycle(self, full_pass, only);
     },
+    // Only a cycle's own pool job sends this, while the actor is `listing`.
+    [](done_atom, const std::shared_ptr<database_listing>&) {},
     [=](schedule_atom) {
       auto& state = self->state;
       if (state.anchor)
@@ -501,7 +508,7 @@ caf::behavior idle(database_self* self) {
 }
 
 // Waiting for the listing, then for the tables; further cycles wait in the mailbox.
-caf::behavior listing(database_self* self) {
+database_behavior listing(database_self self) {
   return {
     [=](done_atom, const std::shared_ptr<database_listing>& listing) {
       auto& state = self->state;
@@ -525,11 +532,18 @@ caf::behavior listing(database_self* self) {
       start_waiting_tables(self);
     },
     [=](restart_atom, std::size_t i) { start_table(self, i); },
+    // Cycles and ticks that come meanwhile wait in the mailbox for `idle`.
+    [](cycle_atom, bool) -> caf::result<database_report> { return caf::skip; },
+    [](cycle_atom, bool, const table_selection&) -> caf::result<database_report> {
+      return caf::skip;
+    },
+    [](schedule_atom) -> caf::result<void> { return caf::skip; },
+    [](tick_atom) -> caf::result<void> { return caf::skip; },
   };
 }
 
-caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_context> context,
-                             std::size_t index) {
+database_behavior database_actor(database_self self,
+                                 std::shared_ptr<const agent_context> context, std::size_t index) {
   auto& state = self->state;
   state.context = std::move(context);
   state.config = &state.context->config.databases.at(index);
@@ -546,14 +560,14 @@ caf::behavior database_actor(database_self* self, std::shared_ptr<const agent_co
   for (std::size_t i = 0; i < state.tables.size(); ++i)
     start_table(self, i);
   self->set_exit_handler([=](caf::exit_msg& msg) { child_ended(self, msg); });
-  self->set_default_handler(caf::skip);
   return idle(self);
 }
 
 } // namespace
 
-caf::actor spawn_database_actor(caf::event_based_actor& parent,
-                                std::shared_ptr<const agent_context> context, std::size_t index) {
+database_actor_hdl spawn_database_actor(caf::local_actor& parent,
+                                        std::shared_ptr<const agent_context> context,
+                                        std::size_t index) {
   return parent.spawn<caf::linked>(database_actor, std::move(context), index);
 }
 

@@ -15,17 +15,17 @@ namespace {
 
 struct supervisor_state {
   std::shared_ptr<const agent_context> context;
-  std::vector<caf::actor> databases;  // in config order; null while waiting to restart
+  std::vector<database_actor_hdl> databases;  // in config order; null while waiting to restart
   std::vector<restart_backoff> backoffs;
   bool scheduled = false;  // the databases run their own cycles
   static inline const char* name = "supervisor";
 };
 
-using supervisor_self = caf::stateful_actor<supervisor_state>;
+using supervisor_self = supervisor_hdl::stateful_pointer<supervisor_state>;
 
 // Runs the cycle of the selected tables (every table without a selection);
 // a database with none selected is not asked and not reported.
-caf::result<agent_report> run_cycle(supervisor_self* self, bool full_pass,
+caf::result<agent_report> run_cycle(supervisor_self self, bool full_pass,
                                     std::optional<table_selection> only) {
   std::vector<std::size_t> asked;
   for (std::size_t i = 0; i < self->state.databases.size(); ++i)
@@ -66,7 +66,7 @@ caf::result<agent_report> run_cycle(supervisor_self* self, bool full_pass,
 
 // A database actor ended: unless the agent is shutting down, it is started
 // again after a backoff; the other databases keep syncing meanwhile.
-void child_ended(supervisor_self* self, const caf::exit_msg& msg) {
+void child_ended(supervisor_self self, const caf::exit_msg& msg) {
   auto& state = self->state;
   for (std::size_t i = 0; i < state.databases.size(); ++i) {
     if (!state.databases[i] || msg.source != state.databases[i].address())
@@ -82,7 +82,8 @@ void child_ended(supervisor_self* self, const caf::exit_msg& msg) {
   self->quit(msg.reason);
 }
 
-caf::behavior supervisor(supervisor_self* self, std::shared_ptr<const agent_context> context) {
+supervisor_hdl::behavior_type supervisor(supervisor_self self,
+                                         std::shared_ptr<const agent_context> context) {
   self->state.context = context;
   for (std::size_t i = 0; i < context->config.databases.size(); ++i)
     self->state.databases.push_back(spawn_database_actor(*self, context, i));
@@ -109,8 +110,8 @@ caf::behavior supervisor(supervisor_self* self, std::shared_ptr<const agent_cont
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& system,
-                            std::shared_ptr<const agent_context> context) {
+supervisor_hdl spawn_supervisor(caf::actor_system& system,
+                                std::shared_ptr<const agent_context> context) {
   return system.spawn(supervisor, std::move(context));
 }
 

@@ -78,7 +78,7 @@ table_behavior table_actor(table_self self, std::shared_ptr<table_parts> parts,
 
 } // namespace
 
-table_actor_hdl spawn_table_actor(caf::event_based_actor& parent,
+table_actor_hdl spawn_table_actor(caf::local_actor& parent,
                              std::shared_ptr<const agent_context> context,
                              const config::database_config& database,
                              const config::table_config& table,
