@@ -388,6 +388,14 @@ std::int64_t sqlite_source::safe_version() {
 change_marks sqlite_source::read_change_marks(const std::vector<table_ref>& tables) {
   if (tables.empty())
     return {};
+  // A file restored by moving another into its place leaves this connection
+  // on the old one, which no longer changes: it must be opened again. The
+  // listing job drops a connection that answers "unavailable".
+  int moved = 0;
+  if (sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+      moved)
+    throw storage_error(storage_errc::unavailable,
+                        db_->label() + " was replaced by another file; opening it again");
   // An insert or update stamps its row above every version (the one counter),
   // so the highest version moves with both; a delete stamps the table's row
   // of tidesync_deletes from the same counter;

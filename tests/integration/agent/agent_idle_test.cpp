@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 namespace tidesync::testing {
@@ -138,6 +139,30 @@ TEST_P(agent_test, ARestoredSiteIsReadAtTheNextCycle) {
   for (int cycle = 0; cycle < 3 && remote_rows("orders") != site_rows("orders"); ++cycle)
     agent.run_cycle(false);
   expect_remote_matches("orders");
+}
+
+// A site file restored by moving another file into its place: the agent's
+// kept connection still reads the old file, which never changes again, so
+// the cycle opens the path again instead of trusting it.
+TEST_F(sqlite_agent_test, ASiteFileMovedIntoItsPlaceIsReadAtTheNextCycle) {
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 100));
+  prepare({"orders"});
+  actors::agent agent{agent_config({"orders"}), quick_retries()};
+  ASSERT_TRUE(agent.run_once().all_in_sync());
+  ASSERT_TRUE(settles_unread(agent, "orders"));
+  const auto site = dir_.path() / "site.db";
+  const auto replacement = dir_.path() / "replacement.db";
+  site_exec("VACUUM INTO '" + replacement.string() + "'");
+  sqlite_exec(replacement, "UPDATE orders SET note = 'restored' WHERE id <= 10");
+  sqlite_exec(replacement, "DELETE FROM orders WHERE id > 90");
+  std::filesystem::rename(replacement, site);
+  auto report = agent.run_cycle(false);
+  EXPECT_FALSE(table_of(report, "orders").unread) << report.summary_lines();
+  for (int cycle = 0; cycle < 3 && remote_rows("orders") != site_rows("orders"); ++cycle)
+    agent.run_cycle(false);
+  expect_remote_matches("orders");
+  EXPECT_EQ(remote_rows("orders").size(), 90u);
 }
 
 // A transaction that wrote before a quiet check and commits cycles later:
