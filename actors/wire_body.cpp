@@ -33,24 +33,38 @@ std::vector<protocol::column_type> key_types(const protocol::table_schema& schem
 
 std::string upload_body(const protocol::table_schema& schema,
                         std::span<const storage::text_row> rows) {
-  json::array columns;
-  for (const auto& column : schema.columns)
-    columns.emplace_back(column.name);
-  json::array out_rows;
-  out_rows.reserve(rows.size());
-  for (const auto& row : rows) {
-    json::array cells;
-    cells.reserve(row.size());
-    for (std::size_t i = 0; i < row.size() && i < schema.columns.size(); ++i) {
-      if (row[i])
-        cells.push_back(protocol::cell_from_pg_text(*row[i], schema.columns[i].type));
-      else
-        cells.emplace_back(nullptr);
-    }
-    out_rows.emplace_back(std::move(cells));
+  // Written straight as text: a page of 50,000 rows as a JSON document tree
+  // would be half a million small allocations made only to be serialized.
+  std::string body = R"({"columns":[)";
+  for (std::size_t i = 0; i < schema.columns.size(); ++i) {
+    if (i != 0)
+      body.push_back(',');
+    protocol::append_json_string(body, schema.columns[i].name);
   }
-  json::object body{{"columns", std::move(columns)}, {"rows", std::move(out_rows)}};
-  return json::serialize(body);
+  body.append(R"(],"rows":[)");
+  // Sized from the first row, so the text grows a few times at most.
+  bool sized = false;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    if (r != 0)
+      body.push_back(',');
+    body.push_back('[');
+    for (std::size_t i = 0; i < row.size() && i < schema.columns.size(); ++i) {
+      if (i != 0)
+        body.push_back(',');
+      if (row[i])
+        protocol::append_wire_cell(body, *row[i], schema.columns[i].type);
+      else
+        body.append("null");
+    }
+    body.push_back(']');
+    if (!sized) {
+      sized = true;
+      body.reserve(body.size() + (body.size() + 16) * (rows.size() - 1) + 16);
+    }
+  }
+  body.append("]}");
+  return body;
 }
 
 std::string delete_keys_body(const protocol::table_schema& schema,

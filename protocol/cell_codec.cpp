@@ -293,6 +293,69 @@ float_text check_float_text(std::string_view text, column_type type) {
   return float_text::valid;
 }
 
+void append_json_string(std::string& out, std::string_view text) {
+  // Boost.JSON's serializer escapes exactly these; the rest (UTF-8 included)
+  // is written as it is, so both writers give the same bytes.
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+    case '"': out.push_back('"'); break;
+    case '\\': out.push_back('\\'); break;
+    case '\b': out.push_back('b'); break;
+    case '\f': out.push_back('f'); break;
+    case '\n': out.push_back('n'); break;
+    case '\r': out.push_back('r'); break;
+    case '\t': out.push_back('t'); break;
+    default:
+      out.append("u00");
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xf]);
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out.push_back('"');
+}
+
+void append_wire_cell(std::string& out, std::string_view text, column_type type) {
+  switch (type) {
+  case column_type::smallint:
+  case column_type::integer:
+  case column_type::bigint: {
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size())
+      unexpected_pg_text(text, type);
+    number_buffer buffer;
+    out.append(number_text(value, buffer));
+    return;
+  }
+  case column_type::real:
+  case column_type::double_precision:
+    if (check_float_text(text, type) == float_text::malformed)
+      unexpected_pg_text(text, type);
+    append_json_string(out, text);
+    return;
+  case column_type::boolean:
+    if (text == "t" || text == "true")
+      out.append("true");
+    else if (text == "f" || text == "false")
+      out.append("false");
+    else
+      unexpected_pg_text(text, column_type::boolean);
+    return;
+  default:
+    append_json_string(out, text);
+  }
+}
+
 boost::json::value cell_from_pg_text(std::string_view text, column_type type, float_form floats) {
   switch (type) {
   case column_type::smallint:

@@ -56,6 +56,16 @@ enum class float_form {
 boost::json::value cell_from_pg_text(std::string_view text, column_type type,
                                      float_form floats = float_form::text);
 
+/// Appends the JSON text of cell_from_pg_text(text, type) (floats in their
+/// text form) to `out` without building the value: the same bytes as
+/// boost::json::serialize of it, allocating nothing per cell. Throws as
+/// cell_from_pg_text.
+void append_wire_cell(std::string& out, std::string_view text, column_type type);
+
+/// Appends `text` as a JSON string, escaped as boost::json::serialize escapes
+/// it (quote, backslash and control characters; other bytes as they are).
+void append_json_string(std::string& out, std::string_view text);
+
 /// What check_float_text found.
 enum class float_text {
   valid,        ///< a float literal PostgreSQL reads as a value of the type

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
+#include <memory>
 #include <new>
 
 namespace tidesync::protocol {
@@ -62,6 +64,22 @@ int inflate_step(z_stream& stream, std::size_t& remaining_in, std::string& out,
   return result;
 }
 
+// The gzip trailer's ISIZE (the last member's size mod 2^32) sizes the output
+// in one allocation instead of a string grown and copied many times. It is
+// only a hint: trusted up to a ratio that real bodies stay under, so a tiny
+// hostile body cannot make the server allocate its whole limit up front.
+std::size_t initial_output_size(std::string_view data, std::size_t max_output) {
+  constexpr std::size_t trailer_bytes = 8;
+  constexpr std::size_t trusted_ratio = 32;
+  if (data.size() < trailer_bytes)
+    return output_chunk;
+  const auto* tail = reinterpret_cast<const unsigned char*>(data.data() + data.size() - 4);
+  std::size_t size = tail[0] | (tail[1] << 8) | (tail[2] << 16) | (std::size_t{tail[3]} << 24);
+  // One byte more, so that a body exactly this size ends without a resize.
+  auto hint = std::min(std::min(size, max_output) + 1, data.size() * trusted_ratio);
+  return std::max(hint, output_chunk);
+}
+
 } // namespace
 
 std::string gzip_compress(std::string_view data, int level) {
@@ -69,17 +87,24 @@ std::string gzip_compress(std::string_view data, int level) {
   if (deflateInit2(&stream, level, Z_DEFLATED, gzip_window_bits, memory_level,
                    Z_DEFAULT_STRATEGY) != Z_OK)
     throw std::bad_alloc();
-  std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
+  // Output room that is never zero-filled: deflate touches only what it
+  // writes (a fraction of the bound for real bodies), copied out once at the end.
+  std::size_t capacity = deflateBound(&stream, static_cast<uLong>(data.size()));
+  auto out = std::make_unique_for_overwrite<unsigned char[]>(capacity);
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   auto remaining_in = data.size();
   int result = Z_OK;
   while (result != Z_STREAM_END) {
-    if (stream.total_out == out.size())
-      out.resize(out.size() * 2);
+    if (stream.total_out == capacity) {
+      auto larger = std::make_unique_for_overwrite<unsigned char[]>(capacity * 2);
+      std::memcpy(larger.get(), out.get(), capacity);
+      out = std::move(larger);
+      capacity *= 2;
+    }
     stream.avail_in = span(remaining_in);
     auto fed = stream.avail_in;
-    stream.next_out = reinterpret_cast<Bytef*>(out.data() + stream.total_out);
-    stream.avail_out = span(out.size() - stream.total_out);
+    stream.next_out = out.get() + stream.total_out;
+    stream.avail_out = span(capacity - stream.total_out);
     result = deflate(&stream, remaining_in == fed ? Z_FINISH : Z_NO_FLUSH);
     remaining_in -= fed - stream.avail_in;
     if (result == Z_STREAM_ERROR) {
@@ -87,9 +112,9 @@ std::string gzip_compress(std::string_view data, int level) {
       throw std::bad_alloc();
     }
   }
-  out.resize(stream.total_out);
+  std::string packed(reinterpret_cast<const char*>(out.get()), stream.total_out);
   deflateEnd(&stream);
-  return out;
+  return packed;
 }
 
 gunzip_result gzip_decompress(std::string_view data, std::size_t max_output) {
@@ -99,7 +124,7 @@ gunzip_result gzip_decompress(std::string_view data, std::size_t max_output) {
   auto& stream = inflate_stream.stream();
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   std::size_t remaining_in = data.size();
-  std::string out;
+  std::string out(initial_output_size(data, max_output), '\0');
   std::size_t produced = 0;
   int result = Z_OK;
   while (result != Z_STREAM_END || remaining_in != 0) {

@@ -4,6 +4,7 @@
 #include "protocol/json_parse.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <gtest/gtest.h>
@@ -11,7 +12,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <array>
 #include <limits>
+#include <optional>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -448,4 +452,56 @@ TEST(CellCodec, JsonbRefusesNulInKeysAsInValues) {
   EXPECT_THROW(to_pg(str("{\"a\\u0000\": 1}"), column_type::jsonb), api_error);
   EXPECT_THROW(to_pg(str("[[\"x\\u0000\"]]"), column_type::jsonb), api_error);
   EXPECT_EQ(to_pg(str("{\"a\\u0000\": 1}"), column_type::json), "{\"a\\u0000\": 1}");
+}
+
+// append_wire_cell must write what serialize(cell_from_pg_text) writes, byte
+// for byte, and refuse what it refuses: random text of every byte value,
+// numbers across the int64 range and float spellings, for every type.
+TEST(WireCell, WritesExactlyWhatTheDocumentTreeSerializesTo) {
+  std::mt19937_64 random{20261201};
+  auto random_text = [&] {
+    std::string text(random() % 24, '\0');
+    for (auto& c : text)
+      c = static_cast<char>(random() % 4 == 0 ? random() % 0x20 : random() % 256);
+    return text;
+  };
+  auto random_number_text = [&]() -> std::string {
+    switch (random() % 6) {
+    case 0: return std::to_string(static_cast<std::int64_t>(random()));
+    case 1: return std::to_string(static_cast<std::int64_t>(random() % 1000) - 500);
+    case 2: {
+      char buffer[40];
+      double value;
+      auto bits = random();
+      std::memcpy(&value, &bits, sizeof value);
+      auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+      return std::string(buffer, end);
+    }
+    case 3: return std::array<const char*, 8>{"NaN", "Infinity", "-Infinity", "-0", "007",
+                                              "+1", "1e400", "t"}[random() % 8];
+    case 4: return std::array<const char*, 6>{"true", "false", "f", "yes", "", " 1"}[random() % 6];
+    default: return random_text();
+    }
+  };
+  int compared = 0;
+  for (int i = 0; i < 20000; ++i) {
+    auto type = static_cast<column_type>(random() % (static_cast<int>(column_type::jsonb) + 1));
+    auto text = random() % 2 == 0 ? random_number_text() : random_text();
+    std::optional<std::string> expected;
+    try {
+      expected = boost::json::serialize(cell_from_pg_text(text, type));
+    } catch (const api_error&) {
+    }
+    std::string written = "x";
+    try {
+      append_wire_cell(written, text, type);
+    } catch (const api_error&) {
+      EXPECT_FALSE(expected) << "type " << type_name(type) << ", text " << text;
+      continue;
+    }
+    ASSERT_TRUE(expected) << "type " << type_name(type) << ", text " << text;
+    EXPECT_EQ(written, "x" + *expected) << "type " << type_name(type);
+    ++compared;
+  }
+  EXPECT_GT(compared, 10000);
 }
