@@ -237,8 +237,23 @@ http_response api_handlers::table_version(const route_match& route,
 http_response api_handlers::upload(const http_request& request, const route_match& route,
                                    storage::postgres_store& store) {
   require_table_name(route);
-  auto result = store.upload(route.client_id, route.database_id, route.table, parse_body(request),
-                             bool_parameter(route, "recount"));
+  const bool recount = bool_parameter(route, "recount");
+  // Read as it loads; a body in another shape, or with an error, is parsed
+  // whole instead, which accepts it or says what is wrong.
+  std::optional<storage::upload_result> streamed;
+  try {
+    streamed =
+        store.upload_text(route.client_id, route.database_id, route.table, request.body, recount);
+  } catch (const api_error& e) {
+    // A malformed body is a 400 before an unknown table is a 404, as when
+    // every body was parsed first.
+    if (e.code() == error_code::not_found)
+      parse_body(request);
+    throw;
+  }
+  auto result = streamed ? std::move(*streamed)
+                         : store.upload(route.client_id, route.database_id, route.table,
+                                        parse_body(request), recount);
   metrics_.add_rows_uploaded(result.rows);
   json::object out{
       {"rows", result.rows}, {"inserted", result.inserted}, {"updated", result.updated}};

@@ -3,6 +3,7 @@
 #include "protocol/cell_codec.hpp"
 #include "protocol/error.hpp"
 #include "protocol/json_fields.hpp"
+#include "storage/upload_body_stream.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -20,8 +21,12 @@ using protocol::api_error;
 using protocol::error_code;
 namespace jf = protocol::json_fields;
 
-// A guess at the bytes of one rendered cell, so the buffer grows rarely.
+// A guess at the bytes of one rendered cell, until the first rows tell.
 constexpr std::size_t bytes_per_cell_estimate = 12;
+// Rows rendered before the text's final size is estimated from them.
+constexpr std::size_t rows_before_sizing = 64;
+// A body's text is read this much at a time.
+constexpr std::size_t body_read_bytes = 64 << 10;
 
 [[noreturn]] void bad(std::string message) {
   throw api_error(error_code::bad_request, std::move(message));
@@ -32,11 +37,10 @@ std::string row_name(std::size_t row) {
 }
 
 std::vector<protocol::column_def> batch_columns(const protocol::table_schema& schema,
-                                                const boost::json::value& json) {
-  const auto& names = jf::as_array(json, "columns");
+                                                const std::vector<std::string>& names) {
   std::vector<protocol::column_def> columns;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    auto name = jf::as_string(names[i], jf::index_path("columns", i));
+    const auto& name = names[i];
     const auto* column = schema.find(name);
     if (column == nullptr)
       bad("columns[" + std::to_string(i) + "]: unknown column " + jf::quoted(name));
@@ -56,6 +60,14 @@ std::vector<protocol::column_def> batch_columns(const protocol::table_schema& sc
   if (!has(schema.version_column))
     bad("columns: the version column " + jf::quoted(schema.version_column) + " is missing");
   return columns;
+}
+
+std::vector<std::string> column_names(const boost::json::value& json) {
+  const auto& names = jf::as_array(json, "columns");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out.push_back(jf::as_string(names[i], jf::index_path("columns", i)));
+  return out;
 }
 
 // Appends one cell to the line; `where` names the row for messages.
@@ -157,39 +169,95 @@ std::string tenant_prefix(const std::string& client_id, const std::string& datab
 
 } // namespace
 
-struct upload_renderer::state {
+struct upload_renderer::state : upload_body_stream::sink {
   copy_batch batch;
   std::string tenant;
+  const protocol::table_schema* schema = nullptr;
   std::vector<bool> is_key; // per batch column
-  const boost::json::array* rows = nullptr;
+  const boost::json::array* rows = nullptr;      // a document's rows
+  std::unique_ptr<upload_body_stream> stream;   // or a body's text, read as it renders
   duplicate_key_finder duplicates;
+  bool sized = false;
+  std::string where;         // the row being rendered, for messages
+  std::size_t complete = 0;  // bytes of copy_text holding whole lines
+  std::size_t handed = 0;    // `complete` when render_some last returned
 
+  void set_columns(const std::vector<std::string>& names);
   void append_row(const boost::json::value& row, std::size_t index);
+  void begin_row(std::size_t index);
+  void append(std::size_t index, const boost::json::value& cell);
+  void end_row();
+  void size_from_first_rows(std::size_t expected_rows);
+
+  // upload_body_stream::sink
+  void columns(const std::vector<std::string>& names) override { set_columns(names); }
+  void cell(std::size_t row, std::size_t column, const boost::json::value& value) override {
+    if (column == 0)
+      begin_row(row);
+    if (column >= batch.columns.size())
+      bad(where + ": expected " + std::to_string(batch.columns.size()) + " values");
+    append(column, value);
+  }
+  void row_end(std::size_t row, std::size_t cells) override {
+    if (cells == 0)
+      begin_row(row);
+    if (cells != batch.columns.size())
+      bad(where + ": expected " + std::to_string(batch.columns.size()) + " values, got "
+          + std::to_string(cells));
+    end_row();
+  }
 };
+
+void upload_renderer::state::set_columns(const std::vector<std::string>& names) {
+  batch.columns = batch_columns(*schema, names);
+  is_key = key_flags(*schema, batch.columns);
+}
+
+void upload_renderer::state::begin_row(std::size_t index) {
+  where = row_name(index);
+  batch.copy_text += tenant;
+}
+
+void upload_renderer::state::append(std::size_t index, const boost::json::value& cell) {
+  auto& out = batch.copy_text;
+  if (index != 0)
+    out += '\t';
+  auto cell_start = out.size();
+  // Both readers of a body check its UTF-8 as they parse.
+  append_cell(out, cell, batch.columns[index], protocol::utf8_state::checked, where);
+  if (is_key[index])
+    duplicates.add_cell(std::string_view(out).substr(cell_start));
+}
+
+void upload_renderer::state::end_row() {
+  batch.copy_text += '\n';
+  complete = batch.copy_text.size();
+  duplicates.end_row();
+  ++batch.rows;
+}
 
 void upload_renderer::state::append_row(const boost::json::value& row, std::size_t index) {
   const auto* cells = row.if_array();
-  auto where = row_name(index);
   auto width = batch.columns.size();
+  where = row_name(index);
   if (cells == nullptr)
     bad(where + ": expected an array of " + std::to_string(width) + " values");
   if (cells->size() != width)
     bad(where + ": expected " + std::to_string(width) + " values, got "
         + std::to_string(cells->size()));
-  auto& out = batch.copy_text;
-  out += tenant;
-  for (std::size_t i = 0; i < width; ++i) {
-    if (i != 0)
-      out += '\t';
-    auto cell_start = out.size();
-    // The body came from boost::json::parse, which has checked its UTF-8.
-    append_cell(out, (*cells)[i], batch.columns[i], protocol::utf8_state::checked, where);
-    if (is_key[i])
-      duplicates.add_cell(std::string_view(out).substr(cell_start));
-  }
-  out += '\n';
-  duplicates.end_row();
-  ++batch.rows;
+  begin_row(index);
+  for (std::size_t i = 0; i < width; ++i)
+    append(i, (*cells)[i]);
+  end_row();
+}
+
+// The whole batch's text is kept (an upsert needs it again): sized once from
+// the first rows, a large batch is not copied each time it doubles.
+void upload_renderer::state::size_from_first_rows(std::size_t expected_rows) {
+  sized = true;
+  auto per_row = batch.copy_text.size() / batch.rows;
+  batch.copy_text.reserve(expected_rows * (per_row + per_row / 8));
+  duplicates.reserve(expected_rows);
 }
 
 upload_renderer::upload_renderer(const protocol::table_schema& schema,
@@ -200,26 +268,64 @@ upload_renderer::upload_renderer(const protocol::table_schema& schema,
   jf::reject_unknown(object, {"columns", "rows"}, "body");
   auto& batch = state_->batch;
   batch.tenant_columns = true;
+  state_->schema = &schema;
   state_->tenant = tenant_prefix(client_id, database_id);
-  batch.columns = batch_columns(schema, jf::required(object, "columns", "body"));
-  state_->is_key = key_flags(schema, batch.columns);
+  state_->set_columns(column_names(jf::required(object, "columns", "body")));
   state_->rows = &jf::as_array(jf::required(object, "rows", "body"), "rows");
   state_->duplicates.reserve(state_->rows->size());
   auto line_estimate = state_->tenant.size() + batch.columns.size() * bytes_per_cell_estimate;
   batch.copy_text.reserve(state_->rows->size() * line_estimate);
 }
 
+upload_renderer::upload_renderer(const protocol::table_schema& schema, body_text body,
+                                 const std::string& client_id, const std::string& database_id)
+    : state_(std::make_unique<state>()) {
+  state_->batch.tenant_columns = true;
+  state_->schema = &schema;
+  state_->tenant = tenant_prefix(client_id, database_id);
+  state_->stream = std::make_unique<upload_body_stream>(body.text, *state_);
+  // Up to the first row, so that empty() can tell.
+  while (state_->batch.rows == 0 && state_->stream->read_some(body_read_bytes)) {
+  }
+}
+
 upload_renderer::~upload_renderer() = default;
 
 bool upload_renderer::render_some(std::size_t min_bytes) {
-  auto& batch = state_->batch;
-  const auto& rows = *state_->rows;
-  if (batch.rows == rows.size())
-    return false;
-  auto target = batch.copy_text.size() + min_bytes;
-  while (batch.rows < rows.size() && batch.copy_text.size() < target)
-    state_->append_row(rows[batch.rows], batch.rows);
+  auto& st = *state_;
+  auto& batch = st.batch;
+  const auto room = std::numeric_limits<std::size_t>::max() - st.handed;
+  const auto target = st.handed + std::min(min_bytes, room);
+  if (auto* stream = st.stream.get()) {
+    // A slice of text may end inside a row: only whole lines are handed on,
+    // and lines rendered while the constructor looked for the first row too.
+    if (stream->done() && st.handed == st.complete)
+      return false;
+    while (st.complete < target && stream->read_some(body_read_bytes)) {
+      if (!st.sized && batch.rows >= rows_before_sizing) {
+        // The rows still to come, estimated from the text the first ones took.
+        auto bytes_per_row =
+            static_cast<double>(stream->consumed()) / static_cast<double>(batch.rows);
+        st.size_from_first_rows(
+            static_cast<std::size_t>(static_cast<double>(stream->size()) / bytes_per_row) + 1);
+      }
+    }
+  } else {
+    const auto& rows = *st.rows;
+    if (batch.rows == rows.size())
+      return false;
+    while (batch.rows < rows.size() && st.complete < target) {
+      st.append_row(rows[batch.rows], batch.rows);
+      if (!st.sized && batch.rows == rows_before_sizing)
+        st.size_from_first_rows(rows.size());
+    }
+  }
+  st.handed = st.complete;
   return true;
+}
+
+std::size_t upload_renderer::rendered_bytes() const {
+  return state_->complete;
 }
 
 void upload_renderer::finish() {
@@ -228,8 +334,13 @@ void upload_renderer::finish() {
   state_->duplicates.check();
 }
 
+bool upload_renderer::empty() const {
+  return state_->stream ? state_->batch.rows == 0 && state_->stream->done()
+                        : state_->rows->empty();
+}
+
 std::size_t upload_renderer::row_count() const {
-  return state_->rows->size();
+  return state_->stream ? state_->batch.rows : state_->rows->size();
 }
 
 const copy_batch& upload_renderer::batch() const {

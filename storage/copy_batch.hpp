@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tidesync::storage {
@@ -39,18 +40,39 @@ public:
   /// `body` must outlive the renderer.
   upload_renderer(const protocol::table_schema& schema, const boost::json::value& body,
                   const std::string& client_id, const std::string& database_id);
+  /// The text of an upload body, to be read as it renders.
+  struct body_text {
+    std::string_view text;
+  };
+
+  /// Reads and renders `body` a slice at a time, as it arrives from agents
+  /// (upload_body_stream), never building a document. Throws
+  /// upload_body_stream::off_shape, from here or any later call, for a body
+  /// that is not in that shape or that holds an error: read it as a
+  /// document then (the other constructor), which accepts it or says
+  /// precisely what is wrong. The text must outlive the renderer.
+  upload_renderer(const protocol::table_schema& schema, body_text body,
+                  const std::string& client_id, const std::string& database_id);
   ~upload_renderer();
 
-  /// Checks and renders rows until at least `min_bytes` of lines were added
-  /// or no row is left; returns false when there was no row left to render.
+  /// Checks and renders rows until at least `min_bytes` of whole lines were
+  /// added since the last call or no row is left; returns false when nothing
+  /// was left to render or hand on.
   /// Throws api_error(bad_request) naming the row and column of a bad cell.
   bool render_some(std::size_t min_bytes);
+
+  /// How much of batch().copy_text holds whole lines: what may be sent.
+  std::size_t rendered_bytes() const;
 
   /// Renders the remaining rows, then throws api_error(bad_request) naming
   /// both rows if two rows of the batch had the same key.
   void finish();
 
-  /// The rows in the body, rendered or not.
+  /// Whether the body holds no row.
+  bool empty() const;
+
+  /// The rows in the body, rendered or not (a body read from its text: the
+  /// rows rendered so far, all of them after finish()).
   std::size_t row_count() const;
 
   /// The lines rendered so far (all of them after finish()).

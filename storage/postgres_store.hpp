@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tidesync::storage {
@@ -200,6 +201,15 @@ public:
   upload_result upload(const std::string& client_id, const std::string& database_id,
                        const std::string& table, const boost::json::value& body,
                        bool recount = false);
+
+  /// upload() of a body's text, read as it loads (upload_body_stream):
+  /// std::nullopt, having written nothing, when the body is not in the shape
+  /// agents send or holds an error; upload() of the parsed document then
+  /// accepts it or refuses it with a precise message.
+  std::optional<upload_result> upload_text(const std::string& client_id,
+                                           const std::string& database_id,
+                                           const std::string& table, std::string_view body,
+                                           bool recount = false);
 
   /// Body `{"keys":[…]}` | `{"above_version":V}` | `{"all":true}`.
   delete_result delete_rows(const std::string& client_id, const std::string& database_id,

@@ -87,11 +87,14 @@ void stream_rendered(pqxx::transaction_base& tx, const std::string& table,
   std::size_t sent = 0;
   try {
     while (renderer.render_some(stream_chunk_bytes)) {
-      send_lines(writer, text, sent, text.size());
-      sent = text.size();
+      auto end = renderer.rendered_bytes();
+      if (end != sent)
+        send_lines(writer, text, sent, end);
+      sent = end;
     }
     renderer.finish();
-  } catch (const protocol::api_error&) {
+  } catch (...) {
+    // A bad cell, or a body to be read again as a document.
     abandon(writer);
     throw;
   }
@@ -138,7 +141,7 @@ void copy_to_table(pqxx::transaction_base& tx, const std::string& target, const 
 
 void stream_to_table(pqxx::transaction_base& tx, const std::string& target,
                      upload_renderer& renderer) {
-  if (renderer.row_count() == 0) {
+  if (renderer.empty()) {
     renderer.finish();
     return;
   }

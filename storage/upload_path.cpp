@@ -7,6 +7,7 @@
 #include "storage/staging_copy.hpp"
 #include "storage/store_connection.hpp"
 #include "storage/tenant_table.hpp"
+#include "storage/upload_body_stream.hpp"
 
 #include <pqxx/except>
 #include <pqxx/subtransaction>
@@ -106,7 +107,7 @@ bool insert_only(pqxx::dbtransaction& tx, const tenant_table& tenant, upload_ren
 
 write_counts write_batch(pqxx::dbtransaction& tx, const tenant_table& tenant,
                          upload_renderer& renderer) {
-  if (renderer.row_count() == 0) {
+  if (renderer.empty()) {
     renderer.finish();
     return {};
   }
@@ -118,25 +119,47 @@ write_counts write_batch(pqxx::dbtransaction& tx, const tenant_table& tenant,
   return upsert(tx, tenant, renderer.batch());
 }
 
+
+template <class Body>
+upload_result upload_into(pqxx::connection& c, const std::string& data_schema,
+                          const std::string& client_id, const std::string& database_id,
+                          const std::string& table, const Body& body, bool recount) {
+  pqxx::work tx{c};
+  auto tenant = load_tenant_table(tx, data_schema, client_id, database_id, table, true);
+  upload_renderer renderer(tenant.schema, body, client_id, database_id);
+  auto counts = write_batch(tx, tenant, renderer);
+  upload_result result;
+  result.rows = static_cast<std::int64_t>(renderer.row_count());
+  result.inserted = counts.inserted;
+  result.updated = counts.updated;
+  result.version =
+      recount ? storage::recount_summary(tx, tenant) : refresh_summary(tx, tenant, result.inserted);
+  tx.commit();
+  return result;
+}
+
 } // namespace
 
 upload_result postgres_store::upload(const std::string& client_id, const std::string& database_id,
                                      const std::string& table, const boost::json::value& body,
                                      bool recount) {
-  const auto& data_schema = impl_->options.data_schema;
   return impl_->connection.run([&](pqxx::connection& c) {
-    pqxx::work tx{c};
-    auto tenant = load_tenant_table(tx, data_schema, client_id, database_id, table, true);
-    upload_renderer renderer(tenant.schema, body, client_id, database_id);
-    auto counts = write_batch(tx, tenant, renderer);
-    upload_result result;
-    result.rows = static_cast<std::int64_t>(renderer.row_count());
-    result.inserted = counts.inserted;
-    result.updated = counts.updated;
-    result.version =
-        recount ? storage::recount_summary(tx, tenant) : refresh_summary(tx, tenant, result.inserted);
-    tx.commit();
-    return result;
+    return upload_into(c, impl_->options.data_schema, client_id, database_id, table, body,
+                       recount);
+  });
+}
+
+std::optional<upload_result> postgres_store::upload_text(const std::string& client_id,
+                                                         const std::string& database_id,
+                                                         const std::string& table,
+                                                         std::string_view body, bool recount) {
+  return impl_->connection.run([&](pqxx::connection& c) -> std::optional<upload_result> {
+    try {
+      return upload_into(c, impl_->options.data_schema, client_id, database_id, table,
+                         upload_renderer::body_text{body}, recount);
+    } catch (const upload_body_stream::off_shape&) {
+      return std::nullopt;  // the transaction was rolled back as it left the scope
+    }
   });
 }
 

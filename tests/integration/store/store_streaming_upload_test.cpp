@@ -36,10 +36,21 @@ protected:
   }
 
   std::string count_items() { return *scalar("SELECT count(*) FROM tidesync_data.items"); }
+
+  /// As the server uploads: the body read from its text as it loads, or,
+  /// when that gives up, parsed whole. `streamed` says which it was.
+  upload_result upload(const std::string& table, const std::string& text) {
+    auto result = store_->upload_text("acme", db_, table, text);
+    streamed = result.has_value();
+    return result ? *result : store_->upload("acme", db_, table, json(text));
+  }
+
+  bool streamed = false;
 };
 
 TEST_F(store_streaming_upload, ALargeBatchOfNewRowsIsWrittenWhole) {
   auto result = upload("items", body(large_batch_rows));
+  EXPECT_TRUE(streamed) << "a body in the agents' shape is loaded from its text";
   EXPECT_EQ(result.inserted, large_batch_rows);
   EXPECT_EQ(result.version.count, large_batch_rows);
   EXPECT_EQ(result.version.max_version, 100 + last_row);
@@ -57,6 +68,7 @@ TEST_F(store_streaming_upload, ABadCellInTheLastChunkWritesNothingAndNamesTheRow
                           [&] { upload("items", body(large_batch_rows, 0, bad_last)); });
   EXPECT_EQ(message, "row 19999, column \"price\": expected a JSON string holding a numeric, got "
                      "\"not a number\"");
+  EXPECT_FALSE(streamed);
   EXPECT_EQ(count_items(), "0");
   EXPECT_EQ(store_->table_version("acme", db_, "items").count, 0);
   // The store's connection is fine afterwards.
@@ -103,8 +115,39 @@ TEST_F(store_streaming_upload, AnExistingKeyInTheLastChunkTurnsTheBatchIntoAnUps
   EXPECT_EQ(result.rows, large_batch_rows);
   EXPECT_EQ(result.inserted, large_batch_rows - 1);
   EXPECT_EQ(result.updated, 1);
+  EXPECT_TRUE(streamed);
   EXPECT_EQ(count_items(), std::to_string(large_batch_rows));
   EXPECT_EQ(scalar("SELECT note FROM tidesync_data.items WHERE id = 19999"), "note 19999");
+}
+
+// Chunks of the body are in PostgreSQL before the end of its text shows that
+// it is not in the usual shape: nothing of them stays, and the document reader
+// decides, here accepting the body whole.
+TEST_F(store_streaming_upload, ABodyThatLeavesItsShapeAfterRowsWereSentIsReadAgainWhole) {
+  auto text = body(large_batch_rows);
+  text.insert(text.size() - 1, R"(,"comment":null)");
+  auto after_text = store_->upload_text("acme", db_, "items", text);
+  EXPECT_FALSE(after_text) << "a third key is outside the usual shape";
+  EXPECT_EQ(count_items(), "0");
+  EXPECT_EQ(store_->table_version("acme", db_, "items").count, 0);
+  // The document reader refuses the unknown key by name.
+  auto message = error_of(error_code::bad_request, [&] { upload("items", text); });
+  EXPECT_NE(message.find("comment"), std::string::npos) << message;
+  // A body cut short in its last row, and a numeric beyond int64 in its last
+  // row (which only the document reader reads), the same way.
+  auto cut = body(large_batch_rows);
+  cut.resize(cut.size() - 5);
+  EXPECT_FALSE(store_->upload_text("acme", db_, "items", cut));
+  EXPECT_EQ(count_items(), "0");
+  auto huge_last = [](int row, std::string line) {
+    return row == last_row ? R"([19999,"x",18446744073709551615,1])" : line;
+  };
+  auto result = upload("items", body(large_batch_rows, 0, huge_last));
+  EXPECT_FALSE(streamed);
+  EXPECT_EQ(result.inserted, large_batch_rows);
+  EXPECT_EQ(scalar("SELECT price::text FROM tidesync_data.items WHERE id = 19999"),
+            "18446744073709551615");
+  EXPECT_EQ(count_items(), std::to_string(large_batch_rows));
 }
 
 } // namespace
