@@ -23,6 +23,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr int http_version = 11;
+// Spare room kept in the read buffer, so large responses arrive in large reads.
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
 
 struct base_url {
   bool tls = false;
@@ -182,6 +184,9 @@ struct http_client::impl {
       return {write_ec, "send request", true};
     // A server that refuses a body (413) may answer and close before reading it
     // all; its answer is still worth reading.
+    // Beast reads into the buffer's spare room, at least 512 bytes: without
+    // room kept, a manifest page of megabytes arrives 512 bytes a wake-up.
+    buffer_.reserve(read_buffer_bytes);
     auto read_ec = await([&](auto handler) { http::async_read(stream, buffer_, parser, handler); });
     if (read_ec && write_ec)
       return {write_ec, "send request", true};

@@ -191,6 +191,10 @@ private:
   }
 
   void do_read_body() {
+    // Beast reads into the buffer's spare room, at least 512 bytes: without
+    // room kept, a body of megabytes arrives 512 bytes a wake-up. Kept only
+    // while a body is read, so an idle keep-alive connection holds none.
+    buffer_.reserve(read_buffer_bytes);
     beast::get_lowest_layer(stream_).expires_after(read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, this->shared_from_this()));
@@ -200,6 +204,8 @@ private:
     if (ec)
       return on_read_error(ec);
     auto message = parser_->release();
+    if (buffer_.size() == 0)
+      buffer_.shrink_to_fit();
     busy_ = true;
     // No timer runs while the request waits for a database worker.
     beast::get_lowest_layer(stream_).expires_never();
