@@ -23,11 +23,24 @@ std::size_t utf8_sequence(std::string_view text, std::size_t at) {
 } // namespace
 
 std::optional<std::string> pg_text_refusal(std::string_view text, column_type type) {
-  // Reused by every check on this thread, so the check adds no buffer per cell.
-  thread_local std::string scratch;
-  scratch.clear();
+  // The agent checks every cell it reads this way: the string cell that
+  // cell_from_pg_text would make for most types is one value reused on this
+  // thread, so a check allocates nothing for them.
+  thread_local boost::json::value string_cell = boost::json::value(boost::json::string_kind);
   try {
-    append_copy_cell(scratch, cell_from_pg_text(text, type), type, utf8_state::unchecked);
+    switch (type) {
+    case column_type::smallint:
+    case column_type::integer:
+    case column_type::bigint:
+    case column_type::real:
+    case column_type::double_precision:
+    case column_type::boolean:
+      check_copy_cell(cell_from_pg_text(text, type), type, utf8_state::unchecked);
+      break;
+    default:
+      string_cell.get_string().assign(text);
+      check_copy_cell(string_cell, type, utf8_state::unchecked);
+    }
     return std::nullopt;
   } catch (const api_error& e) {
     return printable_text(e.what());

@@ -276,6 +276,13 @@ bool append_copy_cell(std::string& out, const boost::json::value& cell, column_t
   return true;
 }
 
+void check_copy_cell(const boost::json::value& cell, column_type type, utf8_state utf8) {
+  if (cell.is_null())
+    return;
+  number_buffer buffer;
+  to_pg(cell, type, utf8, buffer);
+}
+
 float_text check_float_text(std::string_view text, column_type type) {
   if (is_special_float(text))
     return float_text::valid;

@@ -44,6 +44,10 @@ enum class utf8_state {
 bool append_copy_cell(std::string& out, const boost::json::value& cell, column_type type,
                       utf8_state utf8);
 
+/// Checks one wire cell as append_copy_cell does, without writing it
+/// anywhere. Throws as append_copy_cell.
+void check_copy_cell(const boost::json::value& cell, column_type type, utf8_state utf8);
+
 /// How cell_from_pg_text writes real and double precision values.
 enum class float_form {
   text,   ///< a JSON string holding the exact text: what this release sends

@@ -1,6 +1,15 @@
 #include "protocol/cell_check.hpp"
 
+#include "protocol/cell_codec.hpp"
+#include "protocol/error.hpp"
+
+#include <boost/json/value.hpp>
 #include <gtest/gtest.h>
+
+#include <iterator>
+#include <optional>
+#include <random>
+#include <string>
 
 namespace tidesync::protocol {
 
@@ -45,4 +54,39 @@ TEST(CellCheck, PrintableTextEscapesOnlyWhatIsNotUtf8) {
 
 } // namespace
 
+} // namespace tidesync::protocol
+
+namespace tidesync::protocol {
+namespace {
+
+// The check must refuse exactly what the server's path refuses: the wire
+// cell made from the text, then rendered for COPY, with the same message.
+TEST(CellCheck, RefusesExactlyWhatEncodingAndRenderingRefuse) {
+  std::mt19937_64 random{20261202};
+  const char* samples[] = {"42", "-0", "1e999", "NaN", "2024-02-29 13:45:01+00", "2024-02-30",
+                           "{\"a\":1}", "{bad", "\\x0aff", "\\xzz", "t", "yes", "12.50", "abc",
+                           "3f1c2a9e-5b7d-4e21-9c1f-7a8b6d5e4c3b", "32768", ""};
+  int refused = 0;
+  for (int i = 0; i < 20000; ++i) {
+    auto type = static_cast<column_type>(random() % (static_cast<int>(column_type::jsonb) + 1));
+    std::string text = samples[random() % std::size(samples)];
+    if (random() % 3 == 0) {
+      text.resize(random() % 12);
+      for (auto& c : text)
+        c = static_cast<char>(random() % 256);
+    }
+    std::optional<std::string> expected;
+    try {
+      std::string out;
+      append_copy_cell(out, cell_from_pg_text(text, type), type, utf8_state::unchecked);
+    } catch (const api_error& e) {
+      expected = printable_text(e.what());
+    }
+    EXPECT_EQ(pg_text_refusal(text, type), expected) << type_name(type) << " " << text;
+    refused += expected.has_value();
+  }
+  EXPECT_GT(refused, 2000);
+}
+
+} // namespace
 } // namespace tidesync::protocol
