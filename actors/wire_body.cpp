@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -42,7 +43,9 @@ std::string upload_body(const protocol::table_schema& schema,
     protocol::append_json_string(body, schema.columns[i].name);
   }
   body.append(R"(],"rows":[)");
-  // Sized from the first row, so the text grows a few times at most.
+  // Sized from the first row, so the text grows a few times at most; a
+  // first row of megabytes does not reserve that much for every row.
+  const auto header_bytes = body.size();
   bool sized = false;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const auto& row = rows[r];
@@ -60,7 +63,9 @@ std::string upload_body(const protocol::table_schema& schema,
     body.push_back(']');
     if (!sized) {
       sized = true;
-      body.reserve(body.size() + (body.size() + 16) * (rows.size() - 1) + 16);
+      constexpr std::size_t max_reserve = 64 << 20;
+      const auto row_bytes = body.size() - header_bytes + 1;
+      body.reserve(std::min(max_reserve, body.size() + row_bytes * (rows.size() - 1) + 2));
     }
   }
   body.append("]}");

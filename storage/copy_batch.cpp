@@ -187,7 +187,8 @@ struct upload_renderer::state : upload_body_stream::sink {
   void begin_row(std::size_t index);
   void append(std::size_t index, const boost::json::value& cell);
   void end_row();
-  void size_from_first_rows(std::size_t expected_rows);
+  void size_from_first_rows(std::size_t expected_rows,
+                            std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
 
   // upload_body_stream::sink
   void columns(const std::vector<std::string>& names) override { set_columns(names); }
@@ -252,12 +253,15 @@ void upload_renderer::state::append_row(const boost::json::value& row, std::size
 }
 
 // The whole batch's text is kept (an upsert needs it again): sized once from
-// the first rows, a large batch is not copied each time it doubles.
-void upload_renderer::state::size_from_first_rows(std::size_t expected_rows) {
+// the first rows, a large batch is not copied each time it doubles. A body
+// read from its text caps the guess by its size (`max_bytes`), so small
+// first rows before huge ones cannot make it reserve many times the body.
+void upload_renderer::state::size_from_first_rows(std::size_t expected_rows,
+                                                  std::size_t max_bytes) {
   sized = true;
   auto per_row = batch.copy_text.size() / batch.rows;
-  batch.copy_text.reserve(expected_rows * (per_row + per_row / 8));
-  duplicates.reserve(expected_rows);
+  batch.copy_text.reserve(std::min(max_bytes, expected_rows * (per_row + per_row / 8)));
+  duplicates.reserve(std::min(expected_rows, max_bytes / per_row + 1));
 }
 
 upload_renderer::upload_renderer(const protocol::table_schema& schema,
@@ -306,8 +310,11 @@ bool upload_renderer::render_some(std::size_t min_bytes) {
         // The rows still to come, estimated from the text the first ones took.
         auto bytes_per_row =
             static_cast<double>(stream->consumed()) / static_cast<double>(batch.rows);
+        // At most twice the body: lines are about as long as their JSON,
+        // longer only by the tenant columns, for rows of a few narrow cells.
         st.size_from_first_rows(
-            static_cast<std::size_t>(static_cast<double>(stream->size()) / bytes_per_row) + 1);
+            static_cast<std::size_t>(static_cast<double>(stream->size()) / bytes_per_row) + 1,
+            2 * stream->size());
       }
     }
   } else {

@@ -42,6 +42,18 @@ TEST(WireBody, FloatsTravelAsTheSourcesTextNeverReprinted) {
   EXPECT_EQ(key_from_json(schema, key_json(schema, key)), key);
 }
 
+// The body is sized from its first row: one huge first cell must not make
+// it reserve that much for every row of the page.
+TEST(WireBody, AHugeFirstRowDoesNotSizeTheWholePage) {
+  std::vector<storage::text_row> rows;
+  rows.push_back({"1", std::string(1 << 20, 'x'), std::nullopt, std::nullopt, "7"});
+  for (int i = 2; i <= 20000; ++i)
+    rows.push_back({std::to_string(i), "s", std::nullopt, std::nullopt, "7"});
+  auto body = upload_body(lines_schema(), rows);
+  EXPECT_LT(body.capacity(), std::size_t{128} << 20);
+  EXPECT_TRUE(body.ends_with(R"(,[20000,"s",null,null,7]]})")) << body.substr(body.size() - 40);
+}
+
 TEST(WireBody, DeleteBodiesHaveTheEndpointsThreeForms) {
   std::vector<sync::row_key> keys{{"1", "x"}, {"2", "y"}};
   EXPECT_EQ(delete_keys_body(lines_schema(), keys), R"({"keys":[[1,"x"],[2,"y"]]})");

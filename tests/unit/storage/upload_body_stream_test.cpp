@@ -234,5 +234,25 @@ TEST(UploadRenderer, EmptyTellsABodyWithoutRowsBeforeRendering) {
   EXPECT_FALSE(upload_renderer(schema, upload_renderer::body_text{one}, "a", "b").empty());
 }
 
+// Small first rows say little about the rest: a body of tiny rows and then
+// one huge cell must not reserve many times its own size.
+TEST(UploadRenderer, TextSizedFromTinyFirstRowsStaysWithinTwiceTheBody) {
+  protocol::table_schema schema{{{"id", protocol::column_type::bigint, false},
+                                 {"note", protocol::column_type::text, true},
+                                 {"v", protocol::column_type::bigint, false}},
+                                {"id"},
+                                "v",
+                                std::nullopt};
+  std::string text = R"({"columns":["id","note","v"],"rows":[)";
+  for (int i = 0; i < 2000; ++i)
+    text += "[" + std::to_string(i) + ",null,1],";
+  text += "[99999,\"" + std::string(8 << 20, 'x') + "\",1]]}";
+  upload_renderer renderer(schema, upload_renderer::body_text{text}, "acme",
+                           "3f1c2a9e-5b7d-4e21-9c1f-7a8b6d5e4c3b");
+  renderer.finish();
+  EXPECT_EQ(renderer.row_count(), 2001u);
+  EXPECT_LE(renderer.batch().copy_text.capacity(), 2 * text.size() + (64 << 10));
+}
+
 } // namespace
 } // namespace tidesync::storage
