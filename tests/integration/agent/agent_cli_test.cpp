@@ -188,9 +188,12 @@ TEST_F(AgentCli, SighupAddsATableAndABadFileKeepsTheRunningConfiguration) {
 }
 
 TEST_P(AgentCliOnEachSite, AKill9DuringTheInitialLoadThenARestartConverges) {
+  // Batches start at 1,000 rows and double while they are fast: enough rows
+  // that the load is still running when the kill follows its first batch.
+  constexpr std::size_t rows = 40'000;
   site_exec("CREATE TABLE big (id INTEGER PRIMARY KEY, note TEXT)");
-  site_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) "
-            "INSERT INTO big SELECT i, 'row ' || i FROM n");
+  site_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+            std::to_string(rows) + ") INSERT INTO big SELECT i, 'row ' || i FROM n");
   prepare({"big"});
   auto config = write_config("[big]");
   {
@@ -201,7 +204,7 @@ TEST_P(AgentCliOnEachSite, AKill9DuringTheInitialLoadThenARestartConverges) {
     agent.signal(SIGKILL);
     EXPECT_EQ(agent.wait_for(process_deadline), 128 + SIGKILL);
   }
-  EXPECT_LT(remote_rows("big").size(), 4000u);
+  EXPECT_LT(remote_rows("big").size(), rows);
   agent_process again{{"agent", "--config", config.string(), "--once"}, dir_.path()};
   ASSERT_EQ(again.wait_for(process_deadline), 0) << again.err();
   expect_remote_matches("big");

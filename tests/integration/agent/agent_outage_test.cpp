@@ -43,8 +43,10 @@ int terminate_site_sessions(const std::string& site_url) {
 } // namespace
 
 TEST_P(agent_test, AServerStoppedDuringACycleCostsRetriesButNoRows) {
+  // Batches start at 1,000 rows and double while fast: enough rows that the
+  // load is still running when the server stops after its first batch.
   site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
-  site_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+  site_exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) "
             "INSERT INTO orders (id, note) SELECT i, 'order ' || i FROM n");
   prepare({"orders"});
   auto config = agent_config({"orders"});
@@ -76,7 +78,8 @@ TEST_P(agent_test, AServerStoppedDuringACycleCostsRetriesButNoRows) {
 // by the server (pg_terminate_backend, as at a restart or a failover).
 TEST_F(postgres_agent_test, ASourceConnectionKilledMidRunIsReopenedAndNothingIsSkipped) {
   site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
-  site_exec("INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 3000) i");
+  // Enough rows that the load is still running when its sessions are ended.
+  site_exec("INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 30000) i");
   prepare({"orders"});
   const auto first_line = log_capture::size();
   auto logged = [&](const char* text) { return log_capture::count_since(first_line, text); };
@@ -88,12 +91,12 @@ TEST_F(postgres_agent_test, ASourceConnectionKilledMidRunIsReopenedAndNothingIsS
   // During the initial load.
   ASSERT_TRUE(eventually([&] { return remote_rows("orders").size() >= 300; }));
   EXPECT_GE(terminate_site_sessions(site_url_), 1);
-  EXPECT_TRUE(eventually([&] { return remote_rows("orders").size() == 3000; }));
+  EXPECT_TRUE(eventually([&] { return remote_rows("orders").size() == 30000; }));
   EXPECT_TRUE(eventually([&] { return logged("local source reachable again") >= 1; }));
 
   // Between cycles: the idle connection is gone when the next change comes.
   EXPECT_GE(terminate_site_sessions(site_url_), 1);
-  site_exec("INSERT INTO orders SELECT i, 'later ' || i FROM generate_series(3001, 3100) i");
+  site_exec("INSERT INTO orders SELECT i, 'later ' || i FROM generate_series(30001, 30100) i");
   site_exec("UPDATE orders SET note = 'changed' WHERE id % 10 = 0");
   EXPECT_TRUE(eventually([&] { return remote_rows("orders") == site_rows("orders"); }));
   agent.stop();
