@@ -228,12 +228,24 @@ char copy_escape(char c) {
                                                " text, got " + json_fields::quoted(text));
 }
 
-boost::json::value integer_from_pg(std::string_view text, column_type type) {
+std::int64_t pg_integer(std::string_view text, column_type type) {
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size())
     unexpected_pg_text(text, type);
   return value;
+}
+
+bool pg_boolean(std::string_view text) {
+  if (text == "t" || text == "true")
+    return true;
+  if (text == "f" || text == "false")
+    return false;
+  unexpected_pg_text(text, column_type::boolean);
+}
+
+boost::json::value integer_from_pg(std::string_view text, column_type type) {
+  return pg_integer(text, type);
 }
 
 // The agent checks only the spelling: a value out of the type's range is the
@@ -250,13 +262,7 @@ boost::json::value float_from_pg(std::string_view text, column_type type, float_
   return value;
 }
 
-boost::json::value boolean_from_pg(std::string_view text) {
-  if (text == "t" || text == "true")
-    return true;
-  if (text == "f" || text == "false")
-    return false;
-  unexpected_pg_text(text, column_type::boolean);
-}
+boost::json::value boolean_from_pg(std::string_view text) { return pg_boolean(text); }
 
 } // namespace
 
@@ -336,12 +342,8 @@ void append_wire_cell(std::string& out, std::string_view text, column_type type)
   case column_type::smallint:
   case column_type::integer:
   case column_type::bigint: {
-    std::int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size())
-      unexpected_pg_text(text, type);
     number_buffer buffer;
-    out.append(number_text(value, buffer));
+    out.append(number_text(pg_integer(text, type), buffer));
     return;
   }
   case column_type::real:
@@ -351,12 +353,7 @@ void append_wire_cell(std::string& out, std::string_view text, column_type type)
     append_json_string(out, text);
     return;
   case column_type::boolean:
-    if (text == "t" || text == "true")
-      out.append("true");
-    else if (text == "f" || text == "false")
-      out.append("false");
-    else
-      unexpected_pg_text(text, column_type::boolean);
+    out.append(pg_boolean(text) ? "true" : "false");
     return;
   default:
     append_json_string(out, text);

@@ -190,21 +190,19 @@ struct upload_renderer::state : upload_body_stream::sink {
   void size_from_first_rows(std::size_t expected_rows,
                             std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
 
-  // upload_body_stream::sink
+  // upload_body_stream::sink. Whatever it throws sends the body to the
+  // document reader, which names the row, so a wrong width needs no message.
   void columns(const std::vector<std::string>& names) override { set_columns(names); }
   void cell(std::size_t row, std::size_t column, const boost::json::value& value) override {
+    if (column >= batch.columns.size())
+      throw upload_body_stream::off_shape{};
     if (column == 0)
       begin_row(row);
-    if (column >= batch.columns.size())
-      bad(where + ": expected " + std::to_string(batch.columns.size()) + " values");
     append(column, value);
   }
-  void row_end(std::size_t row, std::size_t cells) override {
-    if (cells == 0)
-      begin_row(row);
+  void row_end(std::size_t, std::size_t cells) override {
     if (cells != batch.columns.size())
-      bad(where + ": expected " + std::to_string(batch.columns.size()) + " values, got "
-          + std::to_string(cells));
+      throw upload_body_stream::off_shape{};
     end_row();
   }
 };
@@ -240,11 +238,10 @@ void upload_renderer::state::end_row() {
 void upload_renderer::state::append_row(const boost::json::value& row, std::size_t index) {
   const auto* cells = row.if_array();
   auto width = batch.columns.size();
-  where = row_name(index);
   if (cells == nullptr)
-    bad(where + ": expected an array of " + std::to_string(width) + " values");
+    bad(row_name(index) + ": expected an array of " + std::to_string(width) + " values");
   if (cells->size() != width)
-    bad(where + ": expected " + std::to_string(width) + " values, got "
+    bad(row_name(index) + ": expected " + std::to_string(width) + " values, got "
         + std::to_string(cells->size()));
   begin_row(index);
   for (std::size_t i = 0; i < width; ++i)
