@@ -389,4 +389,23 @@ std::vector<tracking_step> plan_pg_tracking(const std::string& url,
   }
 }
 
+std::vector<std::string> pg_tracking_warnings(const std::string& url) {
+  auto label = pg_label(url);
+  try {
+    pqxx::connection conn{url};
+    pqxx::nontransaction tx{conn};
+    auto allowed = tx.exec("SELECT current_setting('max_prepared_transactions')::int")[0][0].as<int>();
+    if (allowed == 0)
+      return {};
+    return {"this server allows two-phase commit (max_prepared_transactions = " +
+            std::to_string(allowed) +
+            "): PostgreSQL refuses PREPARE TRANSACTION after a write to a prepared table "
+            "(its trigger sends NOTIFY), so an application that commits in two phases must "
+            "turn notification off for its sessions: ALTER ROLE <role> SET tidesync.notify = "
+            "'off' (see docs/operations.md, \"Two-phase commit\")"};
+  } catch (...) {
+    rethrow_pg_error(label, "version tracking");
+  }
+}
+
 } // namespace tidesync::storage::detail

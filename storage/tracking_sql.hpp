@@ -81,6 +81,9 @@ std::vector<tracking_step> plan_pg_tracking(const std::string& url,
                                             const std::vector<table_ref>& tables);
 void run_pg_steps(const std::string& url, const std::vector<tracking_step>& steps,
                   const tracking_progress& progress);
+// See tracking_warnings.
+std::vector<std::string> pg_tracking_warnings(const std::string& url);
+
 std::vector<tracking_step> plan_pg_removal(const std::string& url,
                                            const std::vector<table_ref>& tables,
                                            const removal_options& options);

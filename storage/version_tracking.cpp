@@ -108,6 +108,12 @@ std::vector<tracking_step> plan_tracking_steps(const std::string& url,
   return detail::plan_pg_tracking(url, tables);
 }
 
+std::vector<std::string> tracking_warnings(const std::string& url) {
+  if (is_sqlite(url))
+    return {};
+  return detail::pg_tracking_warnings(url);
+}
+
 std::vector<std::string> plan_version_tracking(const std::string& url,
                                                const std::vector<table_ref>& tables) {
   return detail::flatten(plan_tracking_steps(url, tables));

@@ -62,6 +62,12 @@ using tracking_progress =
 std::vector<tracking_step> plan_tracking_steps(const std::string& url,
                                                const std::vector<table_ref>& tables);
 
+/// What an operator must know about the database at `url` before its tables
+/// are prepared, a line each: on PostgreSQL, that a server which allows
+/// two-phase commit needs notification off for the sessions that PREPARE.
+/// Empty for SQLite and for most servers.
+std::vector<std::string> tracking_warnings(const std::string& url);
+
 /// The statements of plan_tracking_steps, flattened, in the order they would run.
 std::vector<std::string> plan_version_tracking(const std::string& url,
                                                const std::vector<table_ref>& tables);

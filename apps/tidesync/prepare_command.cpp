@@ -60,6 +60,8 @@ int prepare_all(const std::vector<tracking_target>& targets, bool dry_run) {
   int status = exit_ok;
   for (const auto& target : targets) {
     try {
+      for (const auto& warning : storage::tracking_warnings(target.url))
+        std::cerr << "tidesync prepare: " << target.name << ": warning: " << warning << "\n";
       if (dry_run)
         print_plan(target);
       else

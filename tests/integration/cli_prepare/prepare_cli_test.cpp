@@ -138,6 +138,22 @@ TEST_F(PrepareCli, AnUnsetTokenVariableDoesNotStopPrepareButStillStopsStatus) {
     << status.err;
 }
 
+// The test cluster allows prepared transactions (scripts/pg-cluster), as a
+// site whose application commits in two phases must.
+TEST_F(PrepareCli, AServerThatAllowsTwoPhaseCommitGetsAWarningNamingTheSetting) {
+  ASSERT_GT(pg_int(pg_.url(), "SELECT current_setting('max_prepared_transactions')::int"), 0);
+  auto result = prepare({"--config", write_config()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.err, "tidesync prepare: store-02: warning: this server allows "
+                                   "two-phase commit (max_prepared_transactions = "))
+    << result.err;
+  EXPECT_TRUE(contains(result.err, "ALTER ROLE <role> SET tidesync.notify = 'off'")) << result.err;
+  EXPECT_FALSE(contains(result.err, "store-01")) << "a SQLite file has no two-phase commit";
+  auto dry = prepare({"--config", write_config(), "--dry-run"});
+  EXPECT_TRUE(contains(dry.err, "store-02: warning: this server allows two-phase commit"))
+    << dry.err;
+}
+
 TEST_F(PrepareCli, SourceAndTablesOnTheCommandLinePrepareThoseTablesOnly) {
   auto result = prepare({"--source", pg_.url(), "--table", "order_lines", "--version-column",
                          "row_version"});

@@ -29,6 +29,22 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// stderr without the lines prepare warns with about the server (the test
+// cluster allows two-phase commit, which prepare points out).
+std::string without_warnings(const std::string& err) {
+  std::string kept;
+  std::size_t start = 0;
+  while (start < err.size()) {
+    auto end = err.find('\n', start);
+    end = end == std::string::npos ? err.size() : end + 1;
+    auto line = err.substr(start, end - start);
+    if (line.find(": warning: ") == std::string::npos)
+      kept += line;
+    start = end;
+  }
+  return kept;
+}
+
 // Asks `done` every `pause` until it holds or `limit` (scaled) has passed.
 template <class Condition>
 bool eventually(Condition&& done, std::chrono::milliseconds limit,
@@ -144,7 +160,7 @@ TEST_F(PrepareKilledCli, APrepareKilledDuringItsConcurrentIndexBuildFinishesWhen
 
   auto resumed = prepare("orders");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err << resumed.out;
-  EXPECT_EQ(resumed.err, "");
+  EXPECT_EQ(without_warnings(resumed.err), "");
   EXPECT_TRUE(
     contains(resumed.out, ": orders: replace the version index an interrupted build left invalid"))
     << resumed.out;
@@ -195,7 +211,7 @@ TEST_F(PrepareKilledCli, APrepareKilledDuringABackfillBatchVersionsTheRestWhenRu
 
   auto resumed = prepare("big");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err << resumed.out;
-  EXPECT_EQ(resumed.err, "");
+  EXPECT_EQ(without_warnings(resumed.err), "");
   EXPECT_TRUE(contains(resumed.out, "gave " + std::to_string(left.unversioned) + " rows a version"))
     << resumed.out;
   EXPECT_TRUE(contains(resumed.out, ": big: installed version tracking (")) << resumed.out;
