@@ -10,13 +10,18 @@ namespace tidesync::storage::detail {
 
 namespace {
 
+// The trigger functions run in the site's application sessions, under their
+// search_path: a role that can create objects in a schema on that path could
+// otherwise slip in a function or operator that better matches a call here
+// (pg_notify(text, name), say) and run its own code as every writer. So every
+// function, operator and type they name is pg_catalog's, spelled out.
 std::string pg_function_sql() {
   // One function for every table: the column name comes as the trigger's argument.
   return "CREATE OR REPLACE FUNCTION " + std::string{pg_function} +
          "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
          "BEGIN\n"
-         "  NEW := jsonb_populate_record(NEW, jsonb_build_object(TG_ARGV[0], "
-         "pg_current_xact_id()::text::bigint));\n"
+         "  NEW := pg_catalog.jsonb_populate_record(NEW, pg_catalog.jsonb_build_object("
+         "TG_ARGV[0], pg_catalog.pg_current_xact_id()::pg_catalog.text::pg_catalog.int8));\n"
          "  RETURN NEW;\n"
          "END\n"
          "$$";
@@ -43,14 +48,25 @@ std::string pg_function_sql() {
 // counter moved. A sequence, because nextval never waits for another
 // transaction: two writers of one table never wait for each other. A
 // counter someone dropped counts nothing (to_regclass gives NULL) rather
-// than failing the application's write. The trigger fires ALWAYS, so a
-// write in replica mode (pg_restore --disable-triggers, a logical
-// replication apply worker, a data-fix script) still moves the counter.
+// than failing the application's write (a drop still uncommitted makes the
+// write wait for it, as any use of a sequence being dropped does). The
+// trigger fires ALWAYS, so a write in replica mode (pg_restore
+// --disable-triggers, a logical replication apply worker, a data-fix script)
+// still moves the counter.
 //
-// A session with `tidesync.notify = off` (set for the role or the
-// connection) sends no notification: PostgreSQL refuses to PREPARE a
+// SECURITY DEFINER: the function runs as whoever prepared the table, so a
+// writer without USAGE on the table's schema (through a view in another
+// schema, or a foreign key's cascade) still moves the counter there instead
+// of failing. Nobody else may execute it (anyone could otherwise attach it to
+// a table of their own and move any sequence named as its argument).
+//
+// A session with `tidesync.notify` set to off, false, no or 0 (for the role
+// or the connection) sends no notification: PostgreSQL refuses to PREPARE a
 // transaction that has notified, so an application using two-phase commit
-// turns it off and keeps the counter.
+// turns it off and keeps the counter. Nor does any session while
+// PostgreSQL's notification queue is over half full (a listener stuck in a
+// long transaction holds it back): were it full, notifying commits would
+// fail, and the agent's interval still finds the changes.
 //
 // The body runs on every writing statement of the site, so it is written for
 // PL/pgSQL's cheap path: assignments, not PERFORM (which plans and runs a
@@ -58,21 +74,27 @@ std::string pg_function_sql() {
 // when they can matter. scripts/bench-notify measures what it costs.
 std::string pg_notify_function_sql() {
   return "CREATE OR REPLACE FUNCTION " + std::string{pg_notify_function} +
-         "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+         "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
          "DECLARE\n"
-         "  setting text;\n"
-         "  slot text;\n"
-         "  ignored bigint;\n"
+         "  setting pg_catalog.text;\n"
+         "  slot pg_catalog.text;\n"
+         "  ignored pg_catalog.int8;\n"
          "BEGIN\n"
-         "  IF TG_NARGS > 0 THEN\n"
-         "    ignored := nextval(to_regclass(TG_ARGV[0]));\n"
+         "  IF TG_NARGS OPERATOR(pg_catalog.>) 0 THEN\n"
+         "    ignored := pg_catalog.nextval(pg_catalog.to_regclass(TG_ARGV[0]));\n"
          "  END IF;\n"
-         "  slot := floor(date_part('epoch', clock_timestamp()) * 4)::bigint::text;\n"
-         "  setting := 'tidesync.notified_' || TG_RELID;\n"
-         "  IF current_setting(setting, true) IS DISTINCT FROM slot AND "
-         "coalesce(current_setting('tidesync.notify', true), '') <> 'off' THEN\n"
-         "    setting := set_config(setting, slot, false);\n"
-         "    PERFORM pg_notify('" + std::string{version_notify_channel} + "', TG_TABLE_NAME);\n"
+         "  slot := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) "
+         "OPERATOR(pg_catalog.*) 4::pg_catalog.float8)::pg_catalog.int8::pg_catalog.text;\n"
+         "  setting := 'tidesync.notified_' OPERATOR(pg_catalog.||) TG_RELID::pg_catalog.text;\n"
+         "  IF COALESCE(pg_catalog.current_setting(setting, true), '') OPERATOR(pg_catalog.<>) "
+         "slot\n"
+         "     AND pg_catalog.lower(COALESCE(pg_catalog.current_setting('tidesync.notify', true), "
+         "'')) OPERATOR(pg_catalog.<>) ALL ('{off,false,no,0}'::pg_catalog.text[])\n"
+         "     AND pg_catalog.pg_notification_queue_usage() OPERATOR(pg_catalog.<) "
+         "0.5::pg_catalog.float8 THEN\n"
+         "    setting := pg_catalog.set_config(setting, slot, false);\n"
+         "    PERFORM pg_catalog.pg_notify('" + std::string{version_notify_channel} +
+         "', TG_TABLE_NAME);\n"
          "  END IF;\n"
          "  RETURN NULL;\n"
          "END\n"
@@ -87,9 +109,12 @@ bool function_is_current(pqxx::transaction_base& tx, std::string_view name,
   auto open = sql.find("$$");
   auto close = sql.rfind("$$");
   auto body = sql.substr(open + 2, close - open - 2);
-  auto found = tx.exec_params(
-    "SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure($1)", std::string{name} + "()");
-  return !found.empty() && found[0][0].as<std::string>() == body;
+  auto found = tx.exec_params("SELECT prosrc, prosecdef FROM pg_proc WHERE oid = "
+                              "to_regprocedure($1)",
+                              std::string{name} + "()");
+  const bool definer = sql.find(" SECURITY DEFINER ") < open;
+  return !found.empty() && found[0][0].as<std::string>() == body &&
+         found[0][1].as<bool>() == definer;
 }
 
 std::string version_trigger_sql(const table_ref& ref, const std::string& table) {
@@ -377,8 +402,13 @@ std::vector<tracking_step> plan_pg_tracking(const std::string& url,
     tracking_step functions{"", "create the trigger functions", step_mode::transaction, {}, 0};
     for (auto [name, sql] : {std::pair{pg_function, pg_function_sql()},
                              std::pair{pg_notify_function, pg_notify_function_sql()}})
-      if (!function_is_current(tx, name, sql))
+      if (!function_is_current(tx, name, sql)) {
         functions.statements.push_back(std::move(sql));
+        // PUBLIC may execute a new function; this one runs as its owner.
+        if (std::string_view{name} == pg_notify_function)
+          functions.statements.push_back("REVOKE EXECUTE ON FUNCTION " +
+                                         std::string{pg_notify_function} + "() FROM PUBLIC");
+      }
     if (!functions.statements.empty())
       out.push_back(std::move(functions));
     for (const auto& ref : tables)

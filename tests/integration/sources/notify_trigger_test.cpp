@@ -136,20 +136,102 @@ TEST_F(NotifyTrigger, ARolledBackAnnouncementDoesNotSilenceTheNextCommit) {
   EXPECT_EQ(count(heard(), "orders"), 1u);
 }
 
+// Every spelling an operator may use to say "off" is off: a two-phase
+// application that wrote `false` would otherwise fail its PREPAREs.
 TEST_F(NotifyTrigger, ASessionWithNotifyOffAnnouncesNothingButStillCounts) {
-  pqxx::connection app{db_.url()};
   auto counter = [&] {
     return testing::pg_int(db_.url(), "SELECT last_value FROM tidesync_orders_changes");
   };
-  auto before = counter();
+  std::int64_t id = 10;
+  for (const char* off : {"off", "OFF", "false", "no", "0"}) {
+    pqxx::connection app{db_.url()};
+    auto before = counter();
+    {
+      pqxx::nontransaction tx{app};
+      tx.exec(std::string{"SET tidesync.notify = '"} + off + "'");
+      tx.exec("UPDATE orders SET note = 'quiet' WHERE id = 1");
+      tx.exec("INSERT INTO orders VALUES (" + std::to_string(++id) + ", 'quiet')");
+    }
+    EXPECT_EQ(count(heard(), "orders"), 0u) << "tidesync.notify = '" << off << "'";
+    EXPECT_EQ(counter(), before + 2) << "tidesync.notify = '" << off << "'";
+  }
+}
+
+// The trigger runs in the writer's session, under its search_path: a
+// function planted in a schema earlier on that path, matching a call better
+// than pg_catalog's, must not run there.
+TEST_F(NotifyTrigger, AFunctionPlantedOnTheSearchPathNeverRunsInAWritersSession) {
+  pg_exec(db_.url(),
+          "CREATE SCHEMA planted; CREATE TABLE planted.ran (what text); "
+          "CREATE FUNCTION planted.pg_notify(text, name) RETURNS void LANGUAGE sql AS "
+          "$$ INSERT INTO planted.ran VALUES ('pg_notify') $$; "
+          "CREATE FUNCTION planted.nextval(regclass) RETURNS bigint LANGUAGE sql AS "
+          "$$ INSERT INTO planted.ran VALUES ('nextval') RETURNING 1::bigint $$; "
+          "CREATE FUNCTION planted.jsonb_build_object(text, bigint) RETURNS jsonb LANGUAGE sql "
+          "AS $$ INSERT INTO planted.ran VALUES ('jsonb_build_object') RETURNING '{}'::jsonb $$");
+  pqxx::connection app{db_.url()};
   {
     pqxx::nontransaction tx{app};
-    tx.exec("SET tidesync.notify = off");
-    tx.exec("UPDATE orders SET note = 'quiet' WHERE id = 1");
-    tx.exec("INSERT INTO orders VALUES (3, 'quiet')");
+    tx.exec("SET search_path = planted, public, pg_catalog");
+    tx.exec("UPDATE public.orders SET note = 'planted' WHERE id = 1");
+    tx.exec("INSERT INTO public.orders VALUES (7, 'planted')");
   }
-  EXPECT_EQ(count(heard(), "orders"), 0u);
-  EXPECT_EQ(counter(), before + 2);
+  EXPECT_EQ(testing::pg_int(db_.url(), "SELECT count(*) FROM planted.ran"), 0);
+  EXPECT_EQ(count(heard(), "orders"), 1u);
+}
+
+// A role allowed to write through a view, but not to use the schema of the
+// table behind it, writes as it would without tidesync: the counter lives in
+// that schema, and the trigger reaches it as whoever prepared the table.
+TEST(NotifyTriggerPrivileges, AWriterWithoutUsageOnTheTablesSchemaStillWritesThroughAView) {
+  testing::test_database db;
+  const auto role = "tidesync_view_writer_" + db.name();
+  pg_exec(db.url(), "CREATE SCHEMA back; CREATE TABLE back.items (id bigint PRIMARY KEY, v text); "
+                    "CREATE SCHEMA api; CREATE VIEW api.items AS SELECT id, v FROM back.items; "
+                    "CREATE ROLE " + role + "; GRANT USAGE ON SCHEMA api TO " + role +
+                    "; GRANT INSERT ON api.items TO " + role);
+  struct drop_role {
+    std::string url, role;
+    ~drop_role() { pg_exec(url, "DROP OWNED BY " + role + "; DROP ROLE " + role); }
+  } cleanup{db.url(), role};
+  const auto in_back = db.url() + (db.url().find('?') == std::string::npos ? "?" : "&") +
+                       "options=-csearch_path%3Dback";
+  apply_version_tracking(in_back, {tracked("items")});
+  auto counter = [&] {
+    return testing::pg_int(db.url(), "SELECT last_value FROM back.tidesync_items_changes");
+  };
+  auto before = counter();
+  pqxx::connection app{db.url()};
+  pqxx::nontransaction tx{app};
+  tx.exec("SET ROLE " + role);
+  tx.exec("INSERT INTO api.items VALUES (1, 'through the view')");
+  tx.exec("RESET ROLE");
+  EXPECT_EQ(counter(), before + 1);
+  EXPECT_GT(testing::pg_int(db.url(), "SELECT tidesync_version FROM back.items WHERE id = 1"), 0);
+}
+
+// The notify function runs as its owner, so nobody else may attach it to a
+// table of their own (it would move whatever sequence they name).
+TEST(NotifyTriggerPrivileges, NobodyElseMayAttachTheNotifyFunctionToATable) {
+  testing::test_database db;
+  const auto role = "tidesync_table_owner_" + db.name();
+  pg_exec(db.url(), "CREATE TABLE orders (id bigint PRIMARY KEY); CREATE ROLE " + role +
+                      "; GRANT CREATE ON SCHEMA public TO " + role);
+  struct drop_role {
+    std::string url, role;
+    ~drop_role() { pg_exec(url, "DROP OWNED BY " + role + "; DROP ROLE " + role); }
+  } cleanup{db.url(), role};
+  apply_version_tracking(db.url(), {tracked("orders")});
+  pqxx::connection other{db.url()};
+  pqxx::nontransaction tx{other};
+  tx.exec("SET ROLE " + role);
+  tx.exec("CREATE TABLE mine (id bigint)");
+  try {
+    tx.exec("CREATE TRIGGER borrowed AFTER INSERT ON mine FOR EACH STATEMENT EXECUTE FUNCTION "
+            "tidesync_notify('tidesync_orders_changes')");
+    ADD_FAILURE() << "another role attached tidesync_notify to its own table";
+  } catch (const pqxx::insufficient_privilege&) {
+  }
 }
 
 } // namespace

@@ -67,10 +67,11 @@ TEST(OnlinePrepare, AnOutdatedTriggerFunctionIsReplacedByTheCurrentOne) {
                     "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('tidesync', TG_TABLE_NAME); "
                     "RETURN NULL; END $$");
   auto plan = plan_version_tracking(db.url(), {testing::tracked("orders")});
-  ASSERT_EQ(plan.size(), 1u);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[1], "REVOKE EXECUTE ON FUNCTION tidesync_notify() FROM PUBLIC");
   apply_version_tracking(db.url(), {testing::tracked("orders")});
   EXPECT_EQ(pg_int(db.url(), "SELECT count(*) FROM pg_proc WHERE proname = 'tidesync_notify' "
-                             "AND prosrc LIKE '%set_config%'"),
+                             "AND prosrc LIKE '%set_config%' AND prosecdef"),
             1);
   EXPECT_TRUE(plan_version_tracking(db.url(), {testing::tracked("orders")}).empty());
 }
