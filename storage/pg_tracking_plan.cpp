@@ -158,9 +158,15 @@ void plan_pg_counter(pqxx::transaction_base& tx, const table_ref& ref, const std
                                   table)[0][0]
                      .as<std::string>() +
                    "." + derived_name(ref.name, changes_suffix);
-  auto counter = tx.exec_params("SELECT 1 FROM pg_class WHERE oid = to_regclass($1) AND "
-                                "relkind = 'S'",
+  auto counter = tx.exec_params("SELECT s.seqcache FROM pg_class c JOIN pg_sequence s ON "
+                                "s.seqrelid = c.oid WHERE c.oid = to_regclass($1) AND "
+                                "c.relkind = 'S'",
                                 qualified);
+  // A session takes a counter's cached values without touching it, so one
+  // given a cache (ALTER SEQUENCE … CACHE 50) stops moving for the agent
+  // while the session writes on.
+  if (!counter.empty() && counter[0][0].as<std::int64_t>() > 1)
+    step.statements.push_back("ALTER SEQUENCE " + qualified + " CACHE 1");
   if (!exists.empty() && !counter.empty() && exists[0][0].as<int>() == 1 &&
       exists[0][1].as<std::string>() ==
         tx.exec_params("SELECT convert_to($1, 'UTF8') || '\\x00'::bytea", qualified)[0][0]

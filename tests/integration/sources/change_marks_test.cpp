@@ -159,6 +159,23 @@ TEST_F(PostgresChangeMarks, AnOlderPreparedTableGetsItsCounterFromTheNextPrepare
   EXPECT_EQ(token(source_, "orders"), "(none)");
 }
 
+// A session draws a cached counter's values without moving it: the next
+// prepare gives the counter its cache of one back.
+TEST_F(PostgresChangeMarks, ACounterGivenACacheGetsItBackToOneFromTheNextPrepare) {
+  pg_exec(db_.url(), "ALTER SEQUENCE tidesync_orders_changes CACHE 50");
+  auto statements = plan_version_tracking(db_.url(), {tracked("orders")});
+  ASSERT_EQ(statements.size(), 1u);
+  EXPECT_EQ(statements[0], "ALTER SEQUENCE public.\"tidesync_orders_changes\" CACHE 1");
+  apply_version_tracking(db_.url(), {tracked("orders")});
+  EXPECT_TRUE(plan_version_tracking(db_.url(), {tracked("orders")}).empty());
+  pqxx::connection app{db_.url()};
+  pqxx::nontransaction tx{app};
+  tx.exec("UPDATE orders SET note = 'first' WHERE id = 1");
+  auto after_first = token(source_, "orders");
+  tx.exec("UPDATE orders SET note = 'second' WHERE id = 1");
+  EXPECT_NE(token(source_, "orders"), after_first) << "the same session's next write";
+}
+
 // Writes the trigger would not see, and changes to the counter or its
 // trigger, all move the token: none can leave a changed table unread.
 TEST_F(PostgresChangeMarks, ReplicaModeADisabledMomentAndARestartedCounterMoveTheToken) {
