@@ -42,11 +42,7 @@ void expect_only_orders_moves(source& site, const std::string& sql,
 class PostgresChangeMarks : public ::testing::Test {
 protected:
   void SetUp() override {
-    pg_exec(db_.url(), "CREATE TABLE orders (id bigint PRIMARY KEY, note text); "
-                       "CREATE TABLE stock (id bigint PRIMARY KEY, qty integer); "
-                       "INSERT INTO orders VALUES (1, 'a'), (2, 'b'); "
-                       "INSERT INTO stock VALUES (1, 5)");
-    apply_version_tracking(db_.url(), {tracked("orders"), tracked("stock")});
+    testing::make_prepared_orders_and_stock(db_.url());
   }
 
   void expect_only_orders_moves(const std::string& sql) {

@@ -2,6 +2,7 @@
 
 #include "protocol/cell_codec.hpp"
 #include "storage/sqlite_db.hpp"
+#include "storage/version_tracking.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -63,6 +64,14 @@ storage::table_ref tracked(const std::string& table, std::vector<std::string> ke
   ref.name = table;
   ref.key = std::move(key);
   return ref;
+}
+
+void make_prepared_orders_and_stock(const std::string& url) {
+  pg_exec(url, "CREATE TABLE orders (id bigint PRIMARY KEY, note text); "
+               "CREATE TABLE stock (id bigint PRIMARY KEY, qty integer); "
+               "INSERT INTO orders VALUES (1, 'a'), (2, 'b'); "
+               "INSERT INTO stock VALUES (1, 5)");
+  storage::apply_version_tracking(url, {tracked("orders"), tracked("stock")});
 }
 
 void expect_wire_round_trip(const protocol::table_schema& schema,

@@ -39,6 +39,10 @@ std::vector<storage::text_row> read_all_rows(storage::source& source, const std:
 /// A table to track by name, with its default version column.
 storage::table_ref tracked(const std::string& table, std::vector<std::string> key = {});
 
+/// Two small tables, orders (rows 1 and 2) and stock (row 1), both prepared
+/// by apply_version_tracking: what the change-counter and notify tests write to.
+void make_prepared_orders_and_stock(const std::string& url);
+
 /// Checks that every cell becomes a wire cell and comes back to the same
 /// PostgreSQL text, as the agent and the store will convert it.
 void expect_wire_round_trip(const protocol::table_schema& schema,
