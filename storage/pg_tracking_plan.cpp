@@ -430,7 +430,8 @@ std::vector<std::string> pg_tracking_warnings(const std::string& url) {
   try {
     pqxx::connection conn{url};
     pqxx::nontransaction tx{conn};
-    auto allowed = tx.exec("SELECT current_setting('max_prepared_transactions')::int")[0][0].as<int>();
+    auto allowed =
+      tx.exec("SELECT current_setting('max_prepared_transactions')::int")[0][0].as<int>();
     if (allowed == 0)
       return {};
     return {"this server allows two-phase commit (max_prepared_transactions = " +
