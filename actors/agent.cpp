@@ -120,6 +120,7 @@ std::shared_ptr<agent_context> make_context(config::agent_config config, agent_h
   context->retry = hooks.retry.value_or(sync::retry_settings{});
   if (hooks.restart_first)
     context->restart_first = *hooks.restart_first;
+  context->coding = std::make_shared<body_coding>(context->config.compress);
   context->remotes = std::make_shared<remote_pool>(
     context->make_remote, static_cast<std::size_t>(context->config.engine.max_in_flight));
   return context;

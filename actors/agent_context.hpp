@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/body_coding.hpp"
 #include "actors/pooled_remote.hpp"
 #include "actors/remote_api.hpp"
 #include "actors/stop_signal.hpp"
@@ -48,6 +49,8 @@ struct agent_context {
   blocking_pool* uploads = nullptr;
   /// The agent's clients of the server (engine.max_in_flight), made by make_remote.
   std::shared_ptr<remote_pool> remotes;
+  /// How every table compresses its upload bodies (`compress`).
+  std::shared_ptr<body_coding> coding;
   /// Backoff before a failed actor is started again: doubled per failure in
   /// a row, up to restart_max.
   std::chrono::milliseconds restart_first{1'000};

@@ -192,10 +192,12 @@ remote_answer<protocol::table_version> http_remote::upload(const std::string& da
 }
 
 remote_answer<protocol::table_version>
-http_remote::upload_gzipped(const std::string& database_id, const std::string& table,
-                            const std::string& gzipped, bool recount) {
-  return upload_answer(client_->post(upload_path(table_path(database_id, table), recount), gzipped,
-                                     {{"Content-Encoding", "gzip"}}));
+http_remote::upload_compressed(const std::string& database_id, const std::string& table,
+                               const std::string& body, protocol::content_coding coding,
+                               bool recount) {
+  return upload_answer(
+    client_->post(upload_path(table_path(database_id, table), recount), body,
+                  {{"Content-Encoding", std::string(protocol::header_value(coding))}}));
 }
 
 remote_answer<std::int64_t> http_remote::delete_rows(const std::string& database_id,

@@ -29,9 +29,10 @@ remote_answer<protocol::table_version> pooled_remote::upload(const std::string& 
 }
 
 remote_answer<protocol::table_version>
-pooled_remote::upload_gzipped(const std::string& database_id, const std::string& table,
-                              const std::string& gzipped, bool recount) {
-  return pool_->borrow()->upload_gzipped(database_id, table, gzipped, recount);
+pooled_remote::upload_compressed(const std::string& database_id, const std::string& table,
+                                 const std::string& body, protocol::content_coding coding,
+                                 bool recount) {
+  return pool_->borrow()->upload_compressed(database_id, table, body, coding, recount);
 }
 
 remote_answer<std::int64_t> pooled_remote::delete_rows(const std::string& database_id,

@@ -28,10 +28,10 @@ public:
   remote_answer<protocol::table_version> upload(const std::string& database_id,
                                                 const std::string& table,
                                                 const std::string& body, bool recount) override;
-  remote_answer<protocol::table_version> upload_gzipped(const std::string& database_id,
-                                                        const std::string& table,
-                                                        const std::string& gzipped,
-                                                        bool recount) override;
+  remote_answer<protocol::table_version>
+  upload_compressed(const std::string& database_id, const std::string& table,
+                    const std::string& body, protocol::content_coding coding,
+                    bool recount) override;
   remote_answer<std::int64_t> delete_rows(const std::string& database_id, const std::string& table,
                                           const std::string& body) override;
   remote_answer<manifest_page> manifest(const std::string& database_id, const std::string& table,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "protocol/column_refusal.hpp"
+#include "protocol/content_coding.hpp"
 #include "protocol/digest_messages.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
@@ -88,11 +89,12 @@ public:
   upload(const std::string& database_id, const std::string& table, const std::string& body,
          bool recount) = 0;
 
-  /// The same upload with a body its caller already gzip-compressed: sent
-  /// as it is, with `Content-Encoding: gzip`.
+  /// The same upload with a body its caller already compressed: sent as it
+  /// is, with `Content-Encoding` naming `coding`. A server that does not read
+  /// that coding answers 415 (http_status), with nothing written.
   virtual remote_answer<protocol::table_version>
-  upload_gzipped(const std::string& database_id, const std::string& table,
-                 const std::string& gzipped, bool recount) = 0;
+  upload_compressed(const std::string& database_id, const std::string& table,
+                    const std::string& body, protocol::content_coding coding, bool recount) = 0;
 
   /// Sends a DELETE body (`keys`, `above_version` or `all`); answers rows deleted.
   virtual remote_answer<std::int64_t> delete_rows(const std::string& database_id,

@@ -1,6 +1,7 @@
 // Uploads of table_sync: batch sizing, skipping rejected rows, backoff.
 #include "actors/table_sync.hpp"
 
+#include "actors/body_coding.hpp"
 #include "actors/row_quarantine.hpp"
 #include "actors/table_sync_detail.hpp"
 #include "actors/wire_body.hpp"
@@ -18,6 +19,8 @@ namespace {
 
 // The server's answer to a body over its max_body_bytes.
 constexpr int payload_too_large = 413;
+// The server's answer to a Content-Encoding it does not read.
+constexpr int unsupported_media = 415;
 
 // Held or skipped rows a report (and so `--once`'s output) names one by one.
 constexpr std::size_t reported_skipped_rows = 10;
@@ -42,12 +45,18 @@ table_sync::page_body table_sync::encode_page(std::span<const storage::text_row>
   page_body body;
   body.bytes = upload_body(schema_, rows);
   body.json_bytes = body.bytes.size();
-  // Gzipped here as the HTTP client would, so it happens off the upload's path.
-  if (parts_.compress && body.bytes.size() >= protocol::request_gzip_min_bytes) {
-    body.bytes = protocol::gzip_compress(body.bytes, protocol::request_gzip_level);
-    body.gzipped = true;
-  }
+  compress(body);
   return body;
+}
+
+void table_sync::compress(page_body& body) const {
+  // Compressed here, not by the HTTP client, so it happens off the upload's path.
+  const auto coding = parts_.coding ? parts_.coding->current() : protocol::content_coding::identity;
+  if (coding == protocol::content_coding::identity ||
+      body.bytes.size() < protocol::request_gzip_min_bytes)
+    return;
+  body.bytes = protocol::compress_request_body(coding, body.bytes);
+  body.coding = coding;
 }
 
 void table_sync::send_rows(std::span<const storage::text_row> rows, const page_body& body) {
@@ -92,14 +101,34 @@ void table_sync::send_rows(std::span<const storage::text_row> rows, const page_b
 
 sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> batch,
                                              call_status& status, const page_body* encoded) {
-  std::string own;
-  const std::string& body = encoded != nullptr ? encoded->bytes : (own = upload_body(schema_, batch));
-  const auto json_bytes = encoded != nullptr ? encoded->json_bytes : body.size();
+  page_body own;
+  if (encoded == nullptr) {
+    own.bytes = upload_body(schema_, batch);
+    own.json_bytes = own.bytes.size();
+  }
+  const page_body& body = encoded != nullptr ? *encoded : own;
+  const auto json_bytes = body.json_bytes;
   const auto started = std::chrono::steady_clock::now();
   const bool recount = encoded != nullptr && encoded->recount;
-  auto answer = encoded != nullptr && encoded->gzipped
-                  ? parts_.remote->upload_gzipped(database_id_, table_name(), body, recount)
-                  : parts_.remote->upload(database_id_, table_name(), body, recount);
+  auto answer = send_body(body, recount);
+  auto refused = body.coding;
+  page_body again;
+  while (answer.status.http_status == unsupported_media && parts_.coding &&
+         refused != protocol::content_coding::identity) {
+    // A server that does not read this coding wrote nothing: the agent turns
+    // to the next coding for every table, and this batch goes again in it.
+    if (parts_.coding->fall_back_from(refused)) {
+      auto next = protocol::header_value(parts_.coding->current());
+      spdlog::warn("{}.{}: the server does not read {} request bodies ({}); sending {} from now on",
+                   parts_.database, table_name(), protocol::header_value(refused),
+                   answer.status.message, next.empty() ? "them uncompressed" : next);
+    }
+    again = {upload_body(schema_, batch), protocol::content_coding::identity, 0, recount};
+    again.json_bytes = again.bytes.size();
+    compress(again);
+    refused = again.coding;
+    answer = send_body(again, recount);
+  }
   const auto elapsed = std::chrono::steady_clock::now() - started;
   status = answer.status;
   if (status.result == call_result::failed)
@@ -121,6 +150,14 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
       parts_.metrics->add_rows_uploaded(parts_.database, table_name(), rows);
   }
   return outcome;
+}
+
+remote_answer<protocol::table_version> table_sync::send_body(const page_body& body,
+                                                             bool recount) {
+  if (body.coding == protocol::content_coding::identity)
+    return parts_.remote->upload(database_id_, table_name(), body.bytes, recount);
+  return parts_.remote->upload_compressed(database_id_, table_name(), body.bytes, body.coding,
+                                          recount);
 }
 
 std::span<const storage::text_row>

@@ -92,7 +92,7 @@ table_actor_hdl spawn_table_actor(caf::local_actor& parent,
   sync_parts.sources = std::move(sources);
   sync_parts.remote = std::make_unique<pooled_remote>(context->remotes);
   sync_parts.uploads = context->uploads;
-  sync_parts.compress = context->config.compress;
+  sync_parts.coding = context->coding;
   sync_parts.sizer = parts->sizer.get();
   sync_parts.state = context->state;
   sync_parts.metrics = context->metrics;

@@ -36,6 +36,7 @@ class agent_metrics;
 namespace tidesync::actors {
 
 class blocking_pool;
+class body_coding;
 
 /// Opens a table's local source; called again after a failed cycle.
 using source_factory = std::function<std::unique_ptr<storage::source>()>;
@@ -55,8 +56,9 @@ struct table_sync_parts {
   /// Where an upload runs while the cycle reads the next page; when null,
   /// pages are read and uploaded one after the other on the cycle's thread.
   blocking_pool* uploads = nullptr;
-  /// Gzip the pages of an upload before sending them (the agent's `compress`).
-  bool compress = false;
+  /// How the pages of an upload are compressed before they are sent (the
+  /// agent's `compress`), shared by the agent's tables; null sends them as they are.
+  std::shared_ptr<body_coding> coding;
   batch_sizer* sizer = nullptr;
   storage::state_store* state = nullptr;
   metrics::agent_metrics* metrics = nullptr;  // may be null
@@ -132,11 +134,11 @@ private:
   bool loaded_whole_table(std::int64_t mark);
 
   // row_sender.cpp: uploads with batch sizing, skipping and backoff.
-  /// A page's request body, encoded (and gzipped) while the page before it
-  /// uploads; `json_bytes` 0 when some row does not encode.
+  /// A page's request body, encoded (and compressed) while the page before
+  /// it uploads; `json_bytes` 0 when some row does not encode.
   struct page_body {
     std::string bytes;
-    bool gzipped = false;
+    protocol::content_coding coding = protocol::content_coding::identity;
     std::size_t json_bytes = 0;
     /// The last page of a load into an empty cloud copy: its upload has the
     /// server count the summary from the data (see loaded_whole_table).
@@ -147,6 +149,10 @@ private:
     page_body body;
   };
   page_body encode_page(std::span<const storage::text_row> rows) const;
+  /// Compresses a page's JSON in the agent's current coding, from 1 KiB.
+  void compress(page_body& body) const;
+  /// Uploads a body as it was encoded.
+  remote_answer<protocol::table_version> send_body(const page_body& body, bool recount);
   /// Uploads `rows` in batches; `body`, when given, is the whole page's.
   void send_rows(std::span<const storage::text_row> rows, const page_body& body);
   void send_rows(std::span<const storage::text_row> rows) { send_rows(rows, page_body{}); }

@@ -66,7 +66,8 @@ struct agent_config {
   /// Wake on committed changes (PostgreSQL LISTEN, SQLite file watch) instead
   /// of waiting for `interval` alone.
   bool notify = true;
-  /// Send upload bodies gzip-compressed; off trades bandwidth for CPU on a fast link.
+  /// Send upload bodies compressed (zstd, or gzip for a server without it);
+  /// off trades bandwidth for CPU on a fast link.
   bool compress = true;
   batch_bounds batch;
   engine_limits engine;

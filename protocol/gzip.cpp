@@ -41,26 +41,27 @@ private:
   bool ok_ = false;
 };
 
-gunzip_result failure(gunzip_status status, std::string error) {
+decompress_result failure(decompress_status status, std::string error) {
   return {status, {}, std::move(error)};
 }
 
-gunzip_result too_large(std::size_t max_output) {
-  return failure(gunzip_status::too_large,
+decompress_result too_large(std::size_t max_output) {
+  return failure(decompress_status::too_large,
                  "decompressed body is larger than " + std::to_string(max_output) + " bytes");
 }
 
-// Runs inflate once over what input remains and the free part of `out`.
-int inflate_step(z_stream& stream, std::size_t& remaining_in, std::string& out,
-                 std::size_t& produced) {
+// Runs inflate once over what input remains into `chunk`, then appends what it
+// wrote: `out` only ever holds inflated bytes, never a zero-filled reserve that
+// is written twice (a whole body's extra pass over fresh memory).
+int inflate_step(z_stream& stream, std::size_t& remaining_in, unsigned char* chunk,
+                 std::size_t room, std::string& out) {
   stream.avail_in = span(remaining_in);
   auto fed = stream.avail_in;
-  stream.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-  stream.avail_out = span(out.size() - produced);
-  auto room = stream.avail_out;
+  stream.next_out = chunk;
+  stream.avail_out = span(room);
   auto result = inflate(&stream, Z_NO_FLUSH);
   remaining_in -= fed - stream.avail_in;
-  produced += room - stream.avail_out;
+  out.append(reinterpret_cast<const char*>(chunk), room - stream.avail_out);
   return result;
 }
 
@@ -117,38 +118,37 @@ std::string gzip_compress(std::string_view data, int level) {
   return packed;
 }
 
-gunzip_result gzip_decompress(std::string_view data, std::size_t max_output) {
+decompress_result gzip_decompress(std::string_view data, std::size_t max_output) {
   inflater inflate_stream;
   if (!inflate_stream.ok())
     throw std::bad_alloc();
   auto& stream = inflate_stream.stream();
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   std::size_t remaining_in = data.size();
-  std::string out(initial_output_size(data, max_output), '\0');
-  std::size_t produced = 0;
+  std::string out;
+  out.reserve(initial_output_size(data, max_output));
+  auto chunk = std::make_unique_for_overwrite<unsigned char[]>(output_chunk);
   int result = Z_OK;
   while (result != Z_STREAM_END || remaining_in != 0) {
     if (result == Z_STREAM_END)
       inflateReset(&stream); // another member follows (RFC 1952 allows concatenation)
     // Room for one byte past the limit tells "too large" apart from "exactly full".
-    if (produced == out.size()) {
-      if (produced > max_output)
-        return too_large(max_output);
-      out.resize(std::min(produced + output_chunk, max_output + 1));
-    }
-    result = inflate_step(stream, remaining_in, out, produced);
-    if (result == Z_BUF_ERROR && remaining_in == 0 && produced != out.size())
-      return failure(gunzip_status::corrupt, "gzip body is truncated");
+    if (out.size() > max_output)
+      return too_large(max_output);
+    auto room = std::min(output_chunk, max_output + 1 - out.size());
+    auto before = out.size();
+    result = inflate_step(stream, remaining_in, chunk.get(), room, out);
+    if (result == Z_BUF_ERROR && remaining_in == 0 && out.size() - before != room)
+      return failure(decompress_status::corrupt, "gzip body is truncated");
     if (result == Z_MEM_ERROR)
       throw std::bad_alloc();
     if (result != Z_OK && result != Z_STREAM_END && result != Z_BUF_ERROR)
-      return failure(gunzip_status::corrupt, std::string("gzip body is corrupt: ") +
+      return failure(decompress_status::corrupt, std::string("gzip body is corrupt: ") +
                                                  (stream.msg != nullptr ? stream.msg : "bad data"));
   }
-  if (produced > max_output)
+  if (out.size() > max_output)
     return too_large(max_output);
-  out.resize(produced);
-  return {gunzip_status::ok, std::move(out), {}};
+  return {decompress_status::ok, std::move(out), {}};
 }
 
 } // namespace tidesync::protocol

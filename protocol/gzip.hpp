@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol/content_coding.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -20,25 +22,9 @@ inline constexpr int request_gzip_level = 1;
 /// Throws std::bad_alloc when zlib runs out of memory.
 std::string gzip_compress(std::string_view data, int level = default_gzip_level);
 
-/// How an un-gzip ended.
-enum class gunzip_status {
-  ok,        // `data` holds the whole decompressed body
-  too_large, // the output would pass max_output: answer 413
-  corrupt,   // not gzip, truncated, bad checksum or trailing bytes: answer 400
-};
-
-/// The outcome of gzip_decompress.
-struct gunzip_result {
-  gunzip_status status = gunzip_status::ok;
-  std::string data;  // the decompressed bytes when status is ok, else empty
-  std::string error; // why it failed, for humans; empty when ok
-
-  bool ok() const noexcept { return status == gunzip_status::ok; }
-};
-
 /// Decompresses a gzip body (one or more concatenated members) without ever
 /// holding more than `max_output` + 1 bytes of output, so a small hostile
 /// body cannot expand into gigabytes. Never throws on bad input.
-gunzip_result gzip_decompress(std::string_view data, std::size_t max_output);
+decompress_result gzip_decompress(std::string_view data, std::size_t max_output);
 
 } // namespace tidesync::protocol

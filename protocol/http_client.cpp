@@ -239,6 +239,7 @@ struct http_client::impl {
     out.retry_after = std::string(message[http::field::retry_after]);
     out.content_encoding = std::string(message[http::field::content_encoding]);
     out.etag = std::string(message[http::field::etag]);
+    out.accept_encoding = std::string(message[http::field::accept_encoding]);
     out.body = std::move(message.body());
     if (!message.keep_alive())
       close();

@@ -49,6 +49,8 @@ struct http_response {
   std::string content_encoding;
   /// `ETag` as sent (quotes included); empty when absent.
   std::string etag;
+  /// `Accept-Encoding` as sent: the request codings a 415 says the server reads.
+  std::string accept_encoding;
   /// Set when no response arrived: DNS, connect, TLS, timeout, reset,
   /// malformed or oversized response. Says which step failed and why.
   std::optional<std::string> transport_error;

@@ -1,5 +1,6 @@
 #include "server/http_message.hpp"
 
+#include "protocol/content_coding.hpp"
 #include "storage/token_hash.hpp"
 
 namespace tidesync::server {
@@ -57,6 +58,9 @@ http_response error_response(protocol::error_code code, std::string_view message
   response.body = protocol::error_body(code, message);
   if (code == protocol::error_code::unavailable)
     response.headers.emplace_back("Retry-After", "1");
+  // RFC 7694: the codings this server reads, for a client to fall back to.
+  if (code == protocol::error_code::unsupported_media)
+    response.headers.emplace_back("Accept-Encoding", std::string(protocol::accepted_codings));
   return response;
 }
 

@@ -3,7 +3,7 @@
 #include "metrics/registry.hpp"
 #include "metrics/server_metrics.hpp"
 #include "protocol/error.hpp"
-#include "protocol/gzip.hpp"
+#include "protocol/content_coding.hpp"
 #include "server/db_pool.hpp"
 #include "server/log_text.hpp"
 
@@ -27,14 +27,6 @@ std::string lower(std::string_view text) {
   for (auto& c : out)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-bool is_identity_encoding(const std::string& encoding) {
-  return encoding.empty() || encoding == "identity";
-}
-
-bool is_gzip_encoding(const std::string& encoding) {
-  return encoding == "gzip" || encoding == "x-gzip";
 }
 
 } // namespace
@@ -162,22 +154,25 @@ http_response request_dispatcher::metrics_page() {
 }
 
 void request_dispatcher::check_encoding(const http_request& request) const {
-  auto encoding = lower(request.header("content-encoding"));
-  if (!is_identity_encoding(encoding) && !is_gzip_encoding(encoding))
-    throw api_error(error_code::unsupported_media,
-                    "Content-Encoding \"" + encoding + "\" is not supported; use gzip or identity");
+  auto encoding = request.header("content-encoding");
+  if (!protocol::parse_content_coding(encoding))
+    throw api_error(error_code::unsupported_media, "Content-Encoding \"" + lower(encoding) +
+                                                       "\" is not supported; use zstd, gzip or "
+                                                       "identity");
 }
 
 void request_dispatcher::inflate_body(http_request& request) const {
-  if (!is_gzip_encoding(lower(request.header("content-encoding"))))
+  auto coding = protocol::parse_content_coding(request.header("content-encoding"));
+  if (!coding || *coding == protocol::content_coding::identity)
     return;
-  auto result = protocol::gzip_decompress(request.body, max_body_bytes_);
-  if (result.status == protocol::gunzip_status::too_large)
+  auto name = std::string(protocol::header_value(*coding));
+  auto result = protocol::decompress(*coding, request.body, max_body_bytes_);
+  if (result.status == protocol::decompress_status::too_large)
     throw api_error(error_code::payload_too_large, "request body grows past max_body_bytes (" +
                                                        std::to_string(max_body_bytes_) +
-                                                       ") when un-gzipped");
+                                                       ") when decompressed (" + name + ")");
   if (!result.ok())
-    throw api_error(error_code::bad_request, "corrupt gzip body: " + result.error);
+    throw api_error(error_code::bad_request, "corrupt " + name + " body: " + result.error);
   request.body = std::move(result.data);
 }
 

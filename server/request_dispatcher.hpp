@@ -54,9 +54,10 @@ private:
   void settle(pending& state, const token_check& check);
   void run_on_pool(std::shared_ptr<pending> state);
   http_response metrics_page();
-  /// Refuses (415) a Content-Encoding other than gzip and identity.
+  /// Refuses (415) a Content-Encoding other than zstd, gzip and identity.
   void check_encoding(const http_request& request) const;
-  /// Un-gzips a gzip body in place; 413 past max_body_bytes, 400 when corrupt.
+  /// Decompresses a zstd or gzip body in place; 413 past max_body_bytes, 400
+  /// when corrupt.
   void inflate_body(http_request& request) const;
   void finish(pending& state, http_response response) const;
 

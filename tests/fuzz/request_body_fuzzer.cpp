@@ -3,7 +3,7 @@
 // (protocol::parse_json_exact into an arena) and decoded as the handlers and
 // the store decode them, short of SQL: uploads and deletes against `items`
 // and `readings`, schemas, summaries, digest requests and answers; `gzip`
-// inflates the body with the server's output cap. Accepted values must
+// and `zstd` decompress the body with the server's output cap. Accepted values must
 // survive their own round trip.
 #include "protocol/digest_messages.hpp"
 #include "protocol/error.hpp"
@@ -11,6 +11,7 @@
 #include "protocol/json_parse.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
+#include "protocol/zstd.hpp"
 #include "storage/copy_batch.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 #include "tests/fuzz/fuzz_schemas.hpp"
@@ -168,20 +169,33 @@ void check_digest_answer(const table_schema& schema, const json::value& body) {
                "a digest answer survives its wire form");
 }
 
-void check_gzip(std::string_view body) {
-  auto result = gzip_decompress(body, inflate_cap);
-  FUZZ_REQUIRE(result.ok() || result.data.empty(), "a failed inflate returns no data");
-  FUZZ_REQUIRE(result.ok() == result.error.empty(), "a failed inflate says why");
+// Either coding: what the server runs on every compressed body it reads.
+template <class Decompress, class Compress>
+void check_decompress(std::string_view body, Decompress decompress, Compress compress,
+                      const char* name) {
+  auto result = decompress(body, inflate_cap);
+  FUZZ_REQUIRE(result.ok() || result.data.empty(), "a failed decompress returns no data");
+  FUZZ_REQUIRE(result.ok() == result.error.empty(), "a failed decompress says why");
   if (result.ok()) {
-    FUZZ_REQUIRE(result.data.size() <= inflate_cap, "inflate keeps to its cap");
+    FUZZ_REQUIRE(result.data.size() <= inflate_cap, "decompress keeps to its cap");
     if (!result.data.empty()) {
-      auto tight = gzip_decompress(body, result.data.size() - 1);
-      FUZZ_REQUIRE(tight.status == gunzip_status::too_large, "one byte less is too large");
+      auto tight = decompress(body, result.data.size() - 1);
+      FUZZ_REQUIRE(tight.status == decompress_status::too_large, "one byte less is too large");
     }
   }
-  // Whatever the body, gzip of it inflates back to it.
-  auto packed = gzip_decompress(gzip_compress(body), body.size());
-  FUZZ_REQUIRE(packed.ok() && packed.data == body, "gzip round-trips");
+  // Whatever the body, its compressed form decompresses back to it.
+  auto packed = decompress(compress(body), body.size());
+  FUZZ_REQUIRE(packed.ok() && packed.data == body, name);
+}
+
+void check_gzip(std::string_view body) {
+  check_decompress(body, gzip_decompress, [](std::string_view b) { return gzip_compress(b); },
+                   "gzip round-trips");
+}
+
+void check_zstd(std::string_view body) {
+  check_decompress(body, zstd_decompress, [](std::string_view b) { return zstd_compress(b); },
+                   "zstd round-trips");
 }
 
 } // namespace
@@ -194,6 +208,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return check_json(body), 0;
   if (decoder == "gzip")
     return check_gzip(body), 0;
+  if (decoder == "zstd")
+    return check_zstd(body), 0;
   auto space = decoder.find(' ');
   auto verb = decoder.substr(0, space);
   const auto* schema =

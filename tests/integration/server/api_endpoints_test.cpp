@@ -2,6 +2,7 @@
 #include "server/api_server.hpp"
 
 #include "protocol/gzip.hpp"
+#include "protocol/zstd.hpp"
 #include "protocol/url_encoding.hpp"
 #include "tests/integration/server/server_fixture.hpp"
 
@@ -321,6 +322,20 @@ TEST_F(ApiEndpoints, AGzipBodyIsAccepted) {
                              {{"Authorization", "Bearer " + token_}, {"Content-Encoding", "gzip"}});
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(as_int(reply.json().at("inserted")), 1);
+}
+
+TEST_F(ApiEndpoints, AZstdBodyIsAcceptedInAnyCase) {
+  declare_orders();
+  int id = 0;
+  for (std::string coding : {"zstd", "ZSTD"}) {
+    auto body = protocol::zstd_compress(R"({"columns":["id","note","price","tidesync_version"],)"
+                                        R"("rows":[[)" + std::to_string(++id) +
+                                        R"(,"squeezed",null,3]]})");
+    auto reply = client().send("POST", table_path("orders"), body,
+                               {{"Authorization", "Bearer " + token_}, {"Content-Encoding", coding}});
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(as_int(reply.json().at("inserted")), 1);
+  }
 }
 
 TEST_F(ApiEndpoints, OneConnectionServesManyRequestsWithKeepAlive) {

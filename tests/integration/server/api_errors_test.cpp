@@ -2,6 +2,7 @@
 #include "server/api_server.hpp"
 
 #include "protocol/gzip.hpp"
+#include "protocol/zstd.hpp"
 #include "tests/integration/server/server_fixture.hpp"
 
 #include <boost/json.hpp>
@@ -244,12 +245,41 @@ TEST_F(ApiErrors, ACorruptGzipBodyAnswers400) {
   EXPECT_EQ(reply.status, 400) << reply.body;
 }
 
-TEST_F(ApiErrors, AnUnknownContentEncodingAnswers415) {
+TEST_F(ApiErrors, AZstdBombAnswers413) {
+  declare_orders();
+  auto bomb = protocol::zstd_compress(std::string(test_max_body_bytes * 16, ' '), 19);
+  ASSERT_LT(bomb.size(), test_max_body_bytes);
+  auto reply = client().send("POST", table_path("orders"), bomb,
+                             {{"Authorization", "Bearer " + token_}, {"Content-Encoding", "zstd"}});
+  EXPECT_EQ(reply.status, 413) << reply.body;
+  EXPECT_EQ(reply.error_code(), "payload_too_large");
+  EXPECT_NE(reply.error_message().find("(zstd)"), std::string::npos) << reply.body;
+}
+
+TEST_F(ApiErrors, ACorruptOrTruncatedZstdBodyAnswers400AndWritesNothing) {
+  declare_orders();
+  auto body = protocol::zstd_compress(
+      R"({"columns":["id","note","price","tidesync_version"],"rows":[[1,"lost",null,3]]})");
+  for (auto bad : {std::string("this is not zstd"), body.substr(0, body.size() - 3)}) {
+    auto reply = client().send("POST", table_path("orders"), bad,
+                               {{"Authorization", "Bearer " + token_}, {"Content-Encoding", "zstd"}});
+    EXPECT_EQ(reply.status, 400) << reply.body;
+    EXPECT_NE(reply.error_message().find("corrupt zstd body"), std::string::npos) << reply.body;
+  }
+  auto summary = client().call("GET", table_path("orders"), token_);
+  ASSERT_EQ(summary.status, 200) << summary.body;
+  EXPECT_EQ(summary.json().at("count").to_number<std::int64_t>(), 0);
+}
+
+TEST_F(ApiErrors, AnUnknownContentEncodingAnswers415WithTheCodingsItReads) {
   declare_orders();
   auto reply = client().send("POST", table_path("orders"), "{}",
                              {{"Authorization", "Bearer " + token_}, {"Content-Encoding", "br"}});
   EXPECT_EQ(reply.status, 415);
   EXPECT_EQ(reply.error_code(), "unsupported_media");
+  EXPECT_EQ(reply.headers["accept-encoding"], "zstd, gzip");
+  EXPECT_NE(reply.error_message().find("use zstd, gzip or identity"), std::string::npos)
+      << reply.body;
 }
 
 } // namespace

@@ -72,6 +72,8 @@ http_reply test_http_client::send(const std::string& method, const std::string& 
     reply.headers["content-encoding"] = response.content_encoding;
   if (!response.etag.empty())
     reply.headers["etag"] = response.etag;
+  if (!response.accept_encoding.empty())
+    reply.headers["accept-encoding"] = response.accept_encoding;
   return reply;
 }
 

@@ -13,7 +13,7 @@ namespace tidesync::testing {
 /// A response as the tests look at it.
 struct http_reply {
   int status = 0;
-  /// content-type, retry-after, content-encoding and etag, when sent.
+  /// content-type, retry-after, content-encoding, etag and accept-encoding, when sent.
   std::map<std::string, std::string> headers;
   std::string body;
 

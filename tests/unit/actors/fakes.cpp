@@ -1,7 +1,7 @@
 #include "tests/unit/actors/fakes.hpp"
 
 #include "protocol/content_digest.hpp"
-#include "protocol/gzip.hpp"
+#include "protocol/content_coding.hpp"
 #include "protocol/manifest_cursor.hpp"
 
 #include <boost/json.hpp>
@@ -333,16 +333,28 @@ fake_remote::upload(const std::string& database_id, const std::string& table,
 }
 
 actors::remote_answer<protocol::table_version>
-fake_remote::upload_gzipped(const std::string& database_id, const std::string& table,
-                            const std::string& gzipped, bool recount) {
-  auto body = protocol::gzip_decompress(gzipped, std::size_t{1} << 30);
-  if (!body.ok())
-    return {failure(actors::call_result::rejected, 400, body.error), {}};
+fake_remote::upload_compressed(const std::string& database_id, const std::string& table,
+                               const std::string& body, protocol::content_coding coding,
+                               bool recount) {
   {
     std::lock_guard lock{server_->mutex};
-    ++server_->gzipped_uploads;
+    if (server_->refused_codings.count(coding) != 0) {
+      ++server_->refused_coding_uploads;
+      return {failure(actors::call_result::failed, 415,
+                      "Content-Encoding \"" + std::string(protocol::header_value(coding)) +
+                        "\" is not supported"),
+              {}};
+    }
   }
-  return upload(database_id, table, body.data, recount);
+  auto plain = protocol::decompress(coding, body, std::size_t{1} << 30);
+  if (!plain.ok())
+    return {failure(actors::call_result::rejected, 400, plain.error), {}};
+  {
+    std::lock_guard lock{server_->mutex};
+    ++(coding == protocol::content_coding::zstd ? server_->zstd_uploads
+                                                : server_->gzipped_uploads);
+  }
+  return upload(database_id, table, plain.data, recount);
 }
 
 actors::remote_answer<std::int64_t> fake_remote::delete_rows(const std::string& database_id,

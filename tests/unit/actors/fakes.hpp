@@ -121,6 +121,10 @@ struct fake_server {
   std::vector<std::int64_t> stored_first_ids;
   /// Uploads under way now, and the most ever under way at once.
   int gzipped_uploads = 0;
+  int zstd_uploads = 0;
+  /// Content codings the server answers 415 to, as a server without them does.
+  std::set<protocol::content_coding> refused_codings;
+  int refused_coding_uploads = 0;
   /// Uploads that asked for a summary counted from the data (`?recount=true`).
   int recounting_uploads = 0;
   int uploads_in_flight = 0;
@@ -150,10 +154,12 @@ public:
                                                         const std::string& table,
                                                         const std::string& body,
                                                         bool recount) override;
-  /// Un-gzips the body and uploads it; counts `gzipped_uploads`.
+  /// Decompresses the body and uploads it; counts `gzipped_uploads` and
+  /// `zstd_uploads`, or answers 415 to a coding in `refused_codings`.
   actors::remote_answer<protocol::table_version>
-  upload_gzipped(const std::string& database_id, const std::string& table,
-                 const std::string& gzipped, bool recount) override;
+  upload_compressed(const std::string& database_id, const std::string& table,
+                    const std::string& body, protocol::content_coding coding,
+                    bool recount) override;
   actors::remote_answer<std::int64_t> delete_rows(const std::string& database_id,
                                                   const std::string& table,
                                                   const std::string& body) override;

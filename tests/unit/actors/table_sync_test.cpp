@@ -70,7 +70,8 @@ protected:
     parts.open_source = [site = site_] { return std::make_unique<fake_source>(site); };
     parts.remote = std::make_unique<fake_remote>(server_);
     parts.uploads = &uploads_;
-    parts.compress = compress_;
+    if (compress_)
+      parts.coding = coding_;
     parts.sizer = sizer ? sizer : &sizer_;
     parts.state = &state_;
     parts.stop = &stop_;
@@ -95,6 +96,7 @@ protected:
   }
 
   bool compress_ = false;
+  std::shared_ptr<actors::body_coding> coding_ = std::make_shared<actors::body_coding>(true);
   // Every test runs the pipelined upload path the agent runs.
   actors::blocking_pool uploads_{2, "ts-upload"};
   std::filesystem::path state_dir_ = fresh_directory();
@@ -199,7 +201,7 @@ TEST_F(TableSync, APageThatFailsForAWhileIsSentAgainBeforeAnyLaterPage) {
   EXPECT_EQ(server_->most_uploads_in_flight, 1);
 }
 
-TEST_F(TableSync, WithCompressionEachPageIsSentGzippedAndArrivesWhole) {
+TEST_F(TableSync, WithCompressionEachPageIsSentAsZstdAndArrivesWhole) {
   for (int id = 1; id <= 200; ++id)
     site_->put("orders", id, "order " + std::to_string(id) + " " + std::string(40, 'x'));
   compress_ = true;
@@ -207,10 +209,48 @@ TEST_F(TableSync, WithCompressionEachPageIsSentGzippedAndArrivesWhole) {
   auto sync = make_sync(&fixed);
   auto report = cycle(*sync);
   EXPECT_EQ(report.state, table_state::in_sync) << report.error;
-  EXPECT_EQ(server_->gzipped_uploads, 4);
+  EXPECT_EQ(server_->zstd_uploads, 4);
+  EXPECT_EQ(server_->gzipped_uploads, 0);
   auto stored = server_->rows(database_id, "orders");
   ASSERT_EQ(stored.size(), 200u);
   EXPECT_EQ(stored.at(200).note, "order 200 " + std::string(40, 'x'));
+}
+
+TEST_F(TableSync, AServerWithoutZstdGetsTheRefusedPageAgainInGzipAndEveryLaterOneToo) {
+  for (int id = 1; id <= 200; ++id)
+    site_->put("orders", id, "order " + std::to_string(id) + " " + std::string(40, 'x'));
+  compress_ = true;
+  server_->refused_codings = {protocol::content_coding::zstd};
+  actors::policy_batch_sizer fixed{{50, 50, 50}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  // The first page was refused once, then it and the pages read after it
+  // went as gzip (one page was already encoded as zstd while the first was
+  // refused: it is refused and sent again too).
+  EXPECT_GE(server_->refused_coding_uploads, 1);
+  EXPECT_LE(server_->refused_coding_uploads, 2);
+  EXPECT_EQ(server_->gzipped_uploads, 4);
+  EXPECT_EQ(server_->zstd_uploads, 0);
+  EXPECT_EQ(coding_->current(), protocol::content_coding::gzip);
+  auto stored = server_->rows(database_id, "orders");
+  ASSERT_EQ(stored.size(), 200u);
+  EXPECT_EQ(stored.at(1).note, "order 1 " + std::string(40, 'x'));
+  EXPECT_EQ(stored.at(200).note, "order 200 " + std::string(40, 'x'));
+}
+
+TEST_F(TableSync, AServerThatReadsNoCodingGetsPlainBodies) {
+  for (int id = 1; id <= 100; ++id)
+    site_->put("orders", id, "order " + std::to_string(id) + " " + std::string(40, 'x'));
+  compress_ = true;
+  server_->refused_codings = {protocol::content_coding::zstd, protocol::content_coding::gzip};
+  actors::policy_batch_sizer fixed{{50, 50, 50}, nullptr, "store", "orders"};
+  auto sync = make_sync(&fixed);
+  auto report = cycle(*sync);
+  EXPECT_EQ(report.state, table_state::in_sync) << report.error;
+  EXPECT_EQ(coding_->current(), protocol::content_coding::identity);
+  EXPECT_EQ(server_->gzipped_uploads + server_->zstd_uploads, 0);
+  EXPECT_EQ(server_->rows(database_id, "orders").size(), 100u);
 }
 
 TEST_F(TableSync, AFullPassThatLoadsAnEmptyCloudCopyNeedsNoDigestPass) {

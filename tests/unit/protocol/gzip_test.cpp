@@ -61,7 +61,7 @@ TEST(Gzip, OutputExactlyAtTheLimitIsAccepted) {
 TEST(Gzip, OutputPastTheLimitIsTooLargeNotCorrupt) {
   std::string input(100001, 'z');
   auto result = gzip_decompress(gzip_compress(input), 100000);
-  EXPECT_EQ(result.status, gunzip_status::too_large);
+  EXPECT_EQ(result.status, decompress_status::too_large);
   EXPECT_TRUE(result.data.empty());
   EXPECT_EQ(result.error, "decompressed body is larger than 100000 bytes");
 }
@@ -74,14 +74,14 @@ TEST(Gzip, BombIsStoppedWithoutInflatingIt) {
   for (int i = 0; i < 1024; ++i)
     bomb += member;
   auto result = gzip_decompress(bomb, 4 << 20);
-  EXPECT_EQ(result.status, gunzip_status::too_large);
+  EXPECT_EQ(result.status, decompress_status::too_large);
 }
 
 TEST(Gzip, NonGzipInputIsCorrupt) {
   for (std::string bad :
        {std::string(), std::string("plain json {}"), std::string("\x1f\x8b", 2)}) {
     auto result = gzip_decompress(bad, 1000);
-    EXPECT_EQ(result.status, gunzip_status::corrupt) << bad;
+    EXPECT_EQ(result.status, decompress_status::corrupt) << bad;
     EXPECT_FALSE(result.error.empty());
   }
 }
@@ -89,17 +89,17 @@ TEST(Gzip, NonGzipInputIsCorrupt) {
 TEST(Gzip, TruncatedInputIsCorrupt) {
   auto compressed = gzip_compress(random_bytes(10000));
   auto result = gzip_decompress(compressed.substr(0, compressed.size() - 5), 100000);
-  EXPECT_EQ(result.status, gunzip_status::corrupt);
+  EXPECT_EQ(result.status, decompress_status::corrupt);
   EXPECT_EQ(result.error, "gzip body is truncated");
 }
 
 TEST(Gzip, FlippedByteIsCorrupt) {
   auto compressed = gzip_compress(random_bytes(10000));
   compressed[compressed.size() - 6] ^= 0x55; // inside the CRC32 trailer
-  EXPECT_EQ(gzip_decompress(compressed, 100000).status, gunzip_status::corrupt);
+  EXPECT_EQ(gzip_decompress(compressed, 100000).status, decompress_status::corrupt);
 }
 
 TEST(Gzip, TrailingGarbageIsCorrupt) {
   auto body = gzip_compress("payload") + "junk";
-  EXPECT_EQ(gzip_decompress(body, 1000).status, gunzip_status::corrupt);
+  EXPECT_EQ(gzip_decompress(body, 1000).status, decompress_status::corrupt);
 }
