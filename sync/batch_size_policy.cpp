@@ -72,7 +72,7 @@ void batch_size_policy::record(const batch_outcome& outcome) {
   case outcome_kind::success:
     if (outcome.duration > tuning_.target_duration)
       current_ = shrunk(outcome);
-    else if (outcome.size >= current_)
+    else if (full_for_growth(outcome.size))
       current_ = grown(outcome);
     break;
   case outcome_kind::rejected:
@@ -82,6 +82,14 @@ void batch_size_policy::record(const batch_outcome& outcome) {
     break;
   }
   remember(outcome);
+}
+
+bool batch_size_policy::full_for_growth(std::size_t size) const {
+  // A batch one step smaller than the current size counts: the agent reads
+  // the next page while this one uploads, so that page was sized before the
+  // last growth. Only a batch short of both says nothing about the size.
+  const auto one_step_back = (current_ + tuning_.growth_factor - 1) / tuning_.growth_factor;
+  return size >= one_step_back;
 }
 
 std::size_t batch_size_policy::clamp(std::size_t size) const {

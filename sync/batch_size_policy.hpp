@@ -43,7 +43,10 @@ struct batch_size_tuning {
 /// Chooses the next batch size from how earlier batches went.
 ///
 /// - success at or under the target duration, batch at least the current size
-///   → grow by `growth_factor` (a short final batch proves nothing about size);
+///   divided by `growth_factor` → grow by `growth_factor` (a batch sized one
+///   growth before counts: the agent reads a page ahead of the upload, so
+///   each page is sized before the outcome of the one in flight; a shorter
+///   final batch proves nothing about size);
 /// - success over the target duration, or rejected → shrink to the smaller of
 ///   the current size and the batch's size, divided by `shrink_divisor`;
 /// - transient → unchanged: a timeout or a 5xx says nothing about the size.
@@ -77,6 +80,7 @@ public:
 
 private:
   std::size_t clamp(std::size_t size) const;
+  bool full_for_growth(std::size_t size) const;
   std::size_t grown(const batch_outcome& outcome) const;
   std::size_t shrunk(const batch_outcome& outcome) const;
   void remember(const batch_outcome& outcome);

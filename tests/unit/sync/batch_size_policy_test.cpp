@@ -41,6 +41,18 @@ TEST(BatchSizePolicy, NeverGrowsPastTheMaximum) {
   EXPECT_EQ(policy.next_size(), 1000u);
 }
 
+TEST(BatchSizePolicy, APageSizedBeforeTheLastGrowthStillGrowsIt) {
+  // Read ahead: the second page was sized 100 while the first uploaded.
+  batch_size_policy policy(bounds);
+  policy.record(fast(100));
+  EXPECT_EQ(policy.next_size(), 200u);
+  policy.record(fast(100));
+  EXPECT_EQ(policy.next_size(), 400u);
+  // Two growths back is short: it says nothing.
+  policy.record(fast(100));
+  EXPECT_EQ(policy.next_size(), 400u);
+}
+
 TEST(BatchSizePolicy, ShortFastBatchAtTheEndOfTheTableDoesNotGrow) {
   batch_size_policy policy(bounds);
   policy.record(fast(3));
