@@ -188,7 +188,10 @@ std::string upload_path(std::string path, bool recount) {
 remote_answer<protocol::table_version> http_remote::upload(const std::string& database_id,
                                                            const std::string& table,
                                                            const std::string& body, bool recount) {
-  return upload_answer(client_->post(upload_path(table_path(database_id, table), recount), body));
+  // Named identity, so the client does not gzip it: the agent's coding chose
+  // to send it as it is (small, or a server that reads no coding).
+  return upload_answer(client_->post(upload_path(table_path(database_id, table), recount), body,
+                                     {{"Content-Encoding", "identity"}}));
 }
 
 remote_answer<protocol::table_version>

@@ -82,7 +82,8 @@ public:
   declare_schema(const std::string& database_id, const std::string& table,
                  const protocol::table_schema& schema) = 0;
 
-  /// Uploads a `{"columns":…,"rows":…}` body; answers the new remote summary
+  /// Uploads a `{"columns":…,"rows":…}` body as it is (`Content-Encoding:
+  /// identity`, never compressed on the way); answers the new remote summary
   /// (count and max_version). With `recount` (`?recount=true`) the server
   /// counts that summary from the data, as recount() would, in the same request.
   virtual remote_answer<protocol::table_version>

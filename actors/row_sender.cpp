@@ -105,6 +105,7 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
   if (encoded == nullptr) {
     own.bytes = upload_body(schema_, batch);
     own.json_bytes = own.bytes.size();
+    compress(own);
   }
   const page_body& body = encoded != nullptr ? *encoded : own;
   const auto json_bytes = body.json_bytes;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <limits>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -54,14 +55,19 @@ decompress_result too_large(std::size_t max_output) {
 // wrote: `out` only ever holds inflated bytes, never a zero-filled reserve that
 // is written twice (a whole body's extra pass over fresh memory).
 int inflate_step(z_stream& stream, std::size_t& remaining_in, unsigned char* chunk,
-                 std::size_t room, std::string& out) {
+                 std::size_t room, std::string& out, std::size_t cap) {
   stream.avail_in = span(remaining_in);
   auto fed = stream.avail_in;
   stream.next_out = chunk;
   stream.avail_out = span(room);
   auto result = inflate(&stream, Z_NO_FLUSH);
   remaining_in -= fed - stream.avail_in;
-  out.append(reinterpret_cast<const char*>(chunk), room - stream.avail_out);
+  auto made = room - stream.avail_out;
+  // Grown by doubling but never past the cap, so a body at the cap holds at
+  // most the cap, not twice it.
+  if (out.capacity() - out.size() < made)
+    out.reserve(std::min(std::max(out.capacity() * 2, out.size() + made), cap));
+  out.append(reinterpret_cast<const char*>(chunk), made);
   return result;
 }
 
@@ -119,6 +125,7 @@ std::string gzip_compress(std::string_view data, int level) {
 }
 
 decompress_result gzip_decompress(std::string_view data, std::size_t max_output) {
+  max_output = std::min(max_output, std::numeric_limits<std::size_t>::max() - 1);
   inflater inflate_stream;
   if (!inflate_stream.ok())
     throw std::bad_alloc();
@@ -137,7 +144,7 @@ decompress_result gzip_decompress(std::string_view data, std::size_t max_output)
       return too_large(max_output);
     auto room = std::min(output_chunk, max_output + 1 - out.size());
     auto before = out.size();
-    result = inflate_step(stream, remaining_in, chunk.get(), room, out);
+    result = inflate_step(stream, remaining_in, chunk.get(), room, out, max_output + 1);
     if (result == Z_BUF_ERROR && remaining_in == 0 && out.size() - before != room)
       return failure(decompress_status::corrupt, "gzip body is truncated");
     if (result == Z_MEM_ERROR)

@@ -4,8 +4,11 @@
 #include <zstd_errors.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 
 namespace tidesync::protocol {
 
@@ -32,17 +35,58 @@ ZSTD_CCtx& compress_context() {
   return *context;
 }
 
-ZSTD_DCtx& decompress_context() {
-  thread_local std::unique_ptr<ZSTD_DCtx, dctx_free> context{ZSTD_createDCtx()};
+// One per body, not kept per thread: a context keeps the largest window it
+// ever decoded, so a client's body could pin 16 MiB on every server thread.
+std::unique_ptr<ZSTD_DCtx, dctx_free> decompress_context() {
+  std::unique_ptr<ZSTD_DCtx, dctx_free> context{ZSTD_createDCtx()};
   if (!context)
     throw std::bad_alloc();
-  ZSTD_DCtx_reset(context.get(), ZSTD_reset_session_and_parameters);
   ZSTD_DCtx_setParameter(context.get(), ZSTD_d_windowLogMax, max_zstd_window_log);
-  return *context;
+  return context;
 }
 
 decompress_result failure(decompress_status status, std::string error) {
   return {status, {}, std::move(error)};
+}
+
+std::uint32_t little_endian_32(const char* bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes);
+  return b[0] | (b[1] << 8) | (b[2] << 16) | (std::uint32_t{b[3]} << 24);
+}
+
+// Only frames of the format RFC 8878 describes (and skippable ones): libzstd
+// still decodes the formats of zstd 0.5-0.7, whose decoders ignore the window
+// limit. Walks the frame headers only; what it cannot walk, the decoder
+// itself reports precisely.
+std::optional<std::string> foreign_frame(std::string_view data) {
+  std::size_t at = 0;
+  while (data.size() - at >= 4) {
+    const auto magic = little_endian_32(data.data() + at);
+    if (magic != ZSTD_MAGICNUMBER &&
+        (magic & ZSTD_MAGIC_SKIPPABLE_MASK) != ZSTD_MAGIC_SKIPPABLE_START)
+      return "zstd body is not in the zstd frame format (RFC 8878) at byte " +
+             std::to_string(at);
+    const auto size = ZSTD_findFrameCompressedSize(data.data() + at, data.size() - at);
+    if (ZSTD_isError(size))
+      return std::nullopt;
+    at += size;
+  }
+  return std::nullopt;
+}
+
+std::string decoder_error(std::size_t code) {
+  if (ZSTD_getErrorCode(code) == ZSTD_error_frameParameter_windowTooLarge)
+    return "zstd body needs a window over " + std::to_string((1u << max_zstd_window_log) >> 20) +
+           " MiB to decompress: compress at a standard level (19 or lower)";
+  return std::string("zstd body is corrupt: ") + ZSTD_getErrorName(code);
+}
+
+// Room for `more` bytes, grown by doubling but never past the cap: a body at
+// the cap holds at most the cap, not twice it.
+void make_room(std::string& out, std::size_t more, std::size_t cap) {
+  if (out.capacity() - out.size() >= more)
+    return;
+  out.reserve(std::min(std::max(out.capacity() * 2, out.size() + more), cap));
 }
 
 std::size_t initial_output_size(std::string_view data, std::size_t max_output) {
@@ -72,9 +116,13 @@ std::string zstd_compress(std::string_view data, int level) {
 }
 
 decompress_result zstd_decompress(std::string_view data, std::size_t max_output) {
+  max_output = std::min(max_output, std::numeric_limits<std::size_t>::max() - 1);
   if (data.empty())
     return failure(decompress_status::corrupt, "zstd body is empty");
-  auto& context = decompress_context();
+  if (auto foreign = foreign_frame(data))
+    return failure(decompress_status::corrupt, std::move(*foreign));
+  auto owned = decompress_context();
+  auto& context = *owned;
   std::string out;
   out.reserve(initial_output_size(data, max_output));
   auto chunk = std::make_unique_for_overwrite<char[]>(output_chunk);
@@ -88,9 +136,9 @@ decompress_result zstd_decompress(std::string_view data, std::size_t max_output)
     if (ZSTD_isError(pending)) {
       if (ZSTD_getErrorCode(pending) == ZSTD_error_memory_allocation)
         throw std::bad_alloc();
-      return failure(decompress_status::corrupt,
-                     std::string("zstd body is corrupt: ") + ZSTD_getErrorName(pending));
+      return failure(decompress_status::corrupt, decoder_error(pending));
     }
+    make_room(out, output.pos, max_output + 1);
     out.append(chunk.get(), output.pos);
     if (out.size() > max_output)
       return failure(decompress_status::too_large, "decompressed body is larger than " +

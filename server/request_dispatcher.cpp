@@ -172,7 +172,7 @@ void request_dispatcher::inflate_body(http_request& request) const {
                                                        std::to_string(max_body_bytes_) +
                                                        ") when decompressed (" + name + ")");
   if (!result.ok())
-    throw api_error(error_code::bad_request, "corrupt " + name + " body: " + result.error);
+    throw api_error(error_code::bad_request, result.error);  // it names the coding
   request.body = std::move(result.data);
 }
 

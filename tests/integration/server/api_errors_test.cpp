@@ -264,7 +264,7 @@ TEST_F(ApiErrors, ACorruptOrTruncatedZstdBodyAnswers400AndWritesNothing) {
     auto reply = client().send("POST", table_path("orders"), bad,
                                {{"Authorization", "Bearer " + token_}, {"Content-Encoding", "zstd"}});
     EXPECT_EQ(reply.status, 400) << reply.body;
-    EXPECT_NE(reply.error_message().find("corrupt zstd body"), std::string::npos) << reply.body;
+    EXPECT_EQ(reply.error_message().rfind("zstd body is ", 0), 0u) << reply.body;
   }
   auto summary = client().call("GET", table_path("orders"), token_);
   ASSERT_EQ(summary.status, 200) << summary.body;

@@ -201,6 +201,17 @@ TEST(HttpClient, GzipCanBeTurnedOff) {
   EXPECT_EQ(server.last().content_encoding, "");
 }
 
+TEST(HttpClient, ABodyItsCallerNamedIdentityIsSentAsItIs) {
+  // What the agent's uncompressed uploads rely on: a server that reads no
+  // coding must get the plain body even with the client's gzip on.
+  test_server server;
+  http_client client(server.url(), {.gzip_min_bytes = 100});
+  std::string large(5000, 'r');
+  ASSERT_TRUE(client.post("/plain", large, {{"Content-Encoding", "identity"}}).ok());
+  EXPECT_EQ(server.last().content_encoding, "identity");
+  EXPECT_EQ(server.last().body, large);
+}
+
 TEST(HttpClient, DecodesGzipResponses) {
   test_server server;
   http_client client(server.url());

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <string>
 
@@ -98,7 +99,46 @@ TEST(Zstd, AFrameAskingForAHugeWindowIsRefused) {
   out.resize(output.pos);
   auto result = zstd_decompress(out, 64 << 20);
   EXPECT_EQ(result.status, decompress_status::corrupt);
-  EXPECT_NE(result.error.find("zstd body is corrupt"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find("needs a window over 16 MiB"), std::string::npos) << result.error;
+}
+
+TEST(Zstd, AFrameOfTheOldPreStandardFormatIsRefusedWhateverItsWindow) {
+  // zstd 0.7's frame format (magic 0xFD2FB527), which libzstd still decodes
+  // with a decoder that ignores the window limit: a 2^27 window, 8 raw blocks.
+  std::string frame = "\x27\xb5\x2f\xfd";
+  frame.push_back('\0');
+  frame.push_back(static_cast<char>((27 - 10) << 3));
+  const std::size_t block = 128 * 1024;
+  for (int i = 0; i < 8; ++i) {
+    frame.push_back(static_cast<char>((1 << 6) | ((block >> 16) & 7)));
+    frame.push_back(static_cast<char>((block >> 8) & 0xff));
+    frame.push_back(static_cast<char>(block & 0xff));
+    frame += std::string(block, 'a');
+  }
+  frame += std::string("\xC0\x00\x00", 3);
+  for (const auto& body : {frame, zstd_compress("a current frame first, ") + frame}) {
+    auto result = zstd_decompress(body, 64 << 20);
+    EXPECT_EQ(result.status, decompress_status::corrupt);
+    EXPECT_NE(result.error.find("not in the zstd frame format"), std::string::npos) << result.error;
+  }
+}
+
+TEST(Zstd, SkippableFramesAroundARealOneAreIgnored) {
+  std::string skippable = "\x50\x2a\x4d\x18";  // magic 0x184D2A50, 3 bytes of user data
+  skippable += std::string("\x03\x00\x00\x00xyz", 7);
+  auto result = zstd_decompress(skippable + zstd_compress("rows") + skippable, 100);
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.data, "rows");
+}
+
+TEST(Zstd, ACapAtTheLargestSizeIsNoOverflow) {
+  auto input = json_rows(100);
+  auto result = zstd_decompress(zstd_compress(input), std::numeric_limits<std::size_t>::max());
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.data, input);
+  auto inflated = gzip_decompress(gzip_compress(input), std::numeric_limits<std::size_t>::max());
+  ASSERT_TRUE(inflated.ok()) << inflated.error;
+  EXPECT_EQ(inflated.data, input);
 }
 
 TEST(Zstd, NonZstdTruncatedFlippedAndTrailingInputIsCorrupt) {
