@@ -3,22 +3,9 @@
 #include "protocol/gzip.hpp"
 #include "protocol/zstd.hpp"
 
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 
 namespace tidesync::protocol {
-
-namespace {
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i])
-      return false;
-  return true;
-}
-
-} // namespace
 
 std::string_view header_value(content_coding coding) {
   switch (coding) {
@@ -33,11 +20,11 @@ std::string_view header_value(content_coding coding) {
 }
 
 std::optional<content_coding> parse_content_coding(std::string_view value) {
-  if (value.empty() || equal_ignoring_case(value, "identity"))
+  if (value.empty() || boost::beast::iequals(value, "identity"))
     return content_coding::identity;
-  if (equal_ignoring_case(value, "gzip") || equal_ignoring_case(value, "x-gzip"))
+  if (boost::beast::iequals(value, "gzip") || boost::beast::iequals(value, "x-gzip"))
     return content_coding::gzip;
-  if (equal_ignoring_case(value, "zstd"))
+  if (boost::beast::iequals(value, "zstd"))
     return content_coding::zstd;
   return std::nullopt;
 }
