@@ -138,7 +138,8 @@ struct agent::impl {
       changes(tables_per_database(context->config)) {
     // Tables' progress is committed together by the state store's writer,
     // not a transaction per table per cycle.
-    state.write_behind(state_commit_interval, [](const std::exception& e) {
+    state.write_behind(state_commit_interval, [this](const std::exception& e) {
+      metrics.add_state_store_error();
       spdlog::error("agent: saving table progress failed, keeping it to try again: {}", e.what());
     });
     context->state = &state;
@@ -148,8 +149,18 @@ struct agent::impl {
     context->uploads = uploads.get();
     if (on_cycle)
       context->on_interval_cycle = [hook = on_cycle] { hook(cycle_reason::interval); };
+    // Every configured table's series exist, at 0, before its first cycle.
+    for (const auto& database : context->config.databases)
+      for (const auto& table : database.tables)
+        metrics.add_table(database.name, table.name);
+    auto load_of = [](const blocking_pool& jobs) {
+      return metrics::pool_load{jobs.busy(), jobs.queued()};
+    };
+    metrics.watch_pool("source", [this, load_of] { return load_of(*pool); });
+    metrics.watch_pool("upload", [this, load_of] { return load_of(*uploads); });
     if (const auto& listen = context->config.metrics_listen)
-      exposer = std::make_unique<metrics::metrics_exposer>(registry.shared(), listen->to_string());
+      exposer = std::make_unique<metrics::metrics_exposer>(registry.shared(), listen->to_string(),
+                                                           metrics.pool_gauges());
     supervisor = spawn_supervisor(system, context);
   }
 
@@ -158,6 +169,7 @@ struct agent::impl {
   std::unique_ptr<change_watcher> watch_changes();
 
   ~impl() {
+    exposer.reset();  // a scrape reads the pools, which go below
     stop.request_stop();
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     supervisor = nullptr;

@@ -60,6 +60,11 @@ std::size_t blocking_pool::queued() const {
   return jobs_.size();
 }
 
+std::size_t blocking_pool::busy() const {
+  std::lock_guard lock{mutex_};
+  return running_;
+}
+
 void blocking_pool::work_loop() {
   for (;;) {
     job next;
@@ -70,6 +75,7 @@ void blocking_pool::work_loop() {
         return;
       next = std::move(jobs_.front());
       jobs_.pop_front();
+      ++running_;
     }
     try {
       next();
@@ -78,6 +84,9 @@ void blocking_pool::work_loop() {
     } catch (...) {
       spdlog::error("agent: a background job failed with an unknown error");
     }
+    next = nullptr;  // what the job held goes before it counts as done
+    std::lock_guard lock{mutex_};
+    --running_;
   }
 }
 

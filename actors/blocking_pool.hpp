@@ -41,6 +41,8 @@ public:
 
   /// Jobs waiting for a worker.
   std::size_t queued() const;
+  /// Jobs running now.
+  std::size_t busy() const;
 
 private:
   void work_loop();
@@ -49,6 +51,7 @@ private:
   std::condition_variable posted_;
   std::deque<job> jobs_;
   bool closing_ = false;
+  std::size_t running_ = 0;  // jobs taken by a worker and not finished
   std::vector<std::thread> workers_;
 };
 

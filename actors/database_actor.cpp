@@ -38,6 +38,8 @@ struct database_link {
   std::mt19937_64 random{std::random_device{}()};
   /// The id as last read or registered: an idle cycle reads no state.
   std::optional<std::string> known_id{};
+  /// Why the last registration or listing failed, for the tables' error counters.
+  call_status failure{};
 
   /// The database's id on the server, registering it on first contact.
   std::optional<std::string> database_id(database_report& report);
@@ -76,6 +78,7 @@ std::optional<std::string> database_link::database_id(database_report& report) {
     return known_id = id;
   auto answer = with_retry("register", [&] { return remote.register_database(name); });
   if (!answer.status.ok()) {
+    failure = answer.status;
     report.error = "register database: " + answer.status.message;
     spdlog::warn("{}: registering the database failed: {}", name, answer.status.message);
     return std::nullopt;
@@ -98,6 +101,7 @@ table_listing database_link::summaries(std::string& id, database_report& report)
     answer = with_retry("list tables", [&] { return remote.list_tables(id); });
   }
   if (!answer.status.ok()) {
+    failure = answer.status;
     report.error = "list tables: " + answer.status.message;
     spdlog::warn("{}: reading the table summaries failed: {}", config->name,
                  answer.status.message);
@@ -126,8 +130,10 @@ struct database_listing {
   database_report report;
   std::string id;
   table_listing summaries;  // null when they could not be read
+  call_status failure;      // why, when they could not
   std::optional<storage::change_marks> marks;
   sync::idle_clock::time_point listed_at;
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
 };
 
 namespace {
@@ -168,7 +174,7 @@ struct table_child {
   restart_backoff backoff;
   /// Set while the table's last check found it quiet: what that check saw.
   std::optional<sync::quiet_table> quiet;
-  metrics::gauge_handle last_success;  // looked up on the table's first unread cycle
+  metrics::table_metrics* metrics = nullptr;  // the table's series; null without metrics
 };
 
 /// The cycle under way: which tables are still to start, the report so far.
@@ -182,6 +188,7 @@ struct database_cycle {
   table_listing summaries;
   std::optional<storage::change_marks> marks;
   sync::idle_clock::time_point listed_at;
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   double listed_unix_seconds = 0;  // the same moment, for the last-success gauges
   std::deque<std::size_t> waiting;  // tables (config index) not yet started
   std::size_t running = 0;
@@ -196,6 +203,7 @@ struct database_actor_state {
   std::shared_ptr<source_pool> sources;
   std::vector<table_child> tables;  // in config order
   std::optional<database_cycle> cycle;
+  metrics::database_metrics* metrics = nullptr;  // the database's series; null without metrics
   bool told_missing_counters = false;
   /// Set once the database runs its own cycles: they start at this time
   /// plus whole intervals.
@@ -243,6 +251,10 @@ void child_ended(database_self self, const caf::exit_msg& msg) {
     child.table = nullptr;
     child.sizer = nullptr;
     child.quiet.reset();
+    if (child.metrics) {
+      child.metrics->add_restart();
+      child.metrics->set_phase(metrics::table_phase::error);
+    }
     auto delay = child.backoff.next(state.context->restart_first, state.context->restart_max);
     spdlog::error("{}.{}: table actor failed ({}); starting it again in {} ms",
                   state.config->name, state.config->tables[i].name, caf::to_string(msg.reason),
@@ -287,6 +299,11 @@ void schedule_tick(database_self self) {
 // database's own, its changes are logged and the next one is scheduled.
 void end_cycle(database_self self, database_report report) {
   auto& state = self->state;
+  if (state.metrics) {
+    state.metrics->observe_cycle_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state.cycle->began).count());
+    state.metrics->set_source_connections_busy(state.sources->lent());
+  }
   auto promise = std::move(state.cycle->promise);
   state.cycle.reset();
   self->become(idle(self));
@@ -355,11 +372,8 @@ bool skip_unchanged(database_self self, std::size_t i) {
     report.unread = true;
     cycle.report.tables.push_back(std::move(report));
   }
-  if (state.context->metrics) {
-    if (!child.last_success)
-      child.last_success = state.context->metrics->last_success(state.config->name, name);
-    child.last_success.set(cycle.listed_unix_seconds);
-  }
+  if (child.metrics)
+    child.metrics->set_last_success(cycle.listed_unix_seconds);
   return true;
 }
 
@@ -435,6 +449,8 @@ void finish_table(database_self self, std::size_t slot, table_report report) {
   --cycle.running;
   --cycle.remaining;
   start_waiting_tables(self);
+  if (self->state.metrics && self->state.cycle)
+    self->state.metrics->set_source_connections_busy(self->state.sources->lent());
 }
 
 // The blocking part of a cycle (register, one summaries request) runs on the
@@ -463,8 +479,11 @@ void begin_cycle(database_self self, bool full_pass, std::optional<table_selecti
         listing->marks = read_marks(*sources, *link->config);
     } catch (const std::exception& e) {
       listing->report.error = e.what();
+      link->failure = call_status{call_result::failed, 0, e.what(), std::nullopt};
       spdlog::warn("{}: {}", link->config->name, e.what());
     }
+    if (!listing->summaries)
+      listing->failure = link->failure;
     caf::anon_send(me, done_atom::value, std::move(listing));
   });
   self->become(listing(self));
@@ -514,6 +533,17 @@ database_behavior listing(database_self self) {
       auto& state = self->state;
       auto& cycle = *state.cycle;
       if (!listing->summaries) {
+        // No table could be compared: each shows the error and counts it.
+        const auto& failure = listing->failure;
+        const auto kind = failure.http_status == 0 && failure.result == call_result::transient
+                            ? metrics::error_kind::network
+                            : metrics::error_kind::server;
+        for (auto& child : state.tables) {
+          if (!child.metrics)
+            continue;
+          child.metrics->add_error(kind);
+          child.metrics->set_phase(metrics::table_phase::error);
+        }
         end_cycle(self, with_every_table_failed(std::move(listing->report), *state.config));
         return;
       }
@@ -557,6 +587,11 @@ database_behavior database_actor(database_self self,
     [open, url = state.config->source] { return open(url); },
     static_cast<std::size_t>(state.context->config.engine.max_connections), 1);
   state.tables.resize(state.config->tables.size());
+  if (auto* all = state.context->metrics) {
+    state.metrics = &all->add_database(state.config->name);
+    for (std::size_t i = 0; i < state.tables.size(); ++i)
+      state.tables[i].metrics = &all->add_table(state.config->name, state.config->tables[i].name);
+  }
   for (std::size_t i = 0; i < state.tables.size(); ++i)
     start_table(self, i);
   self->set_exit_handler([=](caf::exit_msg& msg) { child_ended(self, msg); });

@@ -76,6 +76,12 @@ public:
     return idle_.size() + lent_;
   }
 
+  /// Objects lent out now.
+  std::size_t lent() const {
+    std::lock_guard lock{mutex_};
+    return lent_;
+  }
+
   std::size_t limit() const { return limit_; }
 
 private:

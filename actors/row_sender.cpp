@@ -96,7 +96,7 @@ void table_sync::send_rows(std::span<const storage::text_row> rows, const page_b
     // Otherwise rejected above the minimum: the policy shrank, send it again smaller.
   }
   if (parts_.metrics)
-    parts_.metrics->set_batch_size(parts_.database, table_name(), parts_.sizer->next_size());
+    parts_.metrics->set_batch_size(parts_.sizer->next_size());
 }
 
 sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> batch,
@@ -139,8 +139,11 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
     kind_of(status)};
   parts_.sizer->record(outcome);
   const auto rows = static_cast<std::int64_t>(batch.size());
-  if (parts_.metrics)
-    parts_.metrics->add_batch(parts_.database, table_name(), sync::to_string(outcome.kind));
+  if (parts_.metrics) {
+    parts_.metrics->add_batch(sync::to_string(outcome.kind));
+    if (status.result == call_result::rejected)
+      parts_.metrics->add_error(metrics::error_kind::rejected);
+  }
   if (status.ok()) {
     // The server answers its summary after the write: no request to read it.
     remote_ = answer.value;
@@ -148,17 +151,25 @@ sync::batch_outcome table_sync::upload_batch(std::span<const storage::text_row> 
     recounted_ = recount;  // any later write makes the count incremental again
     report_.rows_uploaded += rows;
     if (parts_.metrics)
-      parts_.metrics->add_rows_uploaded(parts_.database, table_name(), rows);
+      parts_.metrics->add_rows_uploaded(rows);
   }
   return outcome;
 }
 
 remote_answer<protocol::table_version> table_sync::send_body(const page_body& body,
                                                              bool recount) {
-  if (body.coding == protocol::content_coding::identity)
-    return parts_.remote->upload(database_id_, table_name(), body.bytes, recount);
-  return parts_.remote->upload_compressed(database_id_, table_name(), body.bytes, body.coding,
-                                          recount);
+  const auto started = std::chrono::steady_clock::now();
+  auto answer = body.coding == protocol::content_coding::identity
+                  ? parts_.remote->upload(database_id_, table_name(), body.bytes, recount)
+                  : parts_.remote->upload_compressed(database_id_, table_name(), body.bytes,
+                                                     body.coding, recount);
+  if (parts_.metrics) {
+    parts_.metrics->observe_upload_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    parts_.metrics->add_body_bytes(body.json_bytes ? body.json_bytes : body.bytes.size(),
+                                   body.bytes.size());
+  }
+  return answer;
 }
 
 std::span<const storage::text_row>
@@ -182,8 +193,7 @@ table_sync::hold_back_unencodable(std::span<const storage::text_row> rows,
       kept.push_back(rows[i]);
   }
   if (parts_.metrics)
-    parts_.metrics->set_skipped_rows(parts_.database, table_name(),
-                                     static_cast<std::int64_t>(skipped_keys_.size()));
+    parts_.metrics->set_quarantined_rows(static_cast<std::int64_t>(skipped_keys_.size()));
   return kept;
 }
 
@@ -221,8 +231,7 @@ void table_sync::skip_rows(std::span<const storage::text_row> rows, const std::s
                  parts_.database, table_name(), key, position.version, reason);
   }
   if (parts_.metrics)
-    parts_.metrics->set_skipped_rows(parts_.database, table_name(),
-                                     static_cast<std::int64_t>(skipped_keys_.size()));
+    parts_.metrics->set_quarantined_rows(static_cast<std::int64_t>(skipped_keys_.size()));
 }
 
 void table_sync::retry_skipped_rows() {
@@ -250,8 +259,7 @@ void table_sync::retry_skipped_rows() {
                  record.key_json);
   }
   if (parts_.metrics)
-    parts_.metrics->set_skipped_rows(parts_.database, table_name(),
-                                     static_cast<std::int64_t>(skipped_keys_.size()));
+    parts_.metrics->set_quarantined_rows(static_cast<std::int64_t>(skipped_keys_.size()));
 }
 
 std::string table_sync::retry_skipped_row(const storage::text_row& row) {
@@ -297,8 +305,11 @@ void table_sync::back_off(const char* what, const call_status& status, unsigned 
     fail(what, status);
   std::uniform_real_distribution<double> draw{0.0, 1.0};
   auto delay = sync::retry_delay(attempt, status.retry_after, draw(random_), parts_.retry);
-  if (parts_.metrics)
-    parts_.metrics->add_retry(parts_.database, table_name());
+  if (parts_.metrics) {
+    parts_.metrics->add_retry();
+    parts_.metrics->add_error(status.http_status == 0 ? metrics::error_kind::network
+                                                      : metrics::error_kind::server);
+  }
   // One line when an outage starts; the attempts that follow are debug detail.
   spdlog::log(attempt == 1 ? spdlog::level::warn : spdlog::level::debug,
               "{}.{}: {} failed ({}), retrying in {} ms (attempt {})", parts_.database,

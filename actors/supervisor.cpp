@@ -3,6 +3,7 @@
 #include "actors/database_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/restart_backoff.hpp"
+#include "metrics/agent_metrics.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -72,6 +73,8 @@ void child_ended(supervisor_self self, const caf::exit_msg& msg) {
     if (!state.databases[i] || msg.source != state.databases[i].address())
       continue;
     state.databases[i] = nullptr;
+    if (state.context->metrics)
+      state.context->metrics->add_database(state.context->config.databases[i].name).add_restart();
     auto delay = state.backoffs[i].next(state.context->restart_first, state.context->restart_max);
     spdlog::error("{}: database actor failed ({}); starting it again in {} ms",
                   state.context->config.databases[i].name, caf::to_string(msg.reason),

@@ -3,6 +3,7 @@
 #include "actors/batch_size_actor.hpp"
 #include "actors/blocking_pool.hpp"
 #include "actors/messages.hpp"
+#include "metrics/agent_metrics.hpp"
 
 #include <caf/all.hpp>
 
@@ -95,7 +96,8 @@ table_actor_hdl spawn_table_actor(caf::local_actor& parent,
   sync_parts.coding = context->coding;
   sync_parts.sizer = parts->sizer.get();
   sync_parts.state = context->state;
-  sync_parts.metrics = context->metrics;
+  if (context->metrics)
+    sync_parts.metrics = &context->metrics->add_table(database.name, table.name);
   sync_parts.stop = context->stop;
   sync_parts.retry = context->retry;
   sync_parts.verify_interval = context->config.verify_interval;

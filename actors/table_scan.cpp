@@ -61,6 +61,7 @@ bool table_sync::scan_batch() {
   }
   bool wrapped = cursor_.advance(window);
   save_cursor();
+  show_compared(static_cast<std::int64_t>(local.size()), 1, wrapped);
   if (wrapped) {
     pass_completed_ = true;
     report_.scan_pass_completed = true;
@@ -156,7 +157,7 @@ void table_sync::delete_keys(const std::vector<sync::row_key>& keys) {
     remote_stale_ = true;
     report_.rows_deleted += answer.value;
     if (parts_.metrics)
-      parts_.metrics->add_rows_deleted(parts_.database, table_name(), answer.value);
+      parts_.metrics->add_rows_deleted(answer.value);
   }
 }
 

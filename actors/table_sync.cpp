@@ -43,18 +43,22 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
     source_ = &**source;
     run_steps(cycle);
     report_.state = final_state(cycle.full_pass);
+    show_end_of_cycle();
     report_.quiet = report_.state == table_state::in_sync && report_.rows_uploaded == 0 &&
                     report_.rows_deleted == 0 && report_.rows_repaired == 0 && !verify_running_;
     if (parts_.metrics) {
       auto now = std::chrono::system_clock::now().time_since_epoch();
-      parts_.metrics->set_last_success(parts_.database, table_name(),
-                                       std::chrono::duration<double>(now).count());
+      parts_.metrics->set_last_success(std::chrono::duration<double>(now).count());
     }
   } catch (const cycle_stopped&) {
     report_.state = table_state::syncing;
   } catch (const storage::storage_error& e) {
     report_.state = table_state::error;
     report_.error = e.what();
+    if (parts_.metrics) {
+      parts_.metrics->add_error(metrics::error_kind::source);
+      parts_.metrics->set_phase(metrics::table_phase::error);
+    }
     if (e.code() == storage::storage_errc::unavailable) {
       source_lost(e);
       if (source)
@@ -65,6 +69,8 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   } catch (const std::exception& e) {
     report_.state = table_state::error;
     report_.error = e.what();
+    if (parts_.metrics)
+      parts_.metrics->set_phase(metrics::table_phase::error);
     spdlog::error("{}.{}: {}", parts_.database, table_name(), e.what());
   }
   source_ = nullptr;
@@ -136,6 +142,7 @@ void table_sync::catch_up(bool allow_scan) {
     auto local = source_->summary(table_name(), schema_);
     last_decision_ = sync::decide(local, remote_);
     caught_up_ = last_decision_ == sync::sync_decision::equal || explained_by_skipped(local);
+    show_decision(local);
     switch (last_decision_) {
       case sync::sync_decision::equal:
         clear_upload_resume();  // an upload finished before its record was cleared
@@ -288,7 +295,7 @@ void table_sync::delete_behind(const protocol::table_version& local) {
   remote_stale_ = true;
   report_.rows_deleted += answer.value;
   if (parts_.metrics)
-    parts_.metrics->add_rows_deleted(parts_.database, table_name(), answer.value);
+    parts_.metrics->add_rows_deleted(answer.value);
   last_uploaded_.reset();
   clear_upload_resume();
   cursor_.reset();
@@ -319,6 +326,52 @@ bool table_sync::explained_by_skipped(const protocol::table_version& local) cons
   return sync::decide(adjusted, remote_) == sync::sync_decision::equal;
 }
 
+// The state gauges follow each decision: a long load shows `ahead` from its
+// first page, a restored site `behind`, a differencing scan `scanning`.
+void table_sync::show_decision(const protocol::table_version& local) {
+  local_count_ = local.count;
+  if (!parts_.metrics)
+    return;
+  using sync::sync_decision;
+  auto versions = local.max_version.value_or(0) - remote_.max_version.value_or(0);
+  parts_.metrics->set_lag_versions(last_decision_ == sync_decision::ahead ? versions : 0);
+  switch (last_decision_) {
+    case sync_decision::equal:
+      break;  // the end of the cycle says whether it is equal or quarantined
+    case sync_decision::ahead:
+      parts_.metrics->set_phase(metrics::table_phase::ahead);
+      break;
+    case sync_decision::behind:
+      parts_.metrics->set_phase(metrics::table_phase::behind);
+      break;
+    case sync_decision::scan:
+      parts_.metrics->set_phase(metrics::table_phase::scanning);
+      break;
+  }
+}
+
+// A cycle that ended without an error: equal, quarantined, or still at
+// work (its last decision's state stays).
+void table_sync::show_end_of_cycle() {
+  if (!parts_.metrics)
+    return;
+  if (report_.state == table_state::in_sync)
+    parts_.metrics->set_phase(metrics::table_phase::equal);
+  else if (report_.state == table_state::skipped)
+    parts_.metrics->set_phase(metrics::table_phase::quarantined);
+  else
+    parts_.metrics->refresh_lag();  // the versions stay as decided
+}
+
+void table_sync::show_compared(std::int64_t rows, std::int64_t ranges, bool pass_done) {
+  pass_rows_ = pass_done ? 0 : pass_rows_ + rows;
+  if (!parts_.metrics)
+    return;
+  parts_.metrics->add_compared(rows, ranges);
+  parts_.metrics->set_compare_progress(
+    local_count_ > 0 ? static_cast<double>(pass_rows_) / static_cast<double>(local_count_) : 0.0);
+}
+
 table_state table_sync::final_state(bool full_pass) {
   if (!skipped_keys_.empty())
     return table_state::skipped;
@@ -329,6 +382,10 @@ table_state table_sync::final_state(bool full_pass) {
 }
 
 void table_sync::fail(const char* what, const call_status& status) {
+  if (parts_.metrics)
+    parts_.metrics->add_error(status.http_status == 0 && status.result == call_result::transient
+                                ? metrics::error_kind::network
+                                : metrics::error_kind::server);
   auto message = std::string{what} + " failed";
   if (status.http_status)
     message += " (HTTP " + std::to_string(status.http_status) + ")";

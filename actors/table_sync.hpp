@@ -30,7 +30,7 @@ class state_store;
 } // namespace tidesync::storage
 
 namespace tidesync::metrics {
-class agent_metrics;
+class table_metrics;
 } // namespace tidesync::metrics
 
 namespace tidesync::actors {
@@ -61,7 +61,7 @@ struct table_sync_parts {
   std::shared_ptr<body_coding> coding;
   batch_sizer* sizer = nullptr;
   storage::state_store* state = nullptr;
-  metrics::agent_metrics* metrics = nullptr;  // may be null
+  metrics::table_metrics* metrics = nullptr;  // the table's series; may be null
   const stop_signal* stop = nullptr;
   sync::retry_settings retry{};
   /// Transient failures tolerated in a row before a full-pass (`--once`)
@@ -104,6 +104,11 @@ private:
   void refresh_remote();
   bool explained_by_skipped(const protocol::table_version& local) const;
   table_state final_state(bool full_pass);
+  void show_decision(const protocol::table_version& local);
+  void show_end_of_cycle();
+  /// Counts rows and ranges a differencing or verify pass compared, and how
+  /// far the pass is; `pass_done` when this part finished it.
+  void show_compared(std::int64_t rows, std::int64_t ranges, bool pass_done);
 
   // table_declare.cpp: the declaration and the columns the server refuses.
   void prepare_schema(bool remote_declared);
@@ -185,6 +190,8 @@ private:
   bool source_down_ = false;  // the last cycle lost the source; its return is logged once
   bool remote_stale_ = false;  // a call changed the remote since remote_ was read
   sync::sync_decision last_decision_ = sync::sync_decision::scan;
+  std::int64_t local_count_ = 0;  // the site's rows at the last decision
+  std::int64_t pass_rows_ = 0;    // rows the comparing pass under way has compared
   bool caught_up_ = false;  // equal but for rows held as skipped, at the last decision
   std::optional<sync::row_position> last_uploaded_;
   bool last_page_full_ = false;  // the last ahead page held as many rows as asked for

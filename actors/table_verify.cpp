@@ -42,6 +42,7 @@ void table_sync::digest_pass() {
   refresh_remote();
   digest_walk walk{*source_, table_name(), schema_, digest_caller(), {}, parts_.uploads};
   auto result = walk.run(std::nullopt, 0);
+  show_compared(result.rows_compared, result.ranges_compared, true);
   drop_skipped(result.diff);
   bool found = !result.diff.empty();
   for (int round = 1; round <= max_repair_rounds; ++round) {
@@ -78,6 +79,7 @@ void table_sync::verify_slice() {
   }
   digest_walk walk{*source_, table_name(), schema_, digest_caller(), {}, parts_.uploads};
   auto result = walk.run(verify_next_, parts_.verify_slice_rows);
+  show_compared(result.rows_compared, result.ranges_compared, !result.next);
   drop_skipped(result.diff);
   if (!result.diff.empty()) {
     verify_found_ = true;

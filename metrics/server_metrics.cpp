@@ -44,7 +44,47 @@ server_metrics::server_metrics(prometheus::Registry& registry)
       pool_busy_(single_gauge(registry, "tidesync_server_pool_busy",
                               "Database workers running a request")),
       pool_waiting_(single_gauge(registry, "tidesync_server_pool_waiting",
-                                 "Requests waiting for a database worker")) {}
+                                 "Requests waiting for a database worker")),
+      refusals_(prometheus::BuildCounter()
+                    .Name("tidesync_server_refusals_total")
+                    .Help("Requests refused at the connection before routing, by status (400 "
+                          "unreadable, 413 body too large, 431 headers too large, 503 too many "
+                          "connections)")
+                    .Register(registry)),
+      auth_failures_(single_counter(registry, "tidesync_server_auth_failures_total",
+                                    "Requests refused with 401 or 403 (no, unknown or revoked "
+                                    "token; path outside the token's scope)")),
+      request_bytes_(single_counter(registry, "tidesync_server_request_body_bytes_total",
+                                    "Request bodies received, as sent (before decompression)")),
+      response_bytes_(single_counter(registry, "tidesync_server_response_body_bytes_total",
+                                     "Response bodies sent")),
+      database_errors_(single_counter(registry, "tidesync_server_database_errors_total",
+                                      "Requests that failed in PostgreSQL (connection lost, "
+                                      "server error): answered 500 or 503")) {
+  // The statuses a connection refuses with exist at 0 from the start, for
+  // rate() and alerts to see.
+  for (int status : {400, 413, 431, 503})
+    refusals_.Add({{"status", std::to_string(status)}});
+  prometheus::BuildGauge()
+    .Name("tidesync_server_build_info")
+    .Help("Always 1; the server's version in the label")
+    .Register(registry)
+    .Add({{"version", TIDESYNC_VERSION}})
+    .Set(1);
+}
+
+void server_metrics::add_refusal(int status) {
+  refusals_.Add({{"status", std::to_string(status)}}).Increment();
+}
+
+void server_metrics::add_auth_failure() { auth_failures_.Increment(); }
+
+void server_metrics::add_body_bytes(std::size_t request, std::size_t response) {
+  request_bytes_.Increment(static_cast<double>(request));
+  response_bytes_.Increment(static_cast<double>(response));
+}
+
+void server_metrics::add_database_error() { database_errors_.Increment(); }
 
 void server_metrics::record_request(const std::string& route, int status, double seconds) {
   // Family::Add returns the existing child for known labels; it locks internally.

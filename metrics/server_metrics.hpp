@@ -34,6 +34,18 @@ public:
   /// Database workers running a request, and requests waiting for one.
   void set_pool(std::size_t busy, std::size_t waiting);
 
+  /// A request answered `status` at the connection, before it was routed.
+  void add_refusal(int status);
+
+  /// A request refused for its token (401) or its token's scope (403).
+  void add_auth_failure();
+
+  /// One answered request's body as received (still compressed) and its response's.
+  void add_body_bytes(std::size_t request, std::size_t response);
+
+  /// A request that PostgreSQL failed (lost connection, server error).
+  void add_database_error();
+
 private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
@@ -42,6 +54,11 @@ private:
   prometheus::Counter& rejections_;
   prometheus::Gauge& pool_busy_;
   prometheus::Gauge& pool_waiting_;
+  prometheus::Family<prometheus::Counter>& refusals_;
+  prometheus::Counter& auth_failures_;
+  prometheus::Counter& request_bytes_;
+  prometheus::Counter& response_bytes_;
+  prometheus::Counter& database_errors_;
 };
 
 } // namespace tidesync::metrics

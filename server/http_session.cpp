@@ -252,6 +252,8 @@ private:
     version_ = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
     auto response = error_response(code, message);
     response.close = true;
+    if (settings_.dispatcher)
+      settings_.dispatcher->record_refusal(response.status);
     spdlog::warn("request refused before dispatch -> {}: {}", response.status, message);
     send(std::move(response));
   }

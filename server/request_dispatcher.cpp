@@ -38,6 +38,7 @@ struct request_dispatcher::pending {
   request_dispatcher::admission admitted; // set while its head is being admitted
   clock_type::time_point started = clock_type::now();
   std::optional<route_match> route;
+  std::size_t received_bytes = 0;  // the body as it came, compressed or not
 };
 
 request_dispatcher::request_dispatcher(db_pool& pool, metrics::server_metrics& metrics,
@@ -94,6 +95,7 @@ void request_dispatcher::settle(pending& state, const token_check& check) {
 void request_dispatcher::dispatch(http_request request, completion done) {
   auto state = std::make_shared<pending>();
   state->request = std::move(request);
+  state->received_bytes = state->request.body.size();  // before it is inflated
   state->done = std::move(done);
   try {
     state->route = match_route(state->request.method, state->request.target);
@@ -121,10 +123,13 @@ void request_dispatcher::run_on_pool(std::shared_ptr<pending> state) {
       inflate_body(state->request);
       response = handlers_.handle(state->request, *state->route, worker.store());
     } catch (const api_error& e) {
-      if (e.code() == error_code::unavailable)
+      if (e.code() == error_code::unavailable) {
         worker.reset(); // reconnect for the next request
+        metrics_.add_database_error();
+      }
       response = error_response(e.code(), e.what());
     } catch (const std::exception& e) {
+      metrics_.add_database_error();
       response = error_response(error_code::internal, e.what());
     }
     // The store refused the token: refuse it before the body next time.
@@ -144,6 +149,8 @@ void request_dispatcher::run_on_pool(std::shared_ptr<pending> state) {
                                       " (max_workers_per_client); retry shortly"
                                     : "all database connections are busy; retry shortly"));
 }
+
+void request_dispatcher::record_refusal(int status) { metrics_.add_refusal(status); }
 
 http_response request_dispatcher::metrics_page() {
   metrics_.set_pool(pool_.busy(), pool_.waiting());
@@ -180,6 +187,10 @@ void request_dispatcher::finish(pending& state, http_response response) const {
   auto seconds = std::chrono::duration<double>(clock_type::now() - state.started).count();
   auto route = state.route ? std::string(route_name(state.route->kind)) : std::string("unknown");
   metrics_.record_request(route, response.status, seconds);
+  if (response.status == protocol::http_status(error_code::unauthorized) ||
+      response.status == protocol::http_status(error_code::forbidden))
+    metrics_.add_auth_failure();
+  metrics_.add_body_bytes(state.received_bytes, response.body.size());
   const auto& r = state.request;
   // Everything from the request is escaped: a path segment may hold a newline.
   std::string where;

@@ -47,6 +47,10 @@ public:
   /// worker. Logs the request and records its metrics.
   void dispatch(http_request request, completion done);
 
+  /// A request the connection answered `status` before routing (it could
+  /// not be read whole): counted, nothing else.
+  void record_refusal(int status);
+
 private:
   struct pending;
 
