@@ -6,6 +6,7 @@
 #include "actors/change_watcher.hpp"
 #include "actors/http_remote.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics_endpoint.hpp"
 #include "actors/supervisor.hpp"
 #include "metrics/agent_metrics.hpp"
 #include "metrics/registry.hpp"
@@ -159,8 +160,8 @@ struct agent::impl {
     metrics.watch_pool("source", [this, load_of] { return load_of(*pool); });
     metrics.watch_pool("upload", [this, load_of] { return load_of(*uploads); });
     if (const auto& listen = context->config.metrics_listen)
-      exposer = std::make_unique<metrics::metrics_exposer>(registry.shared(), listen->to_string(),
-                                                           metrics.pool_gauges());
+      exposer = std::make_unique<metrics_endpoint>(listen->to_string(),
+                                                   [this] { return metrics.render(); });
     supervisor = spawn_supervisor(system, context);
   }
 
@@ -191,7 +192,7 @@ struct agent::impl {
   storage::state_store state;
   metrics::registry registry;
   metrics::agent_metrics metrics;
-  std::unique_ptr<metrics::metrics_exposer> exposer;
+  std::unique_ptr<metrics_endpoint> exposer;
   std::function<void(cycle_reason)> on_cycle;
   std::shared_ptr<agent_context> context;
   change_set changes;

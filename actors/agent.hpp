@@ -57,7 +57,7 @@ struct agent_hooks {
 class agent {
 public:
   /// Locks the state directory (`agent.lock`), opens the state store and
-  /// starts the metrics exposer and the actors. Throws state_dir_in_use
+  /// starts the metrics endpoint and the actors. Throws state_dir_in_use
   /// (actors/agent_lock.hpp) when another agent holds the directory,
   /// storage::storage_error when it can't be used, std::exception when the
   /// metrics address can't be bound.
@@ -86,7 +86,7 @@ public:
   /// batch). Thread-safe; callable from a signal-watching thread.
   void stop();
 
-  /// The port the metrics exposer listens on, when one is configured.
+  /// The port the metrics endpoint listens on, when one is configured.
   std::optional<std::uint16_t> metrics_port() const;
 
 private:

@@ -1,28 +1,20 @@
 #include "metrics/agent_metrics.hpp"
 
+#include "metrics/registry.hpp"
+
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
-#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
+#include <charconv>
 #include <chrono>
-#include <thread>
 
 namespace tidesync::metrics {
 
 namespace {
-
-prometheus::Labels table_labels(const std::string& database, const std::string& table) {
-  return {{"database", database}, {"table", table}};
-}
 
 prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& registry,
                                                         const std::string& name,
@@ -58,6 +50,63 @@ constexpr std::array<table_phase, table_phase_count> every_phase{
 constexpr std::array<error_kind, error_kind_count> every_error_kind{
   error_kind::network, error_kind::server, error_kind::rejected, error_kind::source};
 
+// A label value as the text format wants it: backslash, quote and newline escaped.
+std::string escaped(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void append_number(std::string& out, std::int64_t value) {
+  char buffer[24];
+  auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  out.append(buffer, end);
+}
+
+void append_number(std::string& out, double value) {
+  char buffer[32];
+  auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  out.append(buffer, end);
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(name).append(" ").append(type).append("\n");
+}
+
+// `name{labels[,key="value"]} number`
+template <class Number>
+void append_sample(std::string& out, std::string_view name, std::string_view labels,
+                   Number value, std::string_view key = {}, std::string_view key_value = {}) {
+  out.append(name).append("{").append(labels);
+  if (!key.empty()) {
+    if (!labels.empty())
+      out += ',';
+    out.append(key).append("=\"").append(key_value).append("\"");
+  }
+  out.append("} ");
+  append_number(out, value);
+  out += '\n';
+}
+
+/// A per-table family: its name, type, help and how to write one table's samples.
+struct table_family {
+  std::string_view name;
+  std::string_view type;
+  std::string_view help;
+  void (*samples)(std::string& out, std::string_view name, const table_metrics& table);
+};
+
 } // namespace
 
 std::string_view to_string(table_phase phase) {
@@ -83,58 +132,9 @@ std::string_view to_string(error_kind kind) {
   return "network";
 }
 
-/// Tables by state, across the agent.
-struct agent_tallies {
-  std::array<prometheus::Gauge*, table_phase_count> tables{};
-};
-
 struct agent_metrics::families {
   explicit families(prometheus::Registry& r)
-    : rows_uploaded(counter_family(r, "tidesync_agent_rows_uploaded_total",
-                                   "Rows the server accepted in upload batches")),
-      rows_deleted(counter_family(r, "tidesync_agent_rows_deleted_total",
-                                  "Remote rows removed by the agent's delete requests")),
-      batches(counter_family(r, "tidesync_agent_batches_total",
-                             "Upload batches by outcome (success, rejected, transient)")),
-      retries(counter_family(r, "tidesync_agent_retries_total",
-                             "Requests that failed transiently and were retried after a backoff")),
-      quarantined(gauge_family(r, "tidesync_agent_quarantined_rows",
-                               "Rows the server rejected as bad data, held and retried each cycle")),
-      batch_size(gauge_family(r, "tidesync_agent_batch_size_rows",
-                              "Rows the table's next upload batch will hold")),
-      last_success(gauge_family(r, "tidesync_agent_last_success_timestamp_seconds",
-                                "Unix time of the table's last cycle that ended without an error")),
-      state(gauge_family(r, "tidesync_agent_table_state",
-                         "1 for the table's current state, 0 for the others (pending: not "
-                         "compared yet; equal; ahead: uploading; behind: deleting; scanning: "
-                         "comparing and repairing; quarantined: in sync but for rejected rows; "
-                         "error)")),
-      lag_versions(gauge_family(r, "tidesync_agent_lag_versions",
-                                "Versions the cloud copy lacks: local max_version minus the "
-                                "cloud's, as of the table's last comparison")),
-      lag_seconds(gauge_family(r, "tidesync_agent_lag_seconds",
-                               "Seconds since the table was last known equal to its cloud copy "
-                               "(0 while equal), as of its last cycle")),
-      json_bytes(counter_family(r, "tidesync_agent_upload_json_bytes_total",
-                                "Upload bodies' size before compression")),
-      sent_bytes(counter_family(r, "tidesync_agent_upload_sent_bytes_total",
-                                "Upload bodies' size as sent (after compression)")),
-      errors(counter_family(r, "tidesync_agent_errors_total",
-                            "Failures by kind: network (server unreachable, connection broken), "
-                            "server (5xx, overload), rejected (rows refused as bad data), "
-                            "source (the local database)")),
-      table_restarts(counter_family(r, "tidesync_agent_table_restarts_total",
-                                    "Times the table's actor failed and was started again")),
-      compared_rows(counter_family(r, "tidesync_agent_compared_rows_total",
-                                   "Rows compared with the cloud copy by differencing and verify "
-                                   "passes")),
-      compared_ranges(counter_family(r, "tidesync_agent_compared_ranges_total",
-                                     "Manifest pages and digest ranges compared with the cloud "
-                                     "copy")),
-      compare_progress(gauge_family(r, "tidesync_agent_compare_progress_ratio",
-                                    "How far the table's differencing or verify pass under way "
-                                    "is, 0 to 1 (0 when none runs)")),
-      cycle_seconds(histogram_family(r, "tidesync_agent_cycle_duration_seconds",
+    : cycle_seconds(histogram_family(r, "tidesync_agent_cycle_duration_seconds",
                                      "One database cycle, from its listing request to its last "
                                      "table's answer")),
       upload_seconds(histogram_family(r, "tidesync_agent_upload_duration_seconds",
@@ -150,7 +150,6 @@ struct agent_metrics::families {
       listening(gauge_family(r, "tidesync_agent_change_listener_up",
                              "1 while a PostgreSQL source's change notification connection is "
                              "listening, 0 while it reconnects")),
-      tables(gauge_family(r, "tidesync_agent_tables", "Configured tables by state")),
       state_store_errors(counter_family(r, "tidesync_agent_state_store_errors_total",
                                         "Failed commits of tables' progress to the state store "
                                         "(kept and tried again)")),
@@ -158,32 +157,16 @@ struct agent_metrics::families {
                               "Always 1; the agent's version in the label")),
       interval_cycles(cycles.Add({{"reason", "interval"}})),
       change_cycles(cycles.Add({{"reason", "change"}})),
-      state_store_error_count(state_store_errors.Add({})) {}
+      state_store_error_count(state_store_errors.Add({})) {
+    build_info.Add({{"version", TIDESYNC_VERSION}}).Set(1);
+  }
 
-  prometheus::Family<prometheus::Counter>& rows_uploaded;
-  prometheus::Family<prometheus::Counter>& rows_deleted;
-  prometheus::Family<prometheus::Counter>& batches;
-  prometheus::Family<prometheus::Counter>& retries;
-  prometheus::Family<prometheus::Gauge>& quarantined;
-  prometheus::Family<prometheus::Gauge>& batch_size;
-  prometheus::Family<prometheus::Gauge>& last_success;
-  prometheus::Family<prometheus::Gauge>& state;
-  prometheus::Family<prometheus::Gauge>& lag_versions;
-  prometheus::Family<prometheus::Gauge>& lag_seconds;
-  prometheus::Family<prometheus::Counter>& json_bytes;
-  prometheus::Family<prometheus::Counter>& sent_bytes;
-  prometheus::Family<prometheus::Counter>& errors;
-  prometheus::Family<prometheus::Counter>& table_restarts;
-  prometheus::Family<prometheus::Counter>& compared_rows;
-  prometheus::Family<prometheus::Counter>& compared_ranges;
-  prometheus::Family<prometheus::Gauge>& compare_progress;
   prometheus::Family<prometheus::Histogram>& cycle_seconds;
   prometheus::Family<prometheus::Histogram>& upload_seconds;
   prometheus::Family<prometheus::Counter>& database_restarts;
   prometheus::Family<prometheus::Gauge>& connections_busy;
   prometheus::Family<prometheus::Counter>& cycles;
   prometheus::Family<prometheus::Gauge>& listening;
-  prometheus::Family<prometheus::Gauge>& tables;
   prometheus::Family<prometheus::Counter>& state_store_errors;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Counter& interval_cycles;
@@ -191,52 +174,114 @@ struct agent_metrics::families {
   prometheus::Counter& state_store_error_count;
 };
 
-/// The watched pools' gauges, read when scraped.
-class agent_metrics::pool_collectable : public prometheus::Collectable {
-public:
-  void watch(std::string pool, std::function<pool_load()> read) {
-    std::lock_guard lock{mutex_};
-    pools_.emplace_back(std::move(pool), std::move(read));
-  }
+namespace {
 
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    prometheus::MetricFamily busy{"tidesync_agent_pool_busy",
-                                  "Jobs running on the agent's worker pools (source: reads and "
-                                  "cycles; upload: requests in flight)",
-                                  prometheus::MetricType::Gauge,
-                                  {}};
-    prometheus::MetricFamily queued{"tidesync_agent_pool_queue_length",
-                                    "Jobs waiting for a worker of the agent's pools",
-                                    prometheus::MetricType::Gauge,
-                                    {}};
-    std::lock_guard lock{mutex_};
-    for (const auto& [name, read] : pools_) {
-      auto load = read();
-      prometheus::ClientMetric metric;
-      metric.label = {{"pool", name}};
-      metric.gauge.value = static_cast<double>(load.busy);
-      busy.metric.push_back(metric);
-      metric.gauge.value = static_cast<double>(load.queued);
-      queued.metric.push_back(std::move(metric));
-    }
-    return {std::move(busy), std::move(queued)};
-  }
+// The per-table families, in the order they are written.
+const std::array<table_family, 17>& table_families() {
+  using out_t = std::string;
+  static const std::array<table_family, 17> all{{
+    {"tidesync_agent_table_state", "gauge",
+     "1 for the table's current state, 0 for the others (pending: not compared yet; equal; "
+     "ahead: uploading; behind: deleting; scanning: comparing and repairing; quarantined: in "
+     "sync but for rejected rows; error)",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       const auto now = t.phase();
+       for (auto phase : every_phase)
+         append_sample(out, name, t.labels(), std::int64_t{phase == now ? 1 : 0}, "state",
+                       to_string(phase));
+     }},
+    {"tidesync_agent_lag_versions", "gauge",
+     "Versions the cloud copy lacks: local max_version minus the cloud's, as of the table's "
+     "last comparison",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.lag_versions());
+     }},
+    {"tidesync_agent_lag_seconds", "gauge",
+     "Seconds since the table was last known equal to its cloud copy (0 while equal), as of "
+     "its last cycle",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.lag_seconds());
+     }},
+    {"tidesync_agent_rows_uploaded_total", "counter", "Rows the server accepted in upload batches",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.rows_uploaded());
+     }},
+    {"tidesync_agent_rows_deleted_total", "counter",
+     "Remote rows removed by the agent's delete requests",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.rows_deleted());
+     }},
+    {"tidesync_agent_quarantined_rows", "gauge",
+     "Rows the server rejected as bad data, held and retried each cycle",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.quarantined());
+     }},
+    {"tidesync_agent_batches_total", "counter",
+     "Upload batches by outcome (success, rejected, transient)",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       for (std::size_t i = 0; i < batch_outcomes.size(); ++i)
+         append_sample(out, name, t.labels(), t.batches(i), "outcome", batch_outcomes[i]);
+     }},
+    {"tidesync_agent_retries_total", "counter",
+     "Requests that failed transiently and were retried after a backoff",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.retries());
+     }},
+    {"tidesync_agent_errors_total", "counter",
+     "Failures by kind: network (server unreachable, connection broken), server (5xx, "
+     "overload, an answer that needs an operator), rejected (rows refused as bad data), source "
+     "(the local database)",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       for (auto kind : every_error_kind)
+         append_sample(out, name, t.labels(), t.errors(kind), "kind", to_string(kind));
+     }},
+    {"tidesync_agent_batch_size_rows", "gauge", "Rows the table's next upload batch will hold",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.batch_size());
+     }},
+    {"tidesync_agent_upload_json_bytes_total", "counter",
+     "Upload bodies' size before compression",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.json_bytes());
+     }},
+    {"tidesync_agent_upload_sent_bytes_total", "counter",
+     "Upload bodies' size as sent (after compression)",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.sent_bytes());
+     }},
+    {"tidesync_agent_compared_rows_total", "counter",
+     "Rows compared with the cloud copy by differencing and verify passes",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.compared_rows());
+     }},
+    {"tidesync_agent_compared_ranges_total", "counter",
+     "Manifest pages and digest ranges compared with the cloud copy",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.compared_ranges());
+     }},
+    {"tidesync_agent_compare_progress_ratio", "gauge",
+     "How far the table's differencing or verify pass under way is, 0 to 1 (0 when none runs)",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.compare_progress());
+     }},
+    {"tidesync_agent_table_restarts_total", "counter",
+     "Times the table's actor failed and was started again",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.restarts());
+     }},
+    {"tidesync_agent_last_success_timestamp_seconds", "gauge",
+     "Unix time of the table's last cycle that ended without an error (0: none yet)",
+     [](out_t& out, std::string_view name, const table_metrics& t) {
+       append_sample(out, name, t.labels(), t.last_success());
+     }},
+  }};
+  return all;
+}
 
-private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<std::string, std::function<pool_load()>>> pools_;
-};
+} // namespace
 
 agent_metrics::agent_metrics(prometheus::Registry& registry)
-  : families_(std::make_unique<families>(registry)),
-    pools_(std::make_shared<pool_collectable>()),
-    registry_(registry),
-    tallies_(std::make_unique<agent_tallies>()) {
-  for (auto phase : every_phase)
-    tallies_->tables[static_cast<std::size_t>(phase)] =
-      &families_->tables.Add({{"state", std::string{to_string(phase)}}});
-  families_->build_info.Add({{"version", TIDESYNC_VERSION}}).Set(1);
-}
+  : families_(std::make_unique<families>(registry)), registry_(registry) {}
 
 agent_metrics::~agent_metrics() = default;
 
@@ -259,54 +304,12 @@ table_metrics& agent_metrics::add_table(const std::string& database, const std::
   auto& owner = add_database(database);
   std::lock_guard lock{mutex_};
   auto& slot = tables_[{database, table}];
-  if (slot)
-    return *slot;
-  slot.reset(new table_metrics);
-  auto& t = *slot;
-  auto& f = *families_;
-  const auto labels = table_labels(database, table);
-  auto with = [&](const char* name, std::string_view value) {
-    auto more = labels;
-    more.emplace(name, std::string{value});
-    return more;
-  };
-  t.rows_uploaded_ = &f.rows_uploaded.Add(labels);
-  t.rows_deleted_ = &f.rows_deleted.Add(labels);
-  for (std::size_t i = 0; i < batch_outcomes.size(); ++i)
-    t.batches_[i] = &f.batches.Add(with("outcome", batch_outcomes[i]));
-  t.retries_ = &f.retries.Add(labels);
-  t.quarantined_ = &f.quarantined.Add(labels);
-  t.batch_size_ = &f.batch_size.Add(labels);
-  t.last_success_ = &f.last_success.Add(labels);
-  for (auto phase : every_phase)
-    t.phases_[static_cast<std::size_t>(phase)] = &f.state.Add(with("state", to_string(phase)));
-  t.phases_[static_cast<std::size_t>(table_phase::pending)]->Set(1);
-  t.lag_versions_ = &f.lag_versions.Add(labels);
-  t.lag_seconds_ = &f.lag_seconds.Add(labels);
-  t.json_bytes_ = &f.json_bytes.Add(labels);
-  t.sent_bytes_ = &f.sent_bytes.Add(labels);
-  for (auto kind : every_error_kind)
-    t.errors_[static_cast<std::size_t>(kind)] = &f.errors.Add(with("kind", to_string(kind)));
-  t.restarts_ = &f.table_restarts.Add(labels);
-  t.compared_rows_ = &f.compared_rows.Add(labels);
-  t.compared_ranges_ = &f.compared_ranges.Add(labels);
-  t.compare_progress_ = &f.compare_progress.Add(labels);
-  t.upload_seconds_ = owner.upload_seconds_;
-  t.tallies_ = tallies_.get();
-  tallies_->tables[static_cast<std::size_t>(table_phase::pending)]->Increment();
-  return t;
-}
-
-table_metrics* agent_metrics::table(const std::string& database, const std::string& table) {
-  std::lock_guard lock{mutex_};
-  auto found = tables_.find({database, table});
-  return found == tables_.end() ? nullptr : found->second.get();
-}
-
-database_metrics* agent_metrics::database(const std::string& database) {
-  std::lock_guard lock{mutex_};
-  auto found = databases_.find(database);
-  return found == databases_.end() ? nullptr : found->second.get();
+  if (!slot) {
+    slot.reset(new table_metrics);
+    slot->labels_ = "database=\"" + escaped(database) + "\",table=\"" + escaped(table) + "\"";
+    slot->upload_seconds_ = owner.upload_seconds_;
+  }
+  return *slot;
 }
 
 void agent_metrics::add_cycle(std::string_view reason) {
@@ -327,47 +330,48 @@ void agent_metrics::set_listening(const std::string& database, bool listening) {
 void agent_metrics::add_state_store_error() { families_->state_store_error_count.Increment(); }
 
 void agent_metrics::watch_pool(std::string pool, std::function<pool_load()> read) {
-  pools_->watch(std::move(pool), std::move(read));
+  std::lock_guard lock{mutex_};
+  pools_.emplace_back(std::move(pool), std::move(read));
 }
 
-std::shared_ptr<prometheus::Collectable> agent_metrics::pool_gauges() const { return pools_; }
-
-void agent_metrics::add_rows_uploaded(const std::string& database, const std::string& table,
-                                      std::int64_t rows) {
-  add_table(database, table).add_rows_uploaded(rows);
+std::string agent_metrics::render() const {
+  auto out = render_text(registry_);
+  std::lock_guard lock{mutex_};
+  // About 2 KiB per table: sized once, not grown line by line.
+  out.reserve(out.size() + 2200 * tables_.size() + 4096);
+  for (const auto& family : table_families()) {
+    append_header(out, family.name, family.type, family.help);
+    for (const auto& [key, table] : tables_)
+      family.samples(out, family.name, *table);
+  }
+  std::array<std::int64_t, table_phase_count> by_state{};
+  for (const auto& [key, table] : tables_)
+    ++by_state[static_cast<std::size_t>(table->phase())];
+  append_header(out, "tidesync_agent_tables", "gauge", "Configured tables by state");
+  for (auto phase : every_phase)
+    append_sample(out, "tidesync_agent_tables", "", by_state[static_cast<std::size_t>(phase)],
+                  "state", to_string(phase));
+  append_header(out, "tidesync_agent_pool_busy", "gauge",
+                "Jobs running on the agent's worker pools (source: reads and cycles; upload: "
+                "requests in flight)");
+  std::vector<pool_load> loads;
+  for (const auto& [name, read] : pools_)
+    loads.push_back(read());
+  for (std::size_t i = 0; i < pools_.size(); ++i)
+    append_sample(out, "tidesync_agent_pool_busy", "",
+                  static_cast<std::int64_t>(loads[i].busy), "pool", pools_[i].first);
+  append_header(out, "tidesync_agent_pool_queue_length", "gauge",
+                "Jobs waiting for a worker of the agent's pools");
+  for (std::size_t i = 0; i < pools_.size(); ++i)
+    append_sample(out, "tidesync_agent_pool_queue_length", "",
+                  static_cast<std::int64_t>(loads[i].queued), "pool", pools_[i].first);
+  return out;
 }
 
-void agent_metrics::set_last_success(const std::string& database, const std::string& table,
-                                     double unix_seconds) {
-  add_table(database, table).set_last_success(unix_seconds);
-}
-
-void table_metrics::add_rows_uploaded(std::int64_t rows) const {
-  rows_uploaded_->Increment(static_cast<double>(rows));
-}
-
-void table_metrics::add_rows_deleted(std::int64_t rows) const {
-  rows_deleted_->Increment(static_cast<double>(rows));
-}
-
-void table_metrics::add_batch(std::string_view outcome) const {
+void table_metrics::add_batch(std::string_view outcome) {
   for (std::size_t i = 0; i < batch_outcomes.size(); ++i)
     if (batch_outcomes[i] == outcome)
-      batches_[i]->Increment();
-}
-
-void table_metrics::add_retry() const { retries_->Increment(); }
-
-void table_metrics::set_quarantined_rows(std::int64_t rows) const {
-  quarantined_->Set(static_cast<double>(rows));
-}
-
-void table_metrics::set_batch_size(std::size_t rows) const {
-  batch_size_->Set(static_cast<double>(rows));
-}
-
-void table_metrics::set_last_success(double unix_seconds) const {
-  last_success_->Set(unix_seconds);
+      ++batches_[i];
 }
 
 void table_metrics::set_phase(table_phase phase) {
@@ -375,22 +379,16 @@ void table_metrics::set_phase(table_phase phase) {
   std::lock_guard lock{mutex_};
   if (phase == table_phase::equal) {
     equal_at_ = now;
-    lag_versions_->Set(0);
+    lag_versions_ = 0;
   }
-  if (phase != phase_) {
-    phases_[static_cast<std::size_t>(phase_)]->Set(0);
-    phases_[static_cast<std::size_t>(phase)]->Set(1);
-    tallies_->tables[static_cast<std::size_t>(phase_)]->Decrement();
-    tallies_->tables[static_cast<std::size_t>(phase)]->Increment();
-    phase_ = phase;
-  }
+  phase_ = phase;
   update_lag_seconds(now);
 }
 
 void table_metrics::set_lag_versions(std::int64_t versions) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock{mutex_};
-  lag_versions_->Set(static_cast<double>(versions < 0 ? 0 : versions));
+  lag_versions_ = versions < 0 ? 0 : versions;
   update_lag_seconds(now);
 }
 
@@ -401,29 +399,23 @@ void table_metrics::refresh_lag() {
 }
 
 void table_metrics::update_lag_seconds(std::chrono::steady_clock::time_point now) {
-  lag_seconds_->Set(phase_ == table_phase::equal
-                      ? 0.0
-                      : std::chrono::duration<double>(now - equal_at_).count());
+  lag_seconds_ = phase_ == table_phase::equal
+                   ? 0.0
+                   : std::chrono::duration<double>(now - equal_at_).count();
 }
 
-void table_metrics::add_body_bytes(std::size_t json_bytes, std::size_t sent_bytes) const {
-  json_bytes_->Increment(static_cast<double>(json_bytes));
-  sent_bytes_->Increment(static_cast<double>(sent_bytes));
+void table_metrics::add_body_bytes(std::size_t json_bytes, std::size_t sent_bytes) {
+  json_bytes_ += static_cast<std::int64_t>(json_bytes);
+  sent_bytes_ += static_cast<std::int64_t>(sent_bytes);
 }
 
-void table_metrics::add_error(error_kind kind) const {
-  errors_[static_cast<std::size_t>(kind)]->Increment();
+void table_metrics::add_compared(std::int64_t rows, std::int64_t ranges) {
+  compared_rows_ += rows;
+  compared_ranges_ += ranges;
 }
 
-void table_metrics::add_restart() const { restarts_->Increment(); }
-
-void table_metrics::add_compared(std::int64_t rows, std::int64_t ranges) const {
-  compared_rows_->Increment(static_cast<double>(rows));
-  compared_ranges_->Increment(static_cast<double>(ranges));
-}
-
-void table_metrics::set_compare_progress(double fraction) const {
-  compare_progress_->Set(fraction < 0 ? 0 : fraction > 1 ? 1 : fraction);
+void table_metrics::set_compare_progress(double fraction) {
+  compare_progress_ = fraction < 0 ? 0.0 : fraction > 1 ? 1.0 : fraction;
 }
 
 void table_metrics::observe_upload_seconds(double seconds) const {
@@ -438,78 +430,6 @@ void database_metrics::add_restart() const { restarts_->Increment(); }
 
 void database_metrics::set_source_connections_busy(std::size_t busy) const {
   connections_busy_->Set(static_cast<double>(busy));
-}
-
-namespace {
-
-// Where a connection reaches a server listening on `listen` (host:port or
-// [v6]:port): its own host, or the loopback address for a wildcard one.
-std::string reachable_host(const std::string& listen) {
-  if (!listen.empty() && listen.front() == '[') {
-    auto host = listen.substr(1, listen.find(']') - 1);
-    return host.empty() || host == "::" ? "::1" : host;
-  }
-  auto colon = listen.rfind(':');
-  auto host = colon == std::string::npos ? std::string{} : listen.substr(0, colon);
-  return host.empty() || host == "0.0.0.0" || host == "*" ? "127.0.0.1" : host;
-}
-
-// Opens and closes one connection to host:port, waiting for nothing.
-void poke(const std::string& host, std::uint16_t port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0)
-    return;
-  for (auto* at = found; at != nullptr; at = at->ai_next) {
-    int fd = socket(at->ai_family, at->ai_socktype | SOCK_NONBLOCK, at->ai_protocol);
-    if (fd < 0)
-      continue;
-    connect(fd, at->ai_addr, at->ai_addrlen);  // in progress is enough: the listener wakes
-    close(fd);
-    break;
-  }
-  freeaddrinfo(found);
-}
-
-} // namespace
-
-metrics_exposer::metrics_exposer(std::shared_ptr<prometheus::Registry> registry,
-                                 const std::string& listen)
-  : metrics_exposer(std::move(registry), listen, nullptr) {}
-
-metrics_exposer::metrics_exposer(std::shared_ptr<prometheus::Registry> registry,
-                                 const std::string& listen,
-                                 std::shared_ptr<prometheus::Collectable> extra)
-  : exposer_(std::make_unique<prometheus::Exposer>(listen)), host_(reachable_host(listen)),
-    extra_(std::move(extra)) {
-  exposer_->RegisterCollectable(registry);
-  if (extra_)
-    exposer_->RegisterCollectable(extra_);
-}
-
-metrics_exposer::~metrics_exposer() {
-  // The HTTP server's listening thread waits up to 2 s for a connection
-  // before it looks whether it must stop, and stopping waits for that
-  // thread: an agent would take up to 2 s more to exit. Connections made
-  // while it stops end the wait at once.
-  const auto listening = port();
-  std::atomic<bool> stopped{false};
-  std::thread waker{[&] {
-    while (!stopped.load()) {
-      poke(host_, listening);
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    }
-  }};
-  exposer_.reset();
-  stopped = true;
-  waker.join();
-}
-
-std::uint16_t metrics_exposer::port() const {
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : static_cast<std::uint16_t>(ports.front());
 }
 
 } // namespace tidesync::metrics

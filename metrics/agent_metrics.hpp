@@ -19,8 +19,6 @@ class Registry;
 class Counter;
 class Gauge;
 class Histogram;
-class Exposer;
-class Collectable;
 template <typename T> class Family;
 } // namespace prometheus
 
@@ -45,7 +43,7 @@ std::string_view to_string(table_phase phase);
 /// What went wrong, the `kind` label of the errors counter.
 enum class error_kind {
   network,   // the server could not be reached, or the connection broke
-  server,    // the server answered 5xx (or 503, 429: overload)
+  server,    // the server answered 5xx (or 503, 429: overload), or needs an operator
   rejected,  // the server refused rows as bad data (4xx on an upload)
   source,    // the local database failed a read
 };
@@ -53,25 +51,22 @@ inline constexpr std::size_t error_kind_count = 4;
 
 std::string_view to_string(error_kind kind);
 
-/// Agent-wide tallies that every table's metrics feed.
-struct agent_tallies;
-
-/// One configured table's series, looked up once when the agent starts and
-/// bumped without label lookups. Thread-safe.
+/// One configured table's series: plain atomics, bumped without locks or
+/// label lookups, and written out by agent_metrics::render. Thread-safe.
 class table_metrics {
 public:
-  void add_rows_uploaded(std::int64_t rows) const;
-  void add_rows_deleted(std::int64_t rows) const;
+  void add_rows_uploaded(std::int64_t rows) { rows_uploaded_ += rows; }
+  void add_rows_deleted(std::int64_t rows) { rows_deleted_ += rows; }
   /// One finished upload batch; `outcome` is "success", "rejected" or "transient".
-  void add_batch(std::string_view outcome) const;
+  void add_batch(std::string_view outcome);
   /// A request that failed transiently and will be retried after a backoff.
-  void add_retry() const;
+  void add_retry() { ++retries_; }
   /// Rows the server rejected that the agent holds, to retry later.
-  void set_quarantined_rows(std::int64_t rows) const;
+  void set_quarantined_rows(std::int64_t rows) { quarantined_ = rows; }
   /// The size the table's next upload batch will have.
-  void set_batch_size(std::size_t rows) const;
+  void set_batch_size(std::size_t rows) { batch_size_ = static_cast<std::int64_t>(rows); }
   /// Unix time of the table's last cycle that ended without an error.
-  void set_last_success(double unix_seconds) const;
+  void set_last_success(double unix_seconds) { last_success_ = unix_seconds; }
   /// The table's state now; `equal` also restarts the lag clock.
   void set_phase(table_phase phase);
   /// Versions the cloud copy lacks (local max_version - remote, at least 0);
@@ -80,44 +75,63 @@ public:
   /// Brings the seconds of lag up to date (a cycle ended still behind).
   void refresh_lag();
   /// One upload body: its JSON size and the bytes sent (after compression).
-  void add_body_bytes(std::size_t json_bytes, std::size_t sent_bytes) const;
-  void add_error(error_kind kind) const;
+  void add_body_bytes(std::size_t json_bytes, std::size_t sent_bytes);
+  void add_error(error_kind kind) { ++errors_[static_cast<std::size_t>(kind)]; }
   /// The table's actor failed and is started again.
-  void add_restart() const;
+  void add_restart() { ++restarts_; }
   /// Rows and ranges (manifest pages, digest ranges) compared with the cloud.
-  void add_compared(std::int64_t rows, std::int64_t ranges) const;
+  void add_compared(std::int64_t rows, std::int64_t ranges);
   /// How far the differencing or verify pass under way is, 0 to 1.
-  void set_compare_progress(double fraction) const;
+  void set_compare_progress(double fraction);
   /// How long one upload request took, into its database's histogram.
   void observe_upload_seconds(double seconds) const;
+
+  // What render() writes.
+  const std::string& labels() const { return labels_; }
+  table_phase phase() const { return phase_; }
+  std::int64_t rows_uploaded() const { return rows_uploaded_; }
+  std::int64_t rows_deleted() const { return rows_deleted_; }
+  std::int64_t batches(std::size_t outcome) const { return batches_[outcome]; }
+  std::int64_t retries() const { return retries_; }
+  std::int64_t quarantined() const { return quarantined_; }
+  std::int64_t batch_size() const { return batch_size_; }
+  double last_success() const { return last_success_; }
+  std::int64_t lag_versions() const { return lag_versions_; }
+  double lag_seconds() const { return lag_seconds_; }
+  std::int64_t json_bytes() const { return json_bytes_; }
+  std::int64_t sent_bytes() const { return sent_bytes_; }
+  std::int64_t errors(error_kind kind) const { return errors_[static_cast<std::size_t>(kind)]; }
+  std::int64_t restarts() const { return restarts_; }
+  std::int64_t compared_rows() const { return compared_rows_; }
+  std::int64_t compared_ranges() const { return compared_ranges_; }
+  double compare_progress() const { return compare_progress_; }
 
 private:
   friend class agent_metrics;
   table_metrics() = default;
   void update_lag_seconds(std::chrono::steady_clock::time_point now);
 
-  prometheus::Counter* rows_uploaded_ = nullptr;
-  prometheus::Counter* rows_deleted_ = nullptr;
-  std::array<prometheus::Counter*, 3> batches_{};  // success, rejected, transient
-  prometheus::Counter* retries_ = nullptr;
-  prometheus::Gauge* quarantined_ = nullptr;
-  prometheus::Gauge* batch_size_ = nullptr;
-  prometheus::Gauge* last_success_ = nullptr;
-  std::array<prometheus::Gauge*, table_phase_count> phases_{};
-  prometheus::Gauge* lag_versions_ = nullptr;
-  prometheus::Gauge* lag_seconds_ = nullptr;
-  prometheus::Counter* json_bytes_ = nullptr;
-  prometheus::Counter* sent_bytes_ = nullptr;
-  std::array<prometheus::Counter*, error_kind_count> errors_{};
-  prometheus::Counter* restarts_ = nullptr;
-  prometheus::Counter* compared_rows_ = nullptr;
-  prometheus::Counter* compared_ranges_ = nullptr;
-  prometheus::Gauge* compare_progress_ = nullptr;
+  std::string labels_;  // `database="…",table="…"`, escaped once
+  std::atomic<std::int64_t> rows_uploaded_{0};
+  std::atomic<std::int64_t> rows_deleted_{0};
+  std::array<std::atomic<std::int64_t>, 3> batches_{};  // success, rejected, transient
+  std::atomic<std::int64_t> retries_{0};
+  std::atomic<std::int64_t> quarantined_{0};
+  std::atomic<std::int64_t> batch_size_{0};
+  std::atomic<double> last_success_{0};
+  std::atomic<std::int64_t> lag_versions_{0};
+  std::atomic<double> lag_seconds_{0};
+  std::atomic<std::int64_t> json_bytes_{0};
+  std::atomic<std::int64_t> sent_bytes_{0};
+  std::array<std::atomic<std::int64_t>, error_kind_count> errors_{};
+  std::atomic<std::int64_t> restarts_{0};
+  std::atomic<std::int64_t> compared_rows_{0};
+  std::atomic<std::int64_t> compared_ranges_{0};
+  std::atomic<double> compare_progress_{0};
   prometheus::Histogram* upload_seconds_ = nullptr;  // the database's
-  agent_tallies* tallies_ = nullptr;
 
-  std::mutex mutex_;  // phase_ and the lag clock
-  table_phase phase_ = table_phase::pending;
+  std::mutex mutex_;  // the phase and the lag clock, changed together
+  std::atomic<table_phase> phase_{table_phase::pending};
   /// When the table was last known equal (or its metrics were made, before).
   std::chrono::steady_clock::time_point equal_at_ = std::chrono::steady_clock::now();
 };
@@ -143,16 +157,20 @@ private:
 
 /// A worker pool's load at one moment, for the pool gauges.
 struct pool_load {
-  std::size_t busy = 0;     // jobs running
-  std::size_t queued = 0;   // jobs waiting for a worker
+  std::size_t busy = 0;    // jobs running
+  std::size_t queued = 0;  // jobs waiting for a worker
 };
 
 /// The site agent's metrics. Every configured table's and database's series
 /// exist from `add_table` on, at 0, so a dashboard and an alert see a table
 /// before anything happened to it; the labels are `database` and `table`
-/// only, so the series stay bounded. Every method is thread-safe.
+/// (plus one of a fixed few: state, kind, outcome), so the series stay
+/// bounded. The per-table series are written by `render` straight from
+/// their atomics: at 5,000 tables prometheus-cpp's own objects took half a
+/// second of CPU per scrape. Every method is thread-safe.
 class agent_metrics {
 public:
+  /// Database-level and agent-wide families go into `registry`.
   explicit agent_metrics(prometheus::Registry& registry);
   ~agent_metrics();
   agent_metrics(const agent_metrics&) = delete;
@@ -162,9 +180,6 @@ public:
   database_metrics& add_database(const std::string& database);
   /// Creates the series of a configured table, and its database's (idempotent).
   table_metrics& add_table(const std::string& database, const std::string& table);
-  /// The table's metrics; null when it was never added.
-  table_metrics* table(const std::string& database, const std::string& table);
-  database_metrics* database(const std::string& database);
 
   /// A cycle started; `reason` is "interval" (one database's own cycle,
   /// every table of it) or "change" (the tables a committed change woke).
@@ -177,50 +192,21 @@ public:
   /// Saving tables' progress in the state store failed (it is kept and tried again).
   void add_state_store_error();
 
-  /// Reads a pool's load at every scrape (`pool` names it in the label).
+  /// Reads a pool's load at every render (`pool` names it in the label).
   void watch_pool(std::string pool, std::function<pool_load()> read);
-  /// What serves the watched pools' gauges: give it to the exposer with the
-  /// registry (they are read when scraped, not kept in the registry).
-  std::shared_ptr<prometheus::Collectable> pool_gauges() const;
 
-  /// The table-level calls of earlier releases, by name: they look the
-  /// table up (adding it when unknown). Prefer the table_metrics handle.
-  void add_rows_uploaded(const std::string& database, const std::string& table, std::int64_t rows);
-  void set_last_success(const std::string& database, const std::string& table,
-                        double unix_seconds);
+  /// Every metric in the Prometheus text exposition format: the registry's,
+  /// then the per-table, pool and tables-by-state families.
+  std::string render() const;
 
 private:
   struct families;
-  class pool_collectable;
   std::unique_ptr<families> families_;
-  std::shared_ptr<pool_collectable> pools_;
   prometheus::Registry& registry_;
-  std::unique_ptr<agent_tallies> tallies_;
-  std::mutex mutex_;  // the maps below
+  mutable std::mutex mutex_;  // the maps and the pools below
   std::map<std::pair<std::string, std::string>, std::unique_ptr<table_metrics>> tables_;
   std::map<std::string, std::unique_ptr<database_metrics>> databases_;
-};
-
-/// Serves a registry at `/metrics` on `listen` ("host:port") for Prometheus
-/// to scrape, until destroyed.
-class metrics_exposer {
-public:
-  /// Throws std::exception when the address can't be bound.
-  metrics_exposer(std::shared_ptr<prometheus::Registry> registry, const std::string& listen);
-  /// Also serves `extra` (e.g. agent_metrics::pool_gauges()) when not null.
-  metrics_exposer(std::shared_ptr<prometheus::Registry> registry, const std::string& listen,
-                  std::shared_ptr<prometheus::Collectable> extra);
-  ~metrics_exposer();
-  metrics_exposer(const metrics_exposer&) = delete;
-  metrics_exposer& operator=(const metrics_exposer&) = delete;
-
-  /// The bound port (useful when `listen` asked for port 0).
-  std::uint16_t port() const;
-
-private:
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  std::string host_;  // where a connection reaches it (see the destructor)
-  std::shared_ptr<prometheus::Collectable> extra_;  // the exposer holds it weakly
+  std::vector<std::pair<std::string, std::function<pool_load()>>> pools_;
 };
 
 } // namespace tidesync::metrics

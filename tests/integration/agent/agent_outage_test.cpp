@@ -126,7 +126,7 @@ TEST_F(sqlite_agent_test, MetricsAreServedOnTheConfiguredAddress) {
   ASSERT_EQ(response.status, 200) << response.body;
   for (const auto* line :
        {R"(tidesync_agent_rows_uploaded_total{database="store-01",table="orders"} 3)",
-        R"(tidesync_agent_batches_total{database="store-01",outcome="success",table="orders"} 1)",
+        R"(tidesync_agent_batches_total{database="store-01",table="orders",outcome="success"} 1)",
         R"(tidesync_agent_batch_size_rows{database="store-01",table="orders"})",
         R"(tidesync_agent_last_success_timestamp_seconds{database="store-01",table="orders"})"})
     EXPECT_NE(response.body.find(line), std::string::npos) << line << "\n" << response.body;
