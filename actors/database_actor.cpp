@@ -6,12 +6,14 @@
 #include "actors/restart_backoff.hpp"
 #include "actors/table_actor.hpp"
 #include "metrics/agent_metrics.hpp"
+#include "protocol/site_report.hpp"
 #include "storage/state_store.hpp"
 #include "sync/idle_check.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <random>
@@ -43,9 +45,11 @@ struct database_link {
 
   /// The database's id on the server, registering it on first contact.
   std::optional<std::string> database_id(database_report& report);
-  /// Every table's remote summary in one request; re-registers once when the
-  /// server no longer knows the saved id.
-  table_listing summaries(std::string& id, database_report& report);
+  /// Every table's remote summary in one request, carrying `site_report`
+  /// (how the tables stand here); re-registers once when the server no
+  /// longer knows the saved id.
+  table_listing summaries(std::string& id, const std::string& site_report,
+                          database_report& report);
 
   /// Calls `call` again after a backoff while it fails transiently, a few times.
   template <class Call>
@@ -88,8 +92,9 @@ std::optional<std::string> database_link::database_id(database_report& report) {
   return known_id = answer.value;
 }
 
-table_listing database_link::summaries(std::string& id, database_report& report) {
-  auto answer = with_retry("list tables", [&] { return remote.list_tables(id); });
+table_listing database_link::summaries(std::string& id, const std::string& site_report,
+                                       database_report& report) {
+  auto answer = with_retry("list tables", [&] { return remote.list_tables(id, site_report); });
   if (answer.status.http_status == 404 || answer.status.http_status == 403) {
     // The server lost or never had this id (e.g. a new store): register again.
     context->state->clear_database_id(config->name);
@@ -98,7 +103,7 @@ table_listing database_link::summaries(std::string& id, database_report& report)
     if (!fresh)
       return nullptr;
     id = *fresh;
-    answer = with_retry("list tables", [&] { return remote.list_tables(id); });
+    answer = with_retry("list tables", [&] { return remote.list_tables(id, site_report); });
   }
   if (!answer.status.ok()) {
     failure = answer.status;
@@ -453,6 +458,37 @@ void finish_table(database_self self, std::size_t slot, table_report report) {
     self->state.metrics->set_source_connections_busy(self->state.sources->lent());
 }
 
+// How the database's tables stand, for the server's fleet view (the
+// Tidesync-Report header of the listing request): counts, the largest lag
+// and the worst lagging tables. Tables not compared yet (pending) count in
+// `tables` only. Empty without metrics.
+std::string site_report_of(const database_actor_state& state) {
+  protocol::site_report report;
+  std::vector<protocol::table_lag> lagging;
+  for (std::size_t i = 0; i < state.tables.size(); ++i) {
+    const auto* table = state.tables[i].metrics;
+    if (table == nullptr)
+      return {};
+    ++report.tables;
+    const auto phase = table->phase();
+    if (phase == metrics::table_phase::equal || phase == metrics::table_phase::pending)
+      continue;
+    ++report.not_equal;
+    report.lag_seconds = std::max(report.lag_seconds, table->lag_seconds());
+    report.lag_versions += table->lag_versions();
+    lagging.push_back({state.config->tables[i].name, std::string{metrics::to_string(phase)},
+                       table->lag_seconds(), table->lag_versions()});
+  }
+  const auto shown = std::min(lagging.size(), protocol::site_report_max_tables);
+  std::partial_sort(lagging.begin(), lagging.begin() + static_cast<std::ptrdiff_t>(shown),
+                    lagging.end(), [](const auto& a, const auto& b) {
+                      return a.lag_seconds > b.lag_seconds;
+                    });
+  lagging.resize(shown);
+  report.lagging = std::move(lagging);
+  return protocol::to_header_value(report);
+}
+
 // The blocking part of a cycle (register, one summaries request) runs on the
 // pool; its answer comes back as `(done_atom, database_listing)`.
 void begin_cycle(database_self self, bool full_pass, std::optional<table_selection> only,
@@ -464,13 +500,14 @@ void begin_cycle(database_self self, bool full_pass, std::optional<table_selecti
   cycle.full_pass = full_pass;
   cycle.only = std::move(only);
   state.context->pool->post([me = caf::actor_cast<database_actor_hdl>(self), link = state.link,
-                             sources = state.sources, full_pass] {
+                             sources = state.sources, full_pass,
+                             site_report = site_report_of(state)] {
     auto listing = std::make_shared<database_listing>();
     listing->report.database = link->config->name;
     try {
       if (auto id = link->database_id(listing->report)) {
         listing->id = *id;
-        listing->summaries = link->summaries(listing->id, listing->report);
+        listing->summaries = link->summaries(listing->id, site_report, listing->report);
       }
       // Read before any table's check begins, so a check sees every write
       // its marks count (or the writer is among the marks' writers).

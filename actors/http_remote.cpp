@@ -5,6 +5,7 @@
 #include "protocol/cell_codec.hpp"
 #include "protocol/http_client.hpp"
 #include "protocol/json_parse.hpp"
+#include "protocol/site_report.hpp"
 #include "protocol/url_encoding.hpp"
 
 #include <boost/json.hpp>
@@ -69,6 +70,8 @@ protocol::http_client_options client_options(const config::server_endpoint& serv
   protocol::http_client_options options;
   options.request_timeout = request_timeout;
   options.gzip_requests = compress;
+  // The server's fleet view counts agents by version.
+  options.user_agent = std::string{"tidesync-agent/"} + TIDESYNC_VERSION;
   options.ca_file = server.ca_file;
   options.default_headers = {{"Authorization", "Bearer " + server.token}};
   return options;
@@ -114,20 +117,26 @@ remote_answer<std::string> http_remote::register_database(const std::string& nam
   });
 }
 
-remote_answer<table_listing> http_remote::list_tables(const std::string& database_id) {
+remote_answer<table_listing> http_remote::list_tables(const std::string& database_id,
+                                                      const std::string& report) {
   auto path = database_path(database_id) + "/tables";
+  protocol::http_headers headers;
+  if (!report.empty())
+    headers.push_back({protocol::site_report_header, report});
   protocol::http_response response;
   if (auto known = listings_->etag(database_id)) {
-    response = client_->get(path, {{"If-None-Match", *known}});
+    auto conditional = headers;
+    conditional.push_back({"If-None-Match", *known});
+    response = client_->get(path, conditional);
     if (response.status == 304) {
       if (auto tables = listings_->find(database_id, response.etag))
         return {{}, std::move(tables)};
       // Not the listing held (a server that tags differently): ask in full.
       listings_->forget(database_id);
-      response = client_->get(path);
+      response = client_->get(path, headers);
     }
   } else {
-    response = client_->get(path);
+    response = client_->get(path, headers);
   }
   auto out = answer<table_listing>(response, [](const json::value& v) {
     std::map<std::string, protocol::table_version> out;

@@ -24,7 +24,8 @@ public:
   ~http_remote() override;
 
   remote_answer<std::string> register_database(const std::string& name) override;
-  remote_answer<table_listing> list_tables(const std::string& database_id) override;
+  remote_answer<table_listing> list_tables(const std::string& database_id,
+                                           const std::string& report = {}) override;
   remote_answer<std::optional<protocol::table_version>>
   table_summary(const std::string& database_id, const std::string& table) override;
   remote_answer<std::vector<protocol::refused_column>>

@@ -6,8 +6,9 @@ remote_answer<std::string> pooled_remote::register_database(const std::string& n
   return pool_->borrow()->register_database(name);
 }
 
-remote_answer<table_listing> pooled_remote::list_tables(const std::string& database_id) {
-  return pool_->borrow()->list_tables(database_id);
+remote_answer<table_listing> pooled_remote::list_tables(const std::string& database_id,
+                                                        const std::string& report) {
+  return pool_->borrow()->list_tables(database_id, report);
 }
 
 remote_answer<std::optional<protocol::table_version>>

@@ -68,8 +68,10 @@ public:
   virtual remote_answer<std::string> register_database(const std::string& name) = 0;
 
   /// The summary of every declared table of the database, in one request;
-  /// null unless the call succeeded.
-  virtual remote_answer<table_listing> list_tables(const std::string& database_id) = 0;
+  /// null unless the call succeeded. `report`, when not empty, is the
+  /// database's protocol::site_report header value: how its tables stand.
+  virtual remote_answer<table_listing> list_tables(const std::string& database_id,
+                                                   const std::string& report = {}) = 0;
 
   /// One table's summary; std::nullopt when the table is not declared.
   virtual remote_answer<std::optional<protocol::table_version>>

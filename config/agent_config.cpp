@@ -172,7 +172,7 @@ std::vector<database_config> read_databases(const yaml_value& value) {
 
 agent_config read_agent_config(const yaml_value& document, agent_config_scope scope) {
   const yaml_mapping root(document, {"server", "state_dir", "interval", "request_timeout", "verify_interval", "notify",
-                                     "compress", "batch", "engine", "metrics", "log_level", "databases"});
+                                     "compress", "batch", "engine", "metrics", "log_level", "log_format", "databases"});
   agent_config config;
   config.server = read_server(root.require("server"), scope);
   if (auto v = root.find("state_dir"))
@@ -195,6 +195,8 @@ agent_config read_agent_config(const yaml_value& document, agent_config_scope sc
     config.metrics_listen = read_metrics(*v);
   if (auto v = root.find("log_level"))
     config.log_level = v->as_one_of(log_levels);
+  if (auto v = root.find("log_format"))
+    config.log_format = v->as_one_of(log_formats);
   config.databases = read_databases(root.require("databases"));
   return config;
 }

@@ -74,6 +74,7 @@ struct agent_config {
   std::optional<host_port> metrics_listen;
   std::vector<database_config> databases;
   std::string log_level = "info";
+  std::string log_format = "text";  // log_formats
 };
 
 /// What the caller will do with the config, and so which parts must be usable.

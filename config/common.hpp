@@ -28,6 +28,9 @@ inline constexpr std::size_t max_identifier_length = 63;
 inline constexpr std::array<std::string_view, 6> log_levels{"trace", "debug", "info",
                                                             "warn",  "error", "off"};
 
+/// The accepted `log_format` values: lines of text, or one JSON object per line.
+inline constexpr std::array<std::string_view, 2> log_formats{"text", "json"};
+
 /// Parses "host:port" (or "[v6]:port", stored without the brackets); false on
 /// malformed input, an empty host or a port above 65535. Port 0 is accepted
 /// (listen on any free port).

@@ -87,7 +87,8 @@ server_config read_server_config(const yaml_value& document) {
   const yaml_mapping root(document,
                           {"listen", "database", "data_schema", "pool_size", "max_waiting",
                            "max_workers_per_client", "max_waiting_per_client", "max_body_bytes",
-                           "io_threads", "max_connections", "tenants", "tls", "log_level"});
+                           "io_threads", "max_connections", "tenants", "tls", "log_level", "log_format",
+                           "report_interval"});
   server_config config;
   if (auto v = root.find("listen"))
     config.listen = v->as_host_port();
@@ -101,6 +102,10 @@ server_config read_server_config(const yaml_value& document) {
     config.tls = read_tls(*v);
   if (auto v = root.find("log_level"))
     config.log_level = v->as_one_of(log_levels);
+  if (auto v = root.find("log_format"))
+    config.log_format = v->as_one_of(log_formats);
+  if (auto v = root.find("report_interval"))
+    config.report_interval = v->as_duration();
   return config;
 }
 

@@ -2,6 +2,7 @@
 
 #include "config/common.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,6 +69,10 @@ struct server_config {
   tenant_limits tenants;
   std::optional<tls_files> tls;
   std::string log_level = "info";
+  std::string log_format = "text";  // log_formats
+  /// How often the fleet view saves what agents reported and reads the
+  /// fleet gauges back from the store.
+  std::chrono::milliseconds report_interval{15'000};
 };
 
 /// The default max_workers_per_client for a pool of `pool_size` workers.

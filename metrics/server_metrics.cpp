@@ -6,6 +6,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace tidesync::metrics {
 
 namespace {
@@ -60,7 +63,20 @@ server_metrics::server_metrics(prometheus::Registry& registry)
                                      "Response bodies sent")),
       database_errors_(single_counter(registry, "tidesync_server_database_errors_total",
                                       "Requests that failed in PostgreSQL (connection lost, "
-                                      "server error): answered 500 or 503")) {
+                                      "server error): answered 500 or 503")),
+      sites_seen_(single_gauge(registry, "tidesync_server_fleet_sites_seen",
+                               "Sites (clients) whose agents made a request in the last 5 "
+                               "minutes, across every server of the store")),
+      sites_silent_(single_gauge(registry, "tidesync_server_fleet_sites_silent",
+                                 "Sites not heard from for more than 15 minutes")),
+      tables_not_in_sync_(single_gauge(registry, "tidesync_server_fleet_tables_not_in_sync",
+                                       "Tables the agents of sites not silent last reported "
+                                       "not equal to their cloud copy")),
+      agents_(prometheus::BuildGauge()
+                .Name("tidesync_server_fleet_agents")
+                .Help("Sites heard from in the last 15 minutes, by agent version (\"\": a "
+                      "request that named none)")
+                .Register(registry)) {
   // The statuses a connection refuses with exist at 0 from the start, for
   // rate() and alerts to see.
   for (int status : {400, 413, 431, 503})
@@ -85,6 +101,37 @@ void server_metrics::add_body_bytes(std::size_t request, std::size_t response) {
 }
 
 void server_metrics::add_database_error() { database_errors_.Increment(); }
+
+void server_metrics::set_fleet(std::int64_t sites_seen, std::int64_t sites_silent,
+                               std::int64_t tables_not_in_sync,
+                               const std::map<std::string, std::int64_t>& agents_by_version) {
+  sites_seen_.Set(static_cast<double>(sites_seen));
+  sites_silent_.Set(static_cast<double>(sites_silent));
+  tables_not_in_sync_.Set(static_cast<double>(tables_not_in_sync));
+  // The most common versions by name; a version no site runs any more goes.
+  std::vector<std::pair<std::int64_t, std::string>> ranked;
+  for (const auto& [version, sites] : agents_by_version)
+    ranked.emplace_back(sites, version);
+  std::sort(ranked.rbegin(), ranked.rend());
+  std::map<std::string, std::int64_t> shown;
+  for (std::size_t i = 0; i < ranked.size(); ++i)
+    shown[i < max_versions ? ranked[i].second : "other"] += ranked[i].first;
+  std::lock_guard lock{agents_mutex_};
+  for (auto it = versions_.begin(); it != versions_.end();) {
+    if (shown.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    agents_.Remove(it->second);
+    it = versions_.erase(it);
+  }
+  for (const auto& [version, sites] : shown) {
+    auto& gauge = versions_[version];
+    if (gauge == nullptr)
+      gauge = &agents_.Add({{"version", version}});
+    gauge->Set(static_cast<double>(sites));
+  }
+}
 
 void server_metrics::record_request(const std::string& route, int status, double seconds) {
   // Family::Add returns the existing child for known labels; it locks internally.

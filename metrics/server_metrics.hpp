@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace prometheus {
@@ -46,6 +48,14 @@ public:
   /// A request that PostgreSQL failed (lost connection, server error).
   void add_database_error();
 
+  /// The fleet gauges, as the store says: sites heard from lately, sites
+  /// silent, their tables not in sync, sites by agent version (at most
+  /// `max_versions` versions by name, the rest as "other").
+  void set_fleet(std::int64_t sites_seen, std::int64_t sites_silent,
+                 std::int64_t tables_not_in_sync,
+                 const std::map<std::string, std::int64_t>& agents_by_version);
+  static constexpr std::size_t max_versions = 20;
+
 private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
@@ -59,6 +69,12 @@ private:
   prometheus::Counter& request_bytes_;
   prometheus::Counter& response_bytes_;
   prometheus::Counter& database_errors_;
+  prometheus::Gauge& sites_seen_;
+  prometheus::Gauge& sites_silent_;
+  prometheus::Gauge& tables_not_in_sync_;
+  prometheus::Family<prometheus::Gauge>& agents_;
+  std::mutex agents_mutex_;  // the versions shown
+  std::map<std::string, prometheus::Gauge*> versions_;
 };
 
 } // namespace tidesync::metrics

@@ -1,6 +1,8 @@
 #include "server/api_handlers.hpp"
 
 #include "metrics/server_metrics.hpp"
+#include "protocol/site_report.hpp"
+#include "server/fleet_view.hpp"
 #include "protocol/cell_codec.hpp"
 #include "protocol/error.hpp"
 #include "protocol/json_parse.hpp"
@@ -151,7 +153,8 @@ std::string bearer_secret(std::string_view authorization) {
   return std::string{secret};
 }
 
-api_handlers::api_handlers(metrics::server_metrics& metrics) : metrics_(metrics) {}
+api_handlers::api_handlers(metrics::server_metrics& metrics, fleet_reports* fleet)
+  : metrics_(metrics), fleet_(fleet) {}
 
 http_response api_handlers::handle(const http_request& request, const route_match& route,
                                    storage::postgres_store& store) {
@@ -222,6 +225,10 @@ http_response api_handlers::table_versions(const http_request& request, const ro
   json::object tables;
   for (const auto& [name, version] : store.table_versions(route.client_id, route.database_id))
     tables[name] = protocol::to_json(version);
+  // The agent's own view of these tables, for the fleet view.
+  if (fleet_)
+    fleet_->listed(route.client_id, route.database_id, request.header("user-agent"),
+                   request.header(protocol::site_report_header));
   // An idle agent asks for this every cycle and mostly gets what it has.
   return json_response_unless_known(
     request, json::serialize(json::object{{"tables", std::move(tables)}}));
@@ -255,6 +262,8 @@ http_response api_handlers::upload(const http_request& request, const route_matc
                          : store.upload(route.client_id, route.database_id, route.table,
                                         parse_body(request), recount);
   metrics_.add_rows_uploaded(result.rows);
+  if (fleet_)
+    fleet_->uploaded(route.client_id, route.database_id);
   json::object out{
       {"rows", result.rows}, {"inserted", result.inserted}, {"updated", result.updated}};
   for (auto& [key, value] : version_object(result.version))

@@ -14,13 +14,16 @@ class server_metrics;
 
 namespace tidesync::server {
 
+class fleet_reports;
+
 /// The routes that run against the store: /readyz and every /v1 route.
 /// Authentication and the token's scope are checked here, in the order
 /// docs/api.md gives: 401, then 403 (client, then database scope), then 404.
 /// Runs on a database worker with that worker's store.
 class api_handlers {
 public:
-  explicit api_handlers(metrics::server_metrics& metrics);
+  /// `fleet`, when not null, learns of every answered listing and upload.
+  explicit api_handlers(metrics::server_metrics& metrics, fleet_reports* fleet = nullptr);
 
   /// Answers `request` (its body already decoded) for the resolved `route`.
   /// Throws protocol::api_error for every error the API reports.
@@ -46,6 +49,7 @@ private:
   http_response recount(const route_match& route, storage::postgres_store& store);
 
   metrics::server_metrics& metrics_;
+  fleet_reports* fleet_;
 };
 
 /// Throws api_error(forbidden) when `route` is outside the token's scope:

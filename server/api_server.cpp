@@ -3,6 +3,7 @@
 #include "metrics/registry.hpp"
 #include "metrics/server_metrics.hpp"
 #include "server/db_pool.hpp"
+#include "server/fleet_view.hpp"
 #include "server/http_server.hpp"
 #include "server/request_dispatcher.hpp"
 #include "storage/postgres_store.hpp"
@@ -57,7 +58,9 @@ struct api_server::impl {
   config::server_config config;
   metrics::registry registry;
   metrics::server_metrics metrics{registry.get()};
+  fleet_reports fleet;
   std::unique_ptr<db_pool> pool;
+  std::unique_ptr<fleet_recorder> recorder;
   std::unique_ptr<request_dispatcher> dispatcher;
   std::unique_ptr<http_server> http;
   std::mutex stop_mutex; // serialises start() and stop()
@@ -83,8 +86,11 @@ std::uint16_t api_server::start() {
     return std::make_unique<storage::postgres_store>(options);
   });
   auto max_token_lookups = std::max<std::size_t>(limits.workers / workers_per_token_lookup, 1);
+  impl_->recorder = std::make_unique<fleet_recorder>(impl_->fleet, impl_->metrics, options,
+                                                     c.report_interval);
   impl_->dispatcher = std::make_unique<request_dispatcher>(
-      *impl_->pool, impl_->metrics, impl_->registry.get(), c.max_body_bytes, max_token_lookups);
+      *impl_->pool, impl_->metrics, impl_->registry.get(), c.max_body_bytes, max_token_lookups,
+      &impl_->fleet);
   impl_->http = std::make_unique<http_server>(
       *impl_->dispatcher, http_server::settings{c.listen, c.io_threads, c.max_body_bytes,
                                                 static_cast<std::size_t>(c.max_connections),
@@ -108,6 +114,7 @@ void api_server::stop() {
   impl_->http->begin_shutdown();
   impl_->pool->stop();
   impl_->http->join();
+  impl_->recorder.reset();  // saves what the last requests reported
   spdlog::info("server: stopped");
 }
 

@@ -3,10 +3,16 @@
 #include "protocol/content_coding.hpp"
 #include "storage/token_hash.hpp"
 
+#include <cctype>
+
 namespace tidesync::server {
 
 std::string_view http_request::header(const std::string& name) const {
-  auto it = headers.find(name);
+  // Names are kept lower-case; callers may spell them as the RFCs do.
+  std::string key = name;
+  for (auto& c : key)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto it = headers.find(key);
   return it == headers.end() ? std::string_view{} : std::string_view{it->second};
 }
 

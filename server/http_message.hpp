@@ -18,7 +18,7 @@ struct http_request {
   std::map<std::string, std::string> headers;
   std::string body;
 
-  /// The value of header `name` (lower case), or an empty view.
+  /// The value of header `name` (any case), or an empty view.
   std::string_view header(const std::string& name) const;
 };
 

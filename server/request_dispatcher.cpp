@@ -44,9 +44,9 @@ struct request_dispatcher::pending {
 request_dispatcher::request_dispatcher(db_pool& pool, metrics::server_metrics& metrics,
                                        const prometheus::Registry& registry,
                                        std::uint64_t max_body_bytes,
-                                       std::size_t max_token_lookups)
+                                       std::size_t max_token_lookups, fleet_reports* fleet)
     : pool_(pool), metrics_(metrics), registry_(registry), max_body_bytes_(max_body_bytes),
-      handlers_(metrics), tokens_(pool, max_token_lookups) {}
+      handlers_(metrics, fleet), tokens_(pool, max_token_lookups) {}
 
 void request_dispatcher::admit(http_request head, admission done) {
   auto state = std::make_shared<pending>();

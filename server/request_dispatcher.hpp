@@ -32,10 +32,11 @@ public:
   using admission = std::function<void(std::optional<http_response>)>;
 
   /// `max_token_lookups`: database workers that checks of not-yet-known
-  /// tokens may hold at once (token_gate).
+  /// tokens may hold at once (token_gate). `fleet`, when given, learns of
+  /// every answered listing and upload.
   request_dispatcher(db_pool& pool, metrics::server_metrics& metrics,
                      const prometheus::Registry& registry, std::uint64_t max_body_bytes,
-                     std::size_t max_token_lookups);
+                     std::size_t max_token_lookups, fleet_reports* fleet = nullptr);
 
   /// Decides from `head` (a request whose body was not read) whether its body
   /// is worth reading: the route exists and the token is live and covers the

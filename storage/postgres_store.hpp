@@ -3,6 +3,7 @@
 #include "protocol/cell_codec.hpp"
 #include "protocol/table_schema.hpp"
 #include "protocol/table_version.hpp"
+#include "storage/site_reports.hpp"
 
 #include <boost/json/fwd.hpp>
 
@@ -154,6 +155,16 @@ public:
   /// The client's tokens, revoked ones included, oldest first; not_found for
   /// an unknown client.
   std::vector<token_summary> list_tokens(const std::string& client_id);
+
+  /// Saves what the server learnt about sites since the last save, in one
+  /// transaction: a later contact or upload time replaces an earlier one.
+  void save_site_contacts(const std::vector<site_contact>& contacts);
+  /// The fleet gauges: sites heard from within `seen`, silent for longer
+  /// than `silent`, their tables not in sync, agents by version.
+  fleet_summary summarize_fleet(std::chrono::seconds seen, std::chrono::seconds silent);
+  /// Every client's databases with their tables, rows, last contact and
+  /// upload, agent version and reported lag; by client and database name.
+  std::vector<tenant_database> list_tenant_databases();
 
   // --- API ------------------------------------------------------------------
 

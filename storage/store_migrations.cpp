@@ -62,6 +62,23 @@ CREATE TABLE tidesync.tenant_tables (
     {2, R"sql(
 ALTER TABLE tidesync.remote_tables ADD COLUMN schema_locked boolean NOT NULL DEFAULT false;
 )sql"},
+    // The fleet view: each database's last contact and how its agent said its
+    // tables stand (the Tidesync-Report header of its listing request).
+    {3, R"sql(
+CREATE TABLE tidesync.site_reports (
+  client_id        text NOT NULL,
+  database_id      uuid NOT NULL,
+  last_contact     timestamptz NOT NULL,
+  last_upload      timestamptz,
+  agent_version    text NOT NULL DEFAULT '',
+  tables           integer,
+  tables_not_equal integer,
+  lag_seconds      double precision,
+  lag_versions     bigint,
+  lagging          text,
+  PRIMARY KEY (client_id, database_id)
+);
+)sql"},
 };
 
 std::set<int> applied_versions(pqxx::work& tx) {

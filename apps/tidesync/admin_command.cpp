@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -29,7 +30,13 @@ constexpr const char* admin_usage =
     "  list-tables                          shared tables: columns, tenants, schema lock\n"
     "  lock-schema TABLE                    no tenant may add a column to TABLE (their\n"
     "                                       declarations get 409 columns_refused)\n"
-    "  unlock-schema TABLE                  tenants may add columns to TABLE again\n\n"
+    "  unlock-schema TABLE                  tenants may add columns to TABLE again\n"
+    "  tenants [--silent DURATION] [--lagging]\n"
+    "                                       every client's databases: tables, rows, last\n"
+    "                                       contact and upload, lag and agent version as the\n"
+    "                                       agent last reported; --silent 15m only those not\n"
+    "                                       heard from for 15 minutes, --lagging only those\n"
+    "                                       with tables not in sync\n\n"
     "A token is printed once, alone on stdout, and stored only hashed; its id goes to\n"
     "stderr. --json prints JSON instead.\n";
 
@@ -39,6 +46,8 @@ struct admin_request {
   std::vector<std::string> operands;
   std::optional<std::string> database;
   bool json = false;
+  std::optional<std::chrono::milliseconds> silent;  // tenants --silent
+  bool lagging = false;                              // tenants --lagging
 };
 
 struct usage_error : std::runtime_error {
@@ -49,7 +58,7 @@ std::size_t operand_count(const std::string& command) {
   if (command == "create-client" || command == "create-token" || command == "revoke-token" ||
       command == "list-tokens" || command == "lock-schema" || command == "unlock-schema")
     return 1;
-  if (command == "list-clients" || command == "list-tables")
+  if (command == "list-clients" || command == "list-tables" || command == "tenants")
     return 0;
   throw usage_error("unknown admin command '" + command + "'");
 }
@@ -58,9 +67,16 @@ admin_request parse_admin_args(const arguments& args) {
   admin_request request;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& arg = args[i];
-    if ((arg == "--config" || arg == "--database") && i + 1 >= args.size())
+    if ((arg == "--config" || arg == "--database" || arg == "--silent") && i + 1 >= args.size())
       throw usage_error(arg + " needs a value");
-    if (arg == "--config")
+    if (arg == "--silent") {
+      std::chrono::milliseconds silent{};
+      if (!config::parse_duration(args[++i], silent))
+        throw usage_error("--silent needs a duration such as 15m or 1h, not '" + args[i] + "'");
+      request.silent = silent;
+    } else if (arg == "--lagging")
+      request.lagging = true;
+    else if (arg == "--config")
       request.config_path = args[++i];
     else if (arg == "--database")
       request.database = args[++i];
@@ -81,6 +97,8 @@ admin_request parse_admin_args(const arguments& args) {
     throw usage_error(request.command + ": wrong number of arguments");
   if (request.database && request.command != "create-token")
     throw usage_error("--database only applies to create-token");
+  if ((request.silent || request.lagging) && request.command != "tenants")
+    throw usage_error("--silent and --lagging only apply to tenants");
   return request;
 }
 
@@ -189,6 +207,81 @@ void print_tables(const admin_request& request,
               << std::setw(9) << t.tenants << (t.schema_locked ? "locked" : "open") << "\n";
 }
 
+// Seconds as "45s", "12m", "3h", "2d": how long ago, at a glance.
+std::string age_text(double seconds) {
+  auto whole = static_cast<long long>(seconds);
+  if (whole < 120)
+    return std::to_string(whole) + "s";
+  if (whole < 7200)
+    return std::to_string(whole / 60) + "m";
+  if (whole < 172800)
+    return std::to_string(whole / 3600) + "h";
+  return std::to_string(whole / 86400) + "d";
+}
+
+void print_tenants(const admin_request& request,
+                   const std::vector<storage::tenant_database>& all) {
+  std::vector<const storage::tenant_database*> shown;
+  for (const auto& db : all) {
+    if (request.silent) {
+      const auto limit = std::chrono::duration<double>(*request.silent).count();
+      // Never heard from counts as silent.
+      if (db.silent_seconds && *db.silent_seconds <= limit)
+        continue;
+    }
+    if (request.lagging && db.tables_not_equal.value_or(0) == 0)
+      continue;
+    shown.push_back(&db);
+  }
+  if (request.json) {
+    boost::json::array out;
+    auto or_null = [](const auto& value) -> boost::json::value {
+      if (value)
+        return boost::json::value_from(*value);
+      return nullptr;
+    };
+    for (const auto* db : shown)
+      out.push_back(boost::json::object{{"client_id", db->client_id},
+                                        {"database_id", db->database_id},
+                                        {"database", db->database},
+                                        {"tables", db->tables},
+                                        {"rows", db->rows},
+                                        {"last_contact", or_null(db->last_contact)},
+                                        {"last_upload", or_null(db->last_upload)},
+                                        {"silent_seconds", or_null(db->silent_seconds)},
+                                        {"agent_version", db->agent_version},
+                                        {"tables_not_equal", or_null(db->tables_not_equal)},
+                                        {"lag_seconds", or_null(db->lag_seconds)},
+                                        {"lag_versions", or_null(db->lag_versions)},
+                                        {"lagging", db->lagging}});
+    std::cout << boost::json::serialize(out) << "\n";
+    return;
+  }
+  std::size_t client_width = 6, database_width = 8;  // "CLIENT", "DATABASE"
+  for (const auto* db : shown) {
+    client_width = std::max(client_width, db->client_id.size());
+    database_width = std::max(database_width, db->database.size());
+  }
+  auto column = [](std::size_t width) { return std::setw(static_cast<int>(width + 2)); };
+  std::cout << std::left << column(client_width) << "CLIENT" << column(database_width)
+            << "DATABASE" << std::setw(8) << "TABLES" << std::setw(12) << "ROWS" << std::setw(14)
+            << "LAST_CONTACT" << std::setw(22) << "LAST_UPLOAD" << std::setw(12) << "NOT_EQUAL"
+            << std::setw(10) << "LAG" << "AGENT\n";
+  for (const auto* db : shown) {
+    auto contact = db->silent_seconds ? age_text(*db->silent_seconds) + " ago" : "never";
+    auto not_equal =
+      db->tables_not_equal ? std::to_string(*db->tables_not_equal) : std::string{"-"};
+    auto lag = db->lag_seconds && db->tables_not_equal.value_or(0) > 0
+                 ? age_text(*db->lag_seconds)
+                 : std::string{"-"};
+    std::cout << column(client_width) << db->client_id << column(database_width) << db->database
+              << std::setw(8) << db->tables << std::setw(12) << db->rows << std::setw(14)
+              << contact << std::setw(22) << db->last_upload.value_or("-")
+              << std::setw(12) << not_equal << std::setw(10) << lag
+              << (db->agent_version.empty() ? "-" : db->agent_version) << "\n";
+  }
+}
+
 int set_schema_lock(const admin_request& request, storage::postgres_store& store, bool locked) {
   const auto& table = request.operands[0];
   if (!store.set_schema_locked(table, locked)) {
@@ -225,6 +318,8 @@ int run_admin_request(const admin_request& request, storage::postgres_store& sto
     print_tokens(request, store.list_tokens(request.operands[0]));
   } else if (command == "list-tables") {
     print_tables(request, store.list_remote_tables());
+  } else if (command == "tenants") {
+    print_tenants(request, store.list_tenant_databases());
   } else if (command == "lock-schema" || command == "unlock-schema") {
     return set_schema_lock(request, store, command == "lock-schema");
   } else {

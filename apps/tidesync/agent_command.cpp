@@ -1,5 +1,6 @@
 // tidesync agent: keeps every configured table replicated to the server.
 #include "apps/tidesync/commands.hpp"
+#include "apps/tidesync/log_setup.hpp"
 
 #include "actors/agent.hpp"
 #include "config/agent_config.hpp"
@@ -148,7 +149,7 @@ int run_continuously(const std::string& path, config::agent_config config,
       return exit_ok;
     }
     config = std::move(*reloaded);
-    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    apply_log_settings(config.log_level, config.log_format);
     spdlog::info("agent: running on the reread configuration");
   }
 }
@@ -156,7 +157,7 @@ int run_continuously(const std::string& path, config::agent_config config,
 int run_agent_with(const std::string& path, config::agent_config config, bool once) {
   // Logs go to stderr so stdout holds only --once's summary.
   spdlog::set_default_logger(spdlog::stderr_color_mt("agent"));
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  apply_log_settings(config.log_level, config.log_format);
   signal_watcher signals;
   if (!once)
     return run_continuously(path, std::move(config), signals);

@@ -1,5 +1,6 @@
 // tidesync server: the HTTP API in front of the multi-tenant PostgreSQL store.
 #include "apps/tidesync/commands.hpp"
+#include "apps/tidesync/log_setup.hpp"
 
 #include "config/config_error.hpp"
 #include "config/server_config.hpp"
@@ -72,7 +73,7 @@ int run_server(const arguments& args) {
     return exit_code;
   try {
     auto config = config::load_server_config(*path);
-    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    apply_log_settings(config.log_level, config.log_format);
     serve_until_signal(std::move(config));
   } catch (const config::config_error& e) {
     std::cerr << "tidesync server: " << e.what() << "\n";

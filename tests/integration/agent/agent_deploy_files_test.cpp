@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tidesync::testing {
@@ -153,8 +155,17 @@ TEST_F(sqlite_agent_test, DashboardsAndRulesNameOnlyExportedMetricsAndPromtoolAc
   protocol::http_client agent_metrics{"http://127.0.0.1:" + std::to_string(*agent.metrics_port())};
   add_exported(agent_metrics.get("/metrics").body, exported);
   protocol::http_client server_metrics{"http://127.0.0.1:" + std::to_string(port_)};
-  server_metrics.get("/metrics");
-  add_exported(server_metrics.get("/metrics").body, exported);
+  // The agents-by-version family has a series once the fleet view has saved
+  // the agent's first report (every report_interval, 200 ms here).
+  std::string server_page;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    server_page = server_metrics.get("/metrics").body;
+    if (server_page.find("tidesync_server_fleet_agents{") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  add_exported(server_page, exported);
   ASSERT_TRUE(exported.contains("tidesync_agent_table_state"));
   ASSERT_TRUE(exported.contains("tidesync_server_requests_total"));
 

@@ -104,6 +104,7 @@ void agent_fixture::start_server(std::uint16_t port) {
   server.io_threads = 2;
   server.max_body_bytes = max_body_bytes_;
   server.tls = server_tls_;
+  server.report_interval = std::chrono::milliseconds{200};  // the fleet view, within a test's wait
   server_ = std::make_unique<server::api_server>(server);
   port_ = server_->start();
 }

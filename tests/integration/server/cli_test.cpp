@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,6 +236,103 @@ TEST_F(TidesyncCli, ServerStartsFromYamlAnswersHealthzAndExits0OnSigterm) {
   EXPECT_EQ(reply.status, 200);
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(), 0) << server.out() << server.err();
+}
+
+TEST_F(TidesyncCli, ServerLogsOneJsonObjectPerLineWithControlCharactersEscaped) {
+  std::ofstream{config_, std::ios::app} << "log_format: json\n";
+  child_process server{TIDESYNC_BINARY, {"server", "--config", config_.string()}, dir_};
+  auto port = listening_port(server);
+  ASSERT_NE(port, 0) << server.out() << server.err();
+  // A path with an escape sequence and a newline, as a hostile client sends it.
+  test_http_client client{port};
+  auto refused = client.send("GET", "/v1/customers/x%1b%5B31m%0Aforged/databases/d/tables");
+  EXPECT_GE(refused.status, 400);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0) << server.err();
+  std::istringstream lines{server.out() + server.err()};
+  std::string line;
+  int objects = 0;
+  while (std::getline(lines, line)) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not a JSON object: " << line;
+    const auto& object = value.as_object();
+    EXPECT_TRUE(object.contains("time") && object.contains("level") && object.contains("message"))
+      << line;
+    EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+    ++objects;
+  }
+  EXPECT_GE(objects, 3) << "listening, the request, stopped";
+  EXPECT_EQ((server.out() + server.err()).find("\nforged"), std::string::npos);
+}
+
+TEST_F(TidesyncCli, AdminTenantsListsEachDatabaseWithItsLastContactAndLag) {
+  ASSERT_EQ(admin({"create-client", "acme"}).exit_code, 0);
+  for (const auto* database : {"lagging-db", "silent-db", "new-db"})
+    ASSERT_EQ(admin({"create-token", "acme", "--database", database}).exit_code, 0);
+  {
+    // What a fleet recorder saves from agents' reports.
+    storage::postgres_store store{{db_.url(), "tidesync_data"}};
+    auto id_of = [&](const std::string& name) {
+      for (const auto& db : store.list_tenant_databases())
+        if (db.database == name)
+          return db.database_id;
+      return std::string{};
+    };
+    auto now = std::chrono::system_clock::now();
+    storage::site_contact lagging{"acme", id_of("lagging-db"), now, now, "0.1.0",
+                                  protocol::site_report{5, 2, 37.5, 120, {}}};
+    lagging.report->lagging = {{"orders", "ahead", 37.5, 100}, {"items", "error", 20, 20}};
+    storage::site_contact silent{"acme", id_of("silent-db"), now - std::chrono::hours(1),
+                                 std::nullopt, "0.0.9", protocol::site_report{3, 0, 0, 0, {}}};
+    store.save_site_contacts({lagging, silent});
+  }
+
+  auto all = admin({"tenants", "--json"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  auto parsed = boost::json::parse(all.out);
+  ASSERT_TRUE(parsed.is_array()) << all.out;
+  auto rows = parsed.as_array();
+  ASSERT_EQ(rows.size(), 3u) << all.out;
+  for (const auto& row : rows)
+    ASSERT_TRUE(row.is_object()) << all.out;
+  std::map<std::string, boost::json::object> by_name;
+  for (const auto& row : rows)
+    by_name[std::string(row.at("database").as_string())] = row.as_object();
+  const auto& lagging = by_name.at("lagging-db");
+  EXPECT_EQ(lagging.at("tables_not_equal").as_int64(), 2);
+  EXPECT_EQ(lagging.at("lag_seconds").as_double(), 37.5);
+  EXPECT_EQ(lagging.at("agent_version").as_string(), "0.1.0");
+  EXPECT_EQ(lagging.at("lagging").as_string(), "orders:ahead:37.5:100,items:error:20.0:20");
+  EXPECT_FALSE(lagging.at("last_upload").is_null());
+  EXPECT_GE(by_name.at("silent-db").at("silent_seconds").as_double(), 3599);
+  EXPECT_TRUE(by_name.at("new-db").at("last_contact").is_null());
+
+  auto names_of = [&](const std::vector<std::string>& options) {
+    std::vector<std::string> args{"tenants", "--json"};
+    args.insert(args.end(), options.begin(), options.end());
+    auto result = admin(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    std::set<std::string> names;
+    auto listed = boost::json::parse(result.out);
+    for (const auto& row : listed.as_array())
+      names.insert(std::string(row.at("database").as_string()));
+    return names;
+  };
+  EXPECT_EQ(names_of({"--lagging"}), std::set<std::string>{"lagging-db"});
+  EXPECT_EQ(names_of({"--silent", "15m"}), (std::set<std::string>{"new-db", "silent-db"}));
+  EXPECT_EQ(names_of({"--silent", "2h"}), std::set<std::string>{"new-db"});
+
+  auto text = admin({"tenants"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("CLIENT"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("never"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("60m ago"), std::string::npos) << text.out;
+
+  auto bad = admin({"tenants", "--silent", "soon"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--silent needs a duration"), std::string::npos) << bad.err;
+  EXPECT_EQ(admin({"list-clients", "--lagging"}).exit_code, 2);
 }
 
 } // namespace

@@ -240,9 +240,11 @@ actors::remote_answer<std::string> fake_remote::register_database(const std::str
   return {{}, "db-" + name};
 }
 
-actors::remote_answer<actors::table_listing> fake_remote::list_tables(const std::string& database_id) {
+actors::remote_answer<actors::table_listing> fake_remote::list_tables(const std::string& database_id,
+                                                                     const std::string& report) {
   std::lock_guard lock{server_->mutex};
   ++server_->calls["list_tables"];
+  server_->last_report = report;
   if (server_->transient_listings > 0) {
     --server_->transient_listings;
     return {failure(actors::call_result::transient, 503, "all connections busy"), {}};

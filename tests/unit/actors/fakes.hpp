@@ -95,6 +95,7 @@ struct fake_server {
   std::mutex mutex;
   std::map<std::string, std::map<std::string, fake_rows>> databases;  // id → table → rows
   std::map<std::string, int> calls;                                   // by call name
+  std::string last_report;  // the site report of the last list_tables
   std::int64_t manifest_entries = 0;  // entries every manifest page returned, summed
   /// The next this many table listings answer 503.
   int transient_listings = 0;
@@ -144,7 +145,8 @@ public:
   explicit fake_remote(std::shared_ptr<fake_server> server) : server_(std::move(server)) {}
 
   actors::remote_answer<std::string> register_database(const std::string& name) override;
-  actors::remote_answer<actors::table_listing> list_tables(const std::string& database_id) override;
+  actors::remote_answer<actors::table_listing> list_tables(const std::string& database_id,
+                                                          const std::string& report = {}) override;
   actors::remote_answer<std::optional<protocol::table_version>>
   table_summary(const std::string& database_id, const std::string& table) override;
   actors::remote_answer<std::vector<protocol::refused_column>>

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tidesync::protocol {
+
+/// The header an agent's per-database listing request carries: how that
+/// database's tables stand at the site, so the server's fleet view knows
+/// which sites lag without asking them (they sit behind NAT).
+inline constexpr const char* site_report_header = "Tidesync-Report";
+
+/// Tables listed one by one in a report at most: the worst lagging ones.
+inline constexpr std::size_t site_report_max_tables = 20;
+
+/// One table of a database that is not equal to its cloud copy.
+struct table_lag {
+  std::string table;
+  std::string state;  // the agent's table state: ahead, behind, error, …
+  double lag_seconds = 0;
+  std::int64_t lag_versions = 0;
+
+  friend bool operator==(const table_lag&, const table_lag&) = default;
+};
+
+/// One database's tables as its agent sees them.
+struct site_report {
+  std::int64_t tables = 0;
+  std::int64_t not_equal = 0;
+  double lag_seconds = 0;         // the largest of the database's tables
+  std::int64_t lag_versions = 0;  // summed over its tables
+  std::vector<table_lag> lagging;  // at most site_report_max_tables, worst first
+
+  friend bool operator==(const site_report&, const site_report&) = default;
+};
+
+/// `tables=50; not_equal=2; lag_seconds=37.5; lag_versions=1200;
+/// lagging=orders:ahead:37.5:1200,items:error:60:0`, table names
+/// percent-encoded. Printable ASCII only.
+std::string to_header_value(const site_report& report);
+
+/// The `lagging` field alone: `orders:ahead:37.5:1200,items:error:60.0:0`.
+std::string lagging_text(const std::vector<table_lag>& lagging);
+
+/// Reads a header value; std::nullopt when malformed (a negative or
+/// non-numeric figure, a bad encoding, more than site_report_max_tables
+/// tables). Unknown fields are skipped, so a later agent can add some.
+std::optional<site_report> parse_site_report(std::string_view value);
+
+} // namespace tidesync::protocol

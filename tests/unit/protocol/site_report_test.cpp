@@ -1,0 +1,64 @@
+#include "protocol/site_report.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace tidesync::protocol {
+namespace {
+
+TEST(SiteReport, RoundTripsHostileTableNamesAndStaysPrintableAscii) {
+  site_report report{50, 3, 37.5, 1200, {}};
+  report.lagging = {{"orders", "ahead", 37.5, 1200},
+                    {"we;ird:,name=\"x\"\n", "error", 60, 0},
+                    {"таблица", "behind", 0.5, 7}};
+  auto value = to_header_value(report);
+  for (char c : value)
+    EXPECT_TRUE(c >= 0x20 && c < 0x7f) << value;
+  auto read = parse_site_report(value);
+  ASSERT_TRUE(read) << value;
+  EXPECT_EQ(*read, report);
+}
+
+TEST(SiteReport, RandomReportsRoundTrip) {
+  std::mt19937_64 random{20261202};
+  std::uniform_int_distribution<int> byte{1, 255};
+  for (int round = 0; round < 500; ++round) {
+    site_report report;
+    report.tables = random() % 100000;
+    report.not_equal = report.tables ? static_cast<std::int64_t>(random() % report.tables) : 0;
+    report.lag_seconds = static_cast<double>(random() % 1000000) / 10;
+    report.lag_versions = static_cast<std::int64_t>(random() >> 2);
+    for (std::size_t i = random() % (site_report_max_tables + 1); i > 0; --i) {
+      std::string name;
+      for (int n = 1 + static_cast<int>(random() % 20); n > 0; --n)
+        name += static_cast<char>(byte(random));
+      report.lagging.push_back(
+        {name, "scanning", static_cast<double>(random() % 10000) / 10,
+         static_cast<std::int64_t>(random() % 100000)});
+    }
+    auto read = parse_site_report(to_header_value(report));
+    ASSERT_TRUE(read) << to_header_value(report);
+    EXPECT_EQ(*read, report);
+  }
+}
+
+TEST(SiteReport, MalformedValuesAreRefusedAndUnknownFieldsSkipped) {
+  EXPECT_TRUE(parse_site_report("tables=2; not_equal=0; lag_seconds=0.0; lag_versions=0"));
+  EXPECT_TRUE(parse_site_report("tables=2; future_field=whatever"));
+  for (const auto* bad :
+       {"", "not_equal=1", "tables=-1", "tables=1; not_equal=2", "tables=x", "tables=1;junk",
+        "tables=1; lag_seconds=nan", "tables=1; lag_seconds=inf", "tables=1; lag_seconds=-3",
+        "tables=1; lagging=orders:ahead:1.0", "tables=1; lagging=%zz:ahead:1.0:1",
+        "tables=1; lagging=:ahead:1.0:1", "tables=1; lagging=a:AHEAD:1.0:1",
+        "tables=1; lagging=a:ahead:1.0:1:extra", "tables=1; lagging=a%:ahead:1.0:1",
+        "tables=99999999999999999999"})
+    EXPECT_FALSE(parse_site_report(bad)) << bad;
+  std::string many = "tables=30; lagging=";
+  for (int i = 0; i <= static_cast<int>(site_report_max_tables); ++i)
+    many += (i ? ",t" : "t") + std::to_string(i) + ":ahead:1.0:1";
+  EXPECT_FALSE(parse_site_report(many)) << "more tables than a report may list";
+}
+
+} // namespace
+} // namespace tidesync::protocol
