@@ -121,6 +121,8 @@ std::shared_ptr<agent_context> make_context(config::agent_config config, agent_h
   context->retry = hooks.retry.value_or(sync::retry_settings{});
   if (hooks.restart_first)
     context->restart_first = *hooks.restart_first;
+  if (hooks.progress_every)
+    context->progress_every = *hooks.progress_every;
   context->coding = std::make_shared<body_coding>(context->config.compress);
   context->remotes = std::make_shared<remote_pool>(
     context->make_remote, static_cast<std::size_t>(context->config.engine.max_in_flight));
@@ -301,6 +303,8 @@ void agent::stop() {
   impl_->stop.request_stop();
   impl_->changes.interrupt();
 }
+
+metrics::agent_totals agent::progress() const { return impl_->metrics.totals(); }
 
 std::optional<std::uint16_t> agent::metrics_port() const {
   if (!impl_->exposer)

@@ -2,6 +2,7 @@
 
 #include "actors/agent_context.hpp"
 #include "actors/table_report.hpp"
+#include "metrics/agent_metrics.hpp"
 #include "config/agent_config.hpp"
 
 #include <chrono>
@@ -41,6 +42,8 @@ struct agent_hooks {
   std::optional<sync::retry_settings> retry;
   /// First backoff before a failed actor starts again. Default: 1 s.
   std::optional<std::chrono::milliseconds> restart_first;
+  /// How often a long load logs how far it is. Default: 10 s.
+  std::optional<std::chrono::milliseconds> progress_every;
   /// Called as each cycle of run() starts: `interval` as a database starts
   /// one of its own (on an actor's thread, once per database), `change` as
   /// run() starts one a notification woke. Default: nothing.
@@ -88,6 +91,10 @@ public:
 
   /// The port the metrics endpoint listens on, when one is configured.
   std::optional<std::uint16_t> metrics_port() const;
+
+  /// Rows uploaded and expected, tables settled, so far: for a progress
+  /// line while run_once() runs on another thread. Thread-safe.
+  metrics::agent_totals progress() const;
 
 private:
   struct impl;

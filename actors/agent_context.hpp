@@ -54,6 +54,7 @@ struct agent_context {
   /// Backoff before a failed actor is started again: doubled per failure in
   /// a row, up to restart_max.
   std::chrono::milliseconds restart_first{1'000};
+  std::chrono::milliseconds progress_every{10'000};  // a long load's progress lines
   std::chrono::milliseconds restart_max{60'000};
   /// Called as a database starts a cycle of its own (every `interval`).
   std::function<void()> on_interval_cycle;

@@ -101,6 +101,7 @@ table_actor_hdl spawn_table_actor(caf::local_actor& parent,
   sync_parts.stop = context->stop;
   sync_parts.retry = context->retry;
   sync_parts.verify_interval = context->config.verify_interval;
+  sync_parts.progress_every = context->progress_every;
   parts->sync = std::make_unique<table_sync>(std::move(sync_parts));
   return parent.spawn<caf::linked>(table_actor, std::move(parts), context->pool);
 }

@@ -7,10 +7,12 @@
 #include "storage/state_store.hpp"
 #include "sync/catch_up_plan.hpp"
 #include "sync/decision.hpp"
+#include "sync/load_progress.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <future>
 #include <memory>
 #include <utility>
@@ -189,6 +191,27 @@ bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_
   auto rows = read_page(after, min_version, static_cast<std::int64_t>(parts_.sizer->next_size()));
   if (rows.empty())
     return false;  // every row above the remote version is skipped
+  // A long load says how far it is at a steady pace, not per batch.
+  const auto expected = std::max<std::int64_t>(local.count - remote_.count, 0);
+  sync::load_progress progress{expected, sync::load_progress::clock::now(),
+                               parts_.progress_every};
+  const auto uploaded_before = report_.rows_uploaded;
+  bool told = false;
+  if (parts_.metrics && follow_full_pages)
+    parts_.metrics->add_expected_rows(expected);
+  const auto tell_progress = [&](bool finished) {
+    progress.add(report_.rows_uploaded - uploaded_before - progress.done());
+    const auto now = sync::load_progress::clock::now();
+    if (finished) {
+      if (told)
+        spdlog::info("{}.{}: loaded {} rows in {} ({} rows/s)", parts_.database, table_name(),
+                     progress.done(), sync::duration_text(progress.seconds_since_start(now)),
+                     std::llround(progress.rate(now)));
+    } else if (progress.due(now)) {
+      told = true;
+      spdlog::info("{}.{}: loading: {}", parts_.database, table_name(), progress.describe(now));
+    }
+  };
   // Pipelined: while one page uploads on the upload pool, this thread reads
   // and encodes the next. Only one page is ever in flight, and the resume position moves
   // only when its upload is acknowledged, so the server's maximum never
@@ -230,6 +253,7 @@ bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_
     }
     finish_sending();
     last_uploaded_ = sync::row_position{last.version, last.key};
+    tell_progress(false);
     // A load that spans pages can resume here after a restart (a single
     // full page sent while a version's upload continues, too); one that
     // reached its end leaves nothing to resume.
@@ -240,6 +264,7 @@ bool table_sync::upload_ahead(const protocol::table_version& local, bool follow_
     if (!more || rows.empty()) {
       if (more)
         last_page_full_ = false;
+      tell_progress(true);
       return true;
     }
     if (parts_.stop->stop_requested())

@@ -72,6 +72,8 @@ struct table_sync_parts {
   /// Site rows a continuous cycle compares by digests at most, so a verify
   /// pass over a large table spreads over cycles instead of starving them.
   std::int64_t verify_slice_rows = 200'000;
+  /// How often a long load logs how far it is.
+  std::chrono::milliseconds progress_every{10'000};
 };
 
 /// One table's synchronisation, cycle by cycle: the algorithm of `sync/`

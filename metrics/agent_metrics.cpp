@@ -334,6 +334,22 @@ void agent_metrics::watch_pool(std::string pool, std::function<pool_load()> read
   pools_.emplace_back(std::move(pool), std::move(read));
 }
 
+agent_totals agent_metrics::totals() const {
+  agent_totals out;
+  std::lock_guard lock{mutex_};
+  for (const auto& [key, table] : tables_) {
+    out.rows_uploaded += table->rows_uploaded();
+    out.rows_expected += table->expected_rows();
+    ++out.tables;
+    const auto phase = table->phase();
+    if (phase == table_phase::equal || phase == table_phase::quarantined)
+      ++out.tables_settled;
+    else if (phase == table_phase::error)
+      ++out.tables_failing;
+  }
+  return out;
+}
+
 std::string agent_metrics::render() const {
   auto out = render_text(registry_);
   std::lock_guard lock{mutex_};

@@ -85,6 +85,8 @@ public:
   void set_compare_progress(double fraction);
   /// How long one upload request took, into its database's histogram.
   void observe_upload_seconds(double seconds) const;
+  /// A load starts that should send about `rows` rows (for progress, not exported).
+  void add_expected_rows(std::int64_t rows) { expected_rows_ += rows; }
 
   // What render() writes.
   const std::string& labels() const { return labels_; }
@@ -105,6 +107,7 @@ public:
   std::int64_t compared_rows() const { return compared_rows_; }
   std::int64_t compared_ranges() const { return compared_ranges_; }
   double compare_progress() const { return compare_progress_; }
+  std::int64_t expected_rows() const { return expected_rows_; }
 
 private:
   friend class agent_metrics;
@@ -128,6 +131,7 @@ private:
   std::atomic<std::int64_t> compared_rows_{0};
   std::atomic<std::int64_t> compared_ranges_{0};
   std::atomic<double> compare_progress_{0};
+  std::atomic<std::int64_t> expected_rows_{0};
   prometheus::Histogram* upload_seconds_ = nullptr;  // the database's
 
   std::mutex mutex_;  // the phase and the lag clock, changed together
@@ -153,6 +157,15 @@ private:
   prometheus::Histogram* upload_seconds_ = nullptr;
   prometheus::Counter* restarts_ = nullptr;
   prometheus::Gauge* connections_busy_ = nullptr;
+};
+
+/// The whole agent's work so far, for a progress line.
+struct agent_totals {
+  std::int64_t rows_uploaded = 0;
+  std::int64_t rows_expected = 0;  // summed over the loads started
+  std::int64_t tables = 0;
+  std::int64_t tables_settled = 0;  // equal or quarantined
+  std::int64_t tables_failing = 0;  // in error
 };
 
 /// A worker pool's load at one moment, for the pool gauges.
@@ -194,6 +207,9 @@ public:
 
   /// Reads a pool's load at every render (`pool` names it in the label).
   void watch_pool(std::string pool, std::function<pool_load()> read);
+
+  /// Sums over every table, for `--once`'s progress line.
+  agent_totals totals() const;
 
   /// Every metric in the Prometheus text exposition format: the registry's,
   /// then the per-table, pool and tables-by-state families.

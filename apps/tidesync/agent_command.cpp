@@ -5,13 +5,18 @@
 #include "actors/agent.hpp"
 #include "config/agent_config.hpp"
 #include "config/config_error.hpp"
+#include "sync/load_progress.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
+#include <unistd.h>
 #include <csignal>
 #include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -154,6 +159,66 @@ int run_continuously(const std::string& path, config::agent_config config,
   }
 }
 
+// While --once runs with stderr on a terminal: one line, redrawn twice a
+// second, with the rows uploaded, the rate, the time left and the tables
+// done. Not on a pipe or in a file: there the tables' own progress lines
+// (every 10 s of a long load) say it in plain lines.
+class progress_line {
+public:
+  explicit progress_line(const actors::agent& agent)
+    : agent_(agent), shown_(::isatty(STDERR_FILENO) == 1) {
+    if (shown_)
+      thread_ = std::thread{[this] { draw_until_stopped(); }};
+  }
+  ~progress_line() {
+    if (!shown_)
+      return;
+    {
+      std::lock_guard lock{mutex_};
+      stopped_ = true;
+    }
+    woken_.notify_all();
+    thread_.join();
+    std::cerr << "\r\x1b[K" << std::flush;
+  }
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
+
+private:
+  void draw_until_stopped() {
+    const auto started = std::chrono::steady_clock::now();
+    std::unique_lock lock{mutex_};
+    while (!woken_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopped_; })) {
+      const auto totals = agent_.progress();
+      const auto seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const auto rate = seconds > 0 ? static_cast<double>(totals.rows_uploaded) / seconds : 0.0;
+      std::string line = "tidesync: " + std::to_string(totals.rows_uploaded);
+      if (totals.rows_expected >= totals.rows_uploaded && totals.rows_expected > 0)
+        line += " of about " + std::to_string(totals.rows_expected);
+      line += " rows, " + std::to_string(std::llround(rate)) + " rows/s";
+      if (rate > 0 && totals.rows_expected > totals.rows_uploaded)
+        line += ", about " +
+                sync::duration_text(static_cast<double>(totals.rows_expected -
+                                                        totals.rows_uploaded) /
+                                    rate) +
+                " left";
+      line += "; " + std::to_string(totals.tables_settled) + " of " +
+              std::to_string(totals.tables) + " tables done";
+      if (totals.tables_failing > 0)
+        line += ", " + std::to_string(totals.tables_failing) + " failing";
+      std::cerr << "\r\x1b[K" << line << std::flush;
+    }
+  }
+
+  const actors::agent& agent_;
+  bool shown_;
+  std::mutex mutex_;
+  std::condition_variable woken_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
 int run_agent_with(const std::string& path, config::agent_config config, bool once) {
   // Logs go to stderr so stdout holds only --once's summary.
   spdlog::set_default_logger(spdlog::stderr_color_mt("agent"));
@@ -163,7 +228,10 @@ int run_agent_with(const std::string& path, config::agent_config config, bool on
     return run_continuously(path, std::move(config), signals);
   actors::agent agent{std::move(config)};
   signals.watch(agent, [] { spdlog::info("agent: SIGHUP ignored by --once"); });
+  std::optional<progress_line> progress;
+  progress.emplace(agent);
   auto report = agent.run_once();
+  progress.reset();
   signals.unwatch();
   std::cout << report.summary_lines() << std::flush;
   return report.all_in_sync() ? exit_ok : exit_failure;

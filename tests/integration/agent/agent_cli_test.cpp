@@ -1,6 +1,7 @@
 // The built `tidesync agent` as an operator runs it.
 #include "tests/integration/agent/agent_cli_support.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/time_scale.hpp"
 
 #include <csignal>
@@ -119,6 +120,31 @@ TEST_F(AgentCli, OnceExitsZeroAndPrintsOneLinePerTableWhenInSync) {
   ASSERT_EQ(agent.wait_for(process_deadline), 0) << agent.err();
   EXPECT_EQ(agent.out(), "store-01 orders in_sync uploaded=120 deleted=0 skipped=0\n");
   expect_remote_matches("orders");
+}
+
+// On a terminal --once keeps one progress line up to date on stderr; on a
+// pipe it prints none (the tables' own progress lines say it there).
+TEST_F(AgentCli, OnceShowsALiveProgressLineOnlyOnATerminal) {
+  site_exec("WITH RECURSIVE n(i) AS (SELECT 121 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
+            "INSERT INTO orders (id, day, note) SELECT i, '2024-01-01', 'order ' || i FROM n");
+  const auto config = write_config();
+  // script(1) runs the agent on a pseudo-terminal and copies what it shows.
+  auto on_terminal = run_to_completion(
+    "/usr/bin/script",
+    {"-qefc", std::string{TIDESYNC_BINARY} + " agent --config " + config.string() + " --once",
+     "/dev/null"},
+    dir_.path());
+  ASSERT_EQ(on_terminal.exit_code, 0) << on_terminal.out << on_terminal.err;
+  EXPECT_NE(on_terminal.out.find("\r\x1b[Ktidesync: "), std::string::npos) << on_terminal.out;
+  EXPECT_NE(on_terminal.out.find(" rows/s"), std::string::npos) << on_terminal.out;
+  EXPECT_NE(on_terminal.out.find(" of 1 tables done"), std::string::npos) << on_terminal.out;
+  EXPECT_NE(on_terminal.out.find("store-01 orders in_sync uploaded=40000"), std::string::npos);
+
+  site_exec("UPDATE orders SET note = 'again' WHERE id <= 40000");
+  agent_process piped{{"agent", "--config", config.string(), "--once"}, dir_.path()};
+  ASSERT_EQ(piped.wait_for(process_deadline), 0) << piped.err();
+  EXPECT_EQ(piped.err().find("tables done"), std::string::npos) << piped.err();
+  EXPECT_EQ(piped.err().find('\r'), std::string::npos);
 }
 
 TEST_F(AgentCli, OnceExitsOneWhenARowHadToBeSkipped) {

@@ -4,6 +4,7 @@
 #include "actors/agent.hpp"
 #include "protocol/http_client.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/integration/agent/log_capture.hpp"
 #include "tests/support/metrics_text.hpp"
 #include "tests/support/time_scale.hpp"
 
@@ -161,6 +162,31 @@ TEST_P(agent_test, EveryTableHasItsSeriesFromTheStartAndTheyMoveDuringALoadAndAn
   agent.stop();
   runner.join();
   expect_remote_matches("orders");
+}
+
+// A long load says how far it is at a steady pace (here every 100 ms instead
+// of 10 s), and the agent's totals feed --once's progress line.
+TEST_F(sqlite_agent_test, ALongLoadLogsRowsRateAndTimeLeftAtASteadyPace) {
+  site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
+  site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'order ' || i", 30000));
+  site_exec("CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT)");
+  prepare({"orders", "notes"});
+  auto hooks = quick_retries();
+  hooks.progress_every = std::chrono::milliseconds{100};
+  actors::agent agent{agent_config({"orders", "notes"}), hooks};
+  const auto first = log_capture::size();
+  ASSERT_TRUE(agent.run_once().all_in_sync());
+  EXPECT_GE(log_capture::count_since(first, "store-01.orders: loading: "), 1u);
+  EXPECT_GE(log_capture::count_since(first, " of about 30000 rows ("), 1u);
+  EXPECT_GE(log_capture::count_since(first, " rows/s"), 1u);
+  EXPECT_EQ(log_capture::count_since(first, "store-01.orders: loaded 30000 rows in "), 1u);
+  EXPECT_EQ(log_capture::count_since(first, "store-01.notes: load"), 0u) << "nothing to load";
+  auto totals = agent.progress();
+  EXPECT_EQ(totals.rows_uploaded, 30000);
+  EXPECT_EQ(totals.rows_expected, 30000);
+  EXPECT_EQ(totals.tables, 2);
+  EXPECT_EQ(totals.tables_settled, 2);
+  EXPECT_EQ(totals.tables_failing, 0);
 }
 
 } // namespace
