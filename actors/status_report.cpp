@@ -1,6 +1,7 @@
 #include "actors/status_report.hpp"
 
 #include "actors/http_remote.hpp"
+#include "protocol/http_client.hpp"
 #include "storage/source.hpp"
 #include "storage/state_store.hpp"
 
@@ -156,7 +157,113 @@ void add_database(const config::agent_config& config, const config::database_con
     report.tables.push_back(table_row(database, table, saved, listing, opened, report.problems));
 }
 
+// A label value of the text format, unescaped; `at` just past the opening quote.
+std::string label_value(std::string_view line, std::size_t& at) {
+  std::string value;
+  for (; at < line.size() && line[at] != '"'; ++at) {
+    if (line[at] == '\\' && at + 1 < line.size()) {
+      ++at;
+      value += line[at] == 'n' ? '\n' : line[at];
+    } else {
+      value += line[at];
+    }
+  }
+  ++at;
+  return value;
+}
+
+using running_views = std::map<std::pair<std::string, std::string>, running_view>;
+
+// One sample of the agent's page: `name{database="…",table="…"[,k="v"]} value`.
+void read_sample(std::string_view line, running_views& views) {
+  auto brace = line.find('{');
+  if (brace == std::string_view::npos)
+    return;
+  auto name = line.substr(0, brace);
+  std::map<std::string, std::string> labels;
+  std::size_t at = brace + 1;
+  while (at < line.size() && line[at] != '}') {
+    auto equals = line.find("=\"", at);
+    if (equals == std::string_view::npos)
+      return;
+    auto key = std::string(line.substr(at, equals - at));
+    at = equals + 2;
+    labels[key] = label_value(line, at);
+    if (at < line.size() && line[at] == ',')
+      ++at;
+  }
+  if (!labels.contains("database") || !labels.contains("table") || at + 2 > line.size())
+    return;
+  double value = 0;
+  try {
+    value = std::stod(std::string(line.substr(at + 2)));
+  } catch (const std::exception&) {
+    return;
+  }
+  auto& view = views[{labels["database"], labels["table"]}];
+  if (name == "tidesync_agent_table_state" && value == 1)
+    view.state = labels["state"];
+  else if (name == "tidesync_agent_lag_seconds")
+    view.lag_seconds = value;
+  else if (name == "tidesync_agent_last_success_timestamp_seconds")
+    view.last_success = value;
+  else if (name == "tidesync_agent_errors_total")
+    view.errors += static_cast<std::int64_t>(value);
+}
+
+// The running agent's page on metrics.listen, read into each table's view.
+running_views read_running_agent(const config::agent_config& config, std::string& agent) {
+  running_views views;
+  if (!config.metrics_listen)
+    return views;
+  auto host = config.metrics_listen->host;
+  if (host.empty() || host == "0.0.0.0" || host == "*")
+    host = "127.0.0.1";
+  else if (host == "::")
+    host = "::1";
+  const config::host_port address{host, config.metrics_listen->port};
+  try {
+    protocol::http_client_options options;
+    options.connect_timeout = std::chrono::seconds(2);
+    options.request_timeout = std::chrono::seconds(10);
+    protocol::http_client client{"http://" + address.to_string(), options};
+    auto page = client.get("/metrics");
+    if (page.transport_error) {
+      agent = "no agent answers on metrics.listen " + address.to_string() + " (" +
+              *page.transport_error + ")";
+      return views;
+    }
+    if (page.status != 200) {
+      agent = "no agent metrics at " + address.to_string() + " (HTTP " +
+              std::to_string(page.status) + ")";
+      return views;
+    }
+    std::size_t start = 0;
+    const std::string_view text = page.body;
+    while (start < text.size()) {
+      auto end = text.find('\n', start);
+      if (end == std::string_view::npos)
+        end = text.size();
+      auto line = text.substr(start, end - start);
+      if (line.starts_with("tidesync_agent_"))
+        read_sample(line, views);
+      start = end + 1;
+    }
+    agent = "running";
+  } catch (const std::exception& e) {
+    agent = "no agent answers on metrics.listen " + address.to_string() + " (" + e.what() + ")";
+  }
+  return views;
+}
+
 } // namespace
+
+std::optional<std::int64_t> lag_versions(const table_status& status) {
+  if (!status.local || !status.remote)
+    return std::nullopt;
+  auto lag = status.local->max_version.value_or(0) - status.remote->max_version.value_or(0);
+  return lag > 0 ? lag : 0;
+}
 
 std::string_view to_string(remote_state state) {
   switch (state) {
@@ -187,6 +294,10 @@ status_report collect_status(const config::agent_config& config) {
   }
   for (const auto& database : config.databases)
     add_database(config, database, saved, report);
+  auto running = read_running_agent(config, report.agent);
+  for (auto& status : report.tables)
+    if (auto found = running.find({status.database, status.table}); found != running.end())
+      status.running = found->second;
   return report;
 }
 

@@ -25,6 +25,14 @@ struct skipped_summary {
   std::string oldest_reason;
 };
 
+/// How the running agent sees a table (read from its `metrics.listen`).
+struct running_view {
+  std::string state;          // pending, equal, ahead, behind, scanning, quarantined, error
+  double lag_seconds = 0;     // since last known equal, as of its last cycle
+  double last_success = 0;    // Unix time of its last error-free cycle; 0: none yet
+  std::int64_t errors = 0;    // failures counted since the agent started, every kind
+};
+
 /// How one configured table stands: both summaries and what the agent would do next.
 struct table_status {
   std::string database;
@@ -39,7 +47,13 @@ struct table_status {
   /// the cloud copy does not get them. The other columns still sync.
   std::vector<protocol::refused_column> not_replicated;
   std::string error;  // why the local or remote summary is missing
+  /// The running agent's view; std::nullopt when none answered.
+  std::optional<running_view> running;
 };
+
+/// Versions the cloud copy lacks (local max_version less the remote's), 0
+/// when it lacks none; std::nullopt without both summaries.
+std::optional<std::int64_t> lag_versions(const table_status& status);
 
 /// True when the table is declared, equal on both sides, error-free and skips nothing.
 bool in_sync(const table_status& status);
@@ -51,12 +65,17 @@ struct status_report {
   std::vector<std::string> problems;
   /// Why the state file could not be read; std::nullopt when it could.
   std::optional<std::string> state_error;
+  /// Whether a running agent answered on `metrics.listen` ("" when no
+  /// address is configured): "running" or why not.
+  std::string agent;
 };
 
 /// Collects the status of every table in `config`, read-only: the saved state
 /// (`state_store::read_snapshot`), one `GET …/tables` per registered database
-/// (never registers), and each table's local summary. An unreadable state
-/// file, source or server becomes `state_error`, `problems` and per-table errors.
+/// (never registers), each table's local summary, and, when `metrics.listen`
+/// is set, the running agent's own view of each table from its `/metrics`.
+/// An unreadable state file, source or server becomes `state_error`,
+/// `problems` and per-table errors.
 status_report collect_status(const config::agent_config& config);
 
 } // namespace tidesync::actors

@@ -5,14 +5,20 @@
 #include "config/agent_config.hpp"
 #include "protocol/table_version.hpp"
 #include "sync/decision.hpp"
+#include "sync/load_progress.hpp"
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <exception>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tidesync::app {
@@ -22,11 +28,15 @@ namespace {
 namespace json = boost::json;
 
 constexpr const char* status_usage =
-  "usage: tidesync status --config FILE [--json]\n\n"
+  "usage: tidesync status --config FILE [--json] [--watch]\n\n"
   "Shows how every table named in FILE stands: the local and the remote summary,\n"
-  "what the agent would do next, the rows held as skipped and the columns the\n"
-  "server does not replicate. Changes nothing and may run next to a running agent.\n"
+  "what the agent would do next, the versions the cloud lacks, the rows held as\n"
+  "skipped and the columns the server does not replicate; and, when metrics.listen\n"
+  "is set and the agent runs, its own view: state, lag, last good cycle, errors.\n"
+  "Changes nothing and may run next to a running agent.\n"
   "  --json   print a JSON array, one object per table\n"
+  "  --watch  show it again every 2 s until interrupted (the screen is redrawn on a\n"
+  "           terminal; otherwise each snapshot follows the last)\n"
   "Exit 0 when every table is in sync and nothing is skipped, 1 otherwise; columns\n"
   "the server does not replicate are listed but don't count against it.\n";
 
@@ -36,7 +46,10 @@ constexpr std::size_t shown_reason_chars = 60;
 struct status_args {
   std::string config_path;
   bool json = false;
+  bool watch = false;
 };
+
+constexpr auto watch_every = std::chrono::seconds(2);
 
 using actors::skipped_summary;
 using actors::table_status;
@@ -71,6 +84,8 @@ std::optional<status_args> parse_status_args(const arguments& args, int& exit_co
       out.config_path = args[++i];
     } else if (args[i] == "--json") {
       out.json = true;
+    } else if (args[i] == "--watch") {
+      out.watch = true;
     } else {
       std::cerr << "tidesync status: unexpected argument '" << args[i] << "'\n" << status_usage;
       exit_code = exit_usage;
@@ -101,19 +116,49 @@ std::string skipped_text(const skipped_summary& skipped) {
   return std::to_string(skipped.count) + " (oldest: " + reason + ")";
 }
 
+std::string lag_text(const table_status& status) {
+  auto versions = actors::lag_versions(status);
+  if (!versions)
+    return "-";
+  std::string text = *versions == 0 ? "0" : std::to_string(*versions) + " versions";
+  if (status.running && status.running->lag_seconds > 0 && status.running->state != "equal")
+    text += ", " + sync::duration_text(status.running->lag_seconds);
+  return text;
+}
+
+// The running agent's word on the table: its state, its last good cycle, its errors.
+std::string agent_text(const table_status& status) {
+  if (!status.running)
+    return "-";
+  const auto& running = *status.running;
+  std::string text = running.state.empty() ? "?" : running.state;
+  if (running.last_success > 0) {
+    auto now = std::chrono::duration<double>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+    text += ", ok " + sync::duration_text(now - running.last_success) + " ago";
+  } else {
+    text += ", no good cycle yet";
+  }
+  if (running.errors > 0)
+    text += ", " + std::to_string(running.errors) + " errors";
+  return text;
+}
+
 std::vector<std::string> human_row(const table_status& status) {
   return {status.database,
           status.table,
           status.local ? summary_text(*status.local) : "error",
           status.remote ? summary_text(*status.remote) : std::string{actors::to_string(status.remote_is)},
           std::string{decision_text(status.decision)},
-          skipped_text(status.skipped)};
+          lag_text(status),
+          skipped_text(status.skipped),
+          agent_text(status)};
 }
 
 // Columns padded to their widest cell; the last one is left ragged.
 void print_table(const std::vector<table_status>& report, std::ostream& out) {
   std::vector<std::vector<std::string>> rows{
-    {"DATABASE", "TABLE", "LOCAL", "REMOTE", "DECISION", "SKIPPED"}};
+    {"DATABASE", "TABLE", "LOCAL", "REMOTE", "DECISION", "LAG", "SKIPPED", "AGENT"}};
   for (const auto& status : report)
     rows.push_back(human_row(status));
   std::vector<std::size_t> widths(rows.front().size(), 0);
@@ -152,6 +197,17 @@ json::object json_row(const table_status& status) {
     status.skipped.count ? json::value(status.skipped.oldest_reason) : json::value{};
   row["not_replicated"] = protocol::to_json(status.not_replicated);
   row["error"] = status.error.empty() ? json::value{} : json::value(status.error);
+  auto lag = actors::lag_versions(status);
+  row["lag_versions"] = lag ? json::value(*lag) : json::value{};
+  if (status.running)
+    row["agent"] = json::object{{"state", status.running->state},
+                                {"lag_seconds", status.running->lag_seconds},
+                                {"last_success", status.running->last_success > 0
+                                                   ? json::value(status.running->last_success)
+                                                   : json::value{}},
+                                {"errors", status.running->errors}};
+  else
+    row["agent"] = nullptr;
   return row;
 }
 
@@ -173,6 +229,8 @@ int run_status_with(const config::agent_config& config, bool as_json) {
   std::cout << std::flush;
   for (const auto& problem : report.problems)
     std::cerr << "tidesync status: " << problem << "\n";
+  if (!report.agent.empty() && report.agent != "running")
+    std::cerr << "tidesync status: " << report.agent << "\n";
   bool all = !report.state_error &&
              std::all_of(report.tables.begin(), report.tables.end(), actors::in_sync);
   return all ? exit_ok : exit_failure;
@@ -186,7 +244,23 @@ int run_status(const arguments& args) {
   if (!parsed)
     return exit_code;
   try {
-    return run_status_with(config::load_agent_config(parsed->config_path), parsed->json);
+    auto config = config::load_agent_config(parsed->config_path);
+    if (!parsed->watch)
+      return run_status_with(config, parsed->json);
+    // Until interrupted (SIGINT ends the process): on a terminal the screen
+    // is redrawn, elsewhere each snapshot follows the last with a time line.
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    for (;;) {
+      if (terminal)
+        std::cout << "\x1b[H\x1b[2J";
+      auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+      char stamp[32];
+      std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+      if (!parsed->json)
+        std::cout << "tidesync status at " << stamp << " (every 2 s, Ctrl-C stops)\n";
+      run_status_with(config, parsed->json);
+      std::this_thread::sleep_for(watch_every);
+    }
   } catch (const std::exception& e) {
     std::cerr << "tidesync status: " << e.what() << "\n";
     return exit_failure;

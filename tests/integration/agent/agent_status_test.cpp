@@ -7,8 +7,14 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <utility>
@@ -181,6 +187,72 @@ TEST_F(StatusCli, StatusRunsBesideARunningAgentAndSeesItCatchUp) {
   agent.signal(SIGTERM);
   EXPECT_EQ(agent.wait(), 0) << agent.err();
   expect_remote_matches("orders");
+}
+
+// A loopback port nothing listens on now (bound, then released).
+std::uint16_t unused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t size = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST_F(StatusCli, WithARunningAgentItShowsTheAgentsStateLastGoodCycleAndErrors) {
+  auto config = write_config();
+  const auto metrics_port = unused_port();
+  std::ofstream{config, std::ios::app} << "metrics: {listen: \"127.0.0.1:" << metrics_port
+                                       << "\"}\n";
+  auto run_status = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"status", "--config", config.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_to_completion(TIDESYNC_BINARY, args, dir_.path());
+  };
+  {
+    child_process agent{TIDESYNC_BINARY, {"agent", "--config", config.string()}, dir_.path()};
+    json::object row;
+    EXPECT_TRUE(eventually_true([&] {
+      auto result = run_status({"--json"});
+      auto rows = json::parse(result.out).as_array();
+      row = rows.at(0).as_object();
+      return result.exit_code == 0 && row.at("agent").is_object() &&
+             row.at("agent").at("state") == "equal" && !row.at("agent").at("last_success").is_null();
+    })) << json::serialize(row) << agent.err();
+    EXPECT_EQ(row.at("lag_versions").as_int64(), 0);
+    EXPECT_EQ(row.at("agent").at("lag_seconds").as_double(), 0.0);
+    auto human = run_status({});
+    EXPECT_NE(human.out.find("AGENT"), std::string::npos) << human.out;
+    EXPECT_NE(human.out.find("equal, ok "), std::string::npos) << human.out;
+    EXPECT_EQ(human.err.find("no agent"), std::string::npos) << human.err;
+    agent.signal(SIGTERM);
+    EXPECT_EQ(agent.wait(), 0) << agent.err();
+  }
+  // The agent is gone: status still shows both sides and says so.
+  auto alone = run_status({"--json"});
+  EXPECT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_TRUE(json::parse(alone.out).as_array().at(0).at("agent").is_null()) << alone.out;
+  EXPECT_NE(alone.err.find("no agent answers on metrics.listen 127.0.0.1:" +
+                           std::to_string(metrics_port)),
+            std::string::npos)
+    << alone.err;
+}
+
+TEST_F(StatusCli, WatchRedrawsUntilInterrupted) {
+  child_process watching{TIDESYNC_BINARY, {"status", "--config", write_config().string(), "--watch"},
+                         dir_.path()};
+  EXPECT_TRUE(eventually_true([&] {
+    auto out = watching.out();
+    auto first = out.find("tidesync status at ");
+    return first != std::string::npos &&
+           out.find("tidesync status at ", first + 1) != std::string::npos;
+  })) << watching.out() << watching.err();
+  EXPECT_NE(watching.out().find("DATABASE"), std::string::npos);
+  watching.signal(SIGINT);
+  EXPECT_NE(watching.wait(), 0) << "interrupted, not finished";
 }
 
 TEST_F(StatusCli, AnUnknownOptionOrNoConfigIsAUsageErrorThatExitsTwo) {
