@@ -5,6 +5,7 @@
 #include "actors/agent.hpp"
 #include "protocol/http_client.hpp"
 #include "storage/postgres_store.hpp"
+#include "tests/integration/agent/agent_cli_support.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/support/metrics_text.hpp"
 #include "tests/support/time_scale.hpp"
@@ -18,16 +19,6 @@
 
 namespace tidesync::testing {
 namespace {
-
-bool eventually(const std::function<bool()>& condition) {
-  auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(60));
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
 
 TEST_F(sqlite_agent_test, TheServerSeesEachSitesVersionAndWhichTablesLag) {
   site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
@@ -45,7 +36,7 @@ TEST_F(sqlite_agent_test, TheServerSeesEachSitesVersionAndWhichTablesLag) {
       .value_or(-1);
   };
   // No site has spoken yet: the gauges exist, at 0.
-  EXPECT_TRUE(eventually([&] { return fleet_value("tidesync_server_fleet_sites_seen", {}) == 0; }));
+  EXPECT_TRUE(eventually_true([&] { return fleet_value("tidesync_server_fleet_sites_seen", {}) == 0; }));
 
   running_agent agent{config};
   auto tenant = [&]() -> std::optional<storage::tenant_database> {
@@ -66,7 +57,7 @@ TEST_F(sqlite_agent_test, TheServerSeesEachSitesVersionAndWhichTablesLag) {
            std::to_string(fleet_value("tidesync_server_fleet_sites_seen", {}));
   };
   // In sync: seen, nothing lagging, the agent's version known.
-  EXPECT_TRUE(eventually([&] {
+  EXPECT_TRUE(eventually_true([&] {
     auto db = tenant();
     return db && db->last_contact && db->tables_not_equal == 0 && db->tables == 2 &&
            db->rows == 501 && db->last_upload &&
@@ -80,7 +71,7 @@ TEST_F(sqlite_agent_test, TheServerSeesEachSitesVersionAndWhichTablesLag) {
   // A table the site can no longer read: its cycles fail, the agent reports
   // it in error, and the server counts it and names it.
   site_exec("DROP TABLE notes");
-  EXPECT_TRUE(eventually([&] {
+  EXPECT_TRUE(eventually_true([&] {
     auto db = tenant();
     return db && db->tables_not_equal == 1 &&
            db->lagging.find("notes:error:") == 0 &&

@@ -3,6 +3,7 @@
 // load and an outage, bounded labels.
 #include "actors/agent.hpp"
 #include "protocol/http_client.hpp"
+#include "tests/integration/agent/agent_cli_support.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/integration/agent/log_capture.hpp"
 #include "tests/support/metrics_text.hpp"
@@ -18,16 +19,6 @@
 
 namespace tidesync::testing {
 namespace {
-
-bool eventually(const std::function<bool()>& condition) {
-  auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(60));
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
 
 using labels = std::map<std::string, std::string>;
 
@@ -111,7 +102,7 @@ TEST_P(agent_test, EveryTableHasItsSeriesFromTheStartAndTheyMoveDuringALoadAndAn
   std::thread runner{[&] { agent.run(); }};
   // Each table turns equal within its cycle; the cycle's own figures come
   // when the database's cycle ends.
-  EXPECT_TRUE(eventually([&] {
+  EXPECT_TRUE(eventually_true([&] {
     return metrics.value("tidesync_agent_rows_uploaded_total", of_table("orders")) == 20000 &&
            only_state_is(metrics, "orders", "equal") && only_state_is(metrics, "notes", "equal") &&
            metrics.value("tidesync_agent_last_success_timestamp_seconds", of_table("notes")) >
@@ -147,14 +138,14 @@ TEST_P(agent_test, EveryTableHasItsSeriesFromTheStartAndTheyMoveDuringALoadAndAn
   // no lag.
   server_->stop();
   site_exec("INSERT INTO orders (id, note) VALUES (20001, 'late'), (20002, 'later')");
-  EXPECT_TRUE(eventually([&] {
+  EXPECT_TRUE(eventually_true([&] {
     return metrics.value("tidesync_agent_errors_total",
                          with(of_table("orders"), "kind", "network")) > 0 &&
            (only_state_is(metrics, "orders", "error") || only_state_is(metrics, "orders", "ahead")) &&
            metrics.value("tidesync_agent_lag_seconds", of_table("orders")) > 0;
   }));
   start_server(port_);
-  EXPECT_TRUE(eventually([&] {
+  EXPECT_TRUE(eventually_true([&] {
     return metrics.value("tidesync_agent_rows_uploaded_total", of_table("orders")) == 20002 &&
            only_state_is(metrics, "orders", "equal") &&
            metrics.value("tidesync_agent_lag_seconds", of_table("orders")) == 0;
