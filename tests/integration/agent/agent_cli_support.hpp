@@ -2,6 +2,11 @@
 
 #include "tests/support/time_scale.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -38,6 +43,20 @@ inline std::filesystem::path write_agent_yaml(const std::filesystem::path& dir,
 inline std::string database_yaml(const std::string& name, const std::string& source,
                                  const std::string& tables) {
   return "  - name: " + name + "\n    source: " + source + "\n    tables: " + tables + "\n";
+}
+
+/// A loopback port nothing listens on now (bound, then released), for a
+/// process under test to listen on.
+inline std::uint16_t unused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t size = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 /// Polls `condition` until it holds or the deadline passes; true when it held.

@@ -1,4 +1,5 @@
 // The built `tidesync agent` as an operator runs it.
+#include "protocol/http_client.hpp"
 #include "tests/integration/agent/agent_cli_support.hpp"
 #include "tests/integration/agent/agent_fixture.hpp"
 #include "tests/support/child_process.hpp"
@@ -178,6 +179,44 @@ TEST_F(AgentCli, SigtermStopsARunningAgentWithExitZero) {
   agent.signal(SIGTERM);
   EXPECT_EQ(agent.wait_for(process_deadline), 0) << agent.err();
   EXPECT_NE(agent.err().find("stopping"), std::string::npos) << agent.err();
+}
+
+// A table removed from the file stops syncing, and its metric series go with it.
+TEST_F(AgentCli, SighupRemovingATableRemovesItsMetricSeries) {
+  site_exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)");
+  prepare({"items"});
+  const auto metrics_port = unused_port();
+  auto configure = [&](const std::string& tables) {
+    auto path = write_config(tables);
+    std::ofstream{path, std::ios::app} << "metrics: {listen: \"127.0.0.1:" << metrics_port
+                                       << "\"}\n";
+    return path;
+  };
+  auto config = configure("[orders, items]");
+  agent_process agent{{"agent", "--config", config.string()}, dir_.path()};
+  protocol::http_client metrics{"http://127.0.0.1:" + std::to_string(metrics_port)};
+  const std::string items_series = R"(tidesync_agent_rows_uploaded_total{database="store-01",table="items"})";
+  const std::string orders_series = R"(tidesync_agent_rows_uploaded_total{database="store-01",table="orders"} 120)";
+  ASSERT_TRUE(eventually_true([&] {
+    auto page = metrics.get("/metrics").body;
+    return page.find(items_series) != std::string::npos &&
+           page.find(orders_series) != std::string::npos;
+  })) << agent.err();
+  configure("[orders]");
+  agent.signal(SIGHUP);
+  EXPECT_TRUE(eventually_true([&] {
+    auto page = metrics.get("/metrics").body;
+    return page.find(orders_series) == std::string::npos &&  // counts start again
+           page.find(R"(tidesync_agent_rows_uploaded_total{database="store-01",table="orders"} 0)") !=
+             std::string::npos &&
+           page.find(items_series) == std::string::npos;
+  })) << agent.err();
+  site_exec("INSERT INTO items (id, name) VALUES (9, 'left behind')");
+  site_exec("INSERT INTO orders (id, day, note) VALUES (500, '2024-01-02', 'still synced')");
+  EXPECT_TRUE(eventually_true([&] { return remote_rows("orders").size() == 121u; }));
+  EXPECT_TRUE(remote_rows("items").empty()) << "a removed table stops syncing";
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait_for(process_deadline), 0) << agent.err();
 }
 
 TEST_F(AgentCli, SighupAddsATableAndABadFileKeepsTheRunningConfiguration) {

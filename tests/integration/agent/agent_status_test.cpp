@@ -7,10 +7,6 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -187,19 +183,6 @@ TEST_F(StatusCli, StatusRunsBesideARunningAgentAndSeesItCatchUp) {
   agent.signal(SIGTERM);
   EXPECT_EQ(agent.wait(), 0) << agent.err();
   expect_remote_matches("orders");
-}
-
-// A loopback port nothing listens on now (bound, then released).
-std::uint16_t unused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t size = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
 }
 
 TEST_F(StatusCli, WithARunningAgentItShowsTheAgentsStateLastGoodCycleAndErrors) {
