@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <pthread.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -159,6 +161,7 @@ public:
     port_ = acceptor_.local_endpoint().port();
     accept();
     thread_ = std::thread{[this] { io_.run(); }};
+    pthread_setname_np(thread_.native_handle(), "ts-metrics");
   }
 
   ~impl() {
