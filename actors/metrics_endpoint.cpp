@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -23,6 +24,12 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr auto request_timeout = std::chrono::seconds(10);
+// Scrapers served at once; a connection beyond them is closed at once, so
+// a flood of idle connections cannot take the agent's file descriptors.
+constexpr int max_sessions = 32;
+// After a failed accept (out of descriptors, say), a pause before the next:
+// retrying at once would spin a core until a descriptor frees up.
+constexpr auto accept_pause = std::chrono::milliseconds(100);
 constexpr const char* text_format = "text/plain; version=0.0.4; charset=utf-8";
 
 std::string trimmed(std::string text) {
@@ -59,8 +66,12 @@ tcp::endpoint endpoint_of(const std::string& listen) {
 /// keeps the connection alive.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket socket, const std::function<std::string()>& render)
-    : stream_(std::move(socket)), render_(render) {}
+  session(tcp::socket socket, const std::function<std::string()>& render,
+          std::shared_ptr<int> open)
+    : stream_(std::move(socket)), render_(render), open_(std::move(open)) {
+    ++*open_;
+  }
+  ~session() { --*open_; }
 
   void start() { read(); }
 
@@ -112,6 +123,7 @@ private:
 
   beast::tcp_stream stream_;
   const std::function<std::string()>& render_;
+  std::shared_ptr<int> open_;  // sessions alive, counted on the endpoint's one thread
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   http::response<http::string_body> response_;
@@ -168,6 +180,7 @@ public:
     net::post(io_, [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      pause_.cancel();
     });
     io_.stop();
     thread_.join();
@@ -180,14 +193,24 @@ private:
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted)
         return;
-      if (!ec)
-        std::make_shared<session>(std::move(socket), render_)->start();
-      accept();
+      if (ec) {
+        pause_.expires_after(accept_pause);
+        pause_.async_wait([this](beast::error_code waited) {
+          if (waited != net::error::operation_aborted)
+            accept();
+        });
+        return;
+      }
+      if (*open_ < max_sessions)
+        std::make_shared<session>(std::move(socket), render_, open_)->start();
+      accept();  // a socket not served closes as it goes out of scope
     });
   }
 
   net::io_context io_{1};
   tcp::acceptor acceptor_{io_};
+  net::steady_timer pause_{io_};
+  std::shared_ptr<int> open_ = std::make_shared<int>(0);
   std::function<std::string()> render_;
   std::uint16_t port_ = 0;
   std::thread thread_;

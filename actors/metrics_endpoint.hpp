@@ -12,7 +12,9 @@ namespace tidesync::actors {
 /// format), gzipped when the scraper accepts gzip, as Prometheus does. At
 /// 5,000 tables the text is about 10 MiB and gzip makes it about 0.6 MiB.
 /// Anything else is 404 (405 for another method); a request that does not
-/// arrive within 10 s is dropped.
+/// arrive within 10 s is dropped; at most 32 scrapers are served at once
+/// (a connection beyond them is closed), and a failed accept (no descriptor
+/// left) is retried after 100 ms, not at once.
 class metrics_endpoint {
 public:
   /// Listens on `listen` ("host:port", "[v6]:port"; port 0 takes a free one).

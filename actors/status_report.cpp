@@ -5,6 +5,7 @@
 #include "storage/source.hpp"
 #include "storage/state_store.hpp"
 
+#include <cmath>
 #include <exception>
 #include <map>
 #include <memory>
@@ -174,7 +175,19 @@ std::string label_value(std::string_view line, std::size_t& at) {
 
 using running_views = std::map<std::pair<std::string, std::string>, running_view>;
 
+// The states a table gauge names; anything else on the page is not the agent's.
+bool known_state(const std::string& state) {
+  for (const auto* known :
+       {"pending", "equal", "ahead", "behind", "scanning", "quarantined", "error"})
+    if (state == known)
+      return true;
+  return false;
+}
+
 // One sample of the agent's page: `name{database="…",table="…"[,k="v"]} value`.
+// Only the configured tables' views are filled (they are made beforehand), and
+// only with finite figures in range: the page may come from anything that
+// listens on that address.
 void read_sample(std::string_view line, running_views& views) {
   auto brace = line.find('{');
   if (brace == std::string_view::npos)
@@ -200,8 +213,11 @@ void read_sample(std::string_view line, running_views& views) {
   } catch (const std::exception&) {
     return;
   }
-  auto& view = views[{labels["database"], labels["table"]}];
-  if (name == "tidesync_agent_table_state" && value == 1)
+  auto found = views.find({labels["database"], labels["table"]});
+  if (found == views.end() || !std::isfinite(value) || value < 0 || value > 1e15)
+    return;
+  auto& view = found->second;
+  if (name == "tidesync_agent_table_state" && value == 1 && known_state(labels["state"]))
     view.state = labels["state"];
   else if (name == "tidesync_agent_lag_seconds")
     view.lag_seconds = value;
@@ -216,6 +232,9 @@ running_views read_running_agent(const config::agent_config& config, std::string
   running_views views;
   if (!config.metrics_listen)
     return views;
+  for (const auto& database : config.databases)
+    for (const auto& table : database.tables)
+      views[{database.name, table.name}];
   auto host = config.metrics_listen->host;
   if (host.empty() || host == "0.0.0.0" || host == "*")
     host = "127.0.0.1";
@@ -226,6 +245,8 @@ running_views read_running_agent(const config::agent_config& config, std::string
     protocol::http_client_options options;
     options.connect_timeout = std::chrono::seconds(2);
     options.request_timeout = std::chrono::seconds(10);
+    // A page of 5,000 tables is about 10 MiB.
+    options.max_response_bytes = 64u << 20;
     protocol::http_client client{"http://" + address.to_string(), options};
     auto page = client.get("/metrics");
     if (page.transport_error) {
@@ -250,6 +271,8 @@ running_views read_running_agent(const config::agent_config& config, std::string
       start = end + 1;
     }
     agent = "running";
+    // A table the page did not mention has no view.
+    std::erase_if(views, [](const auto& entry) { return entry.second.state.empty(); });
   } catch (const std::exception& e) {
     agent = "no agent answers on metrics.listen " + address.to_string() + " (" + e.what() + ")";
   }
@@ -296,7 +319,8 @@ status_report collect_status(const config::agent_config& config) {
     add_database(config, database, saved, report);
   auto running = read_running_agent(config, report.agent);
   for (auto& status : report.tables)
-    if (auto found = running.find({status.database, status.table}); found != running.end())
+    if (auto found = running.find({status.database, status.table});
+        found != running.end() && !found->second.state.empty())
       status.running = found->second;
   return report;
 }

@@ -2,7 +2,9 @@
 
 #include "protocol/url_encoding.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 
 namespace tidesync::protocol {
@@ -17,10 +19,18 @@ std::string_view trimmed(std::string_view text) {
   return text;
 }
 
+// Seconds with one decimal, within 0 and the largest lag a report carries.
 std::string number(double value) {
-  char buffer[32];
-  auto end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, 1).ptr;
-  return std::string(buffer, end);
+  if (!(value >= 0))
+    value = 0;  // NaN too
+  value = std::min(value, site_report_max_lag_seconds);
+  char buffer[48];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, 1);
+  return ec == std::errc{} ? std::string(buffer, end) : std::string{"0.0"};
+}
+
+std::string count(std::int64_t value, std::int64_t most) {
+  return std::to_string(std::clamp<std::int64_t>(value, 0, most));
 }
 
 bool read(std::string_view text, std::int64_t& out) {
@@ -30,7 +40,11 @@ bool read(std::string_view text, std::int64_t& out) {
 
 bool read(std::string_view text, double& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size() && std::isfinite(out) && out >= 0;
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(out) || out < 0 ||
+      out > site_report_max_lag_seconds)
+    return false;
+  out = std::fabs(out);  // "-0" is 0
+  return true;
 }
 
 int hex_digit(char c) {
@@ -76,8 +90,13 @@ std::optional<table_lag> read_table(std::string_view text) {
       !read(parts[3], lag.lag_versions))
     return std::nullopt;
   auto name = url_decoded(parts[0]);
-  if (!name || name->empty())
+  if (!name || name->empty() || name->size() > site_report_max_name_bytes ||
+      parts[1].size() > site_report_max_state_bytes)
     return std::nullopt;
+  // A table name as a site may spell it, but no control character.
+  for (unsigned char c : *name)
+    if (c < 0x20 || c == 0x7f)
+      return std::nullopt;
   for (char c : parts[1])
     if (!(c >= 'a' && c <= 'z') && c != '_')
       return std::nullopt;
@@ -89,10 +108,11 @@ std::optional<table_lag> read_table(std::string_view text) {
 } // namespace
 
 std::string to_header_value(const site_report& report) {
-  std::string out = "tables=" + std::to_string(report.tables) +
-                    "; not_equal=" + std::to_string(report.not_equal) +
+  const auto tables = std::clamp<std::int64_t>(report.tables, 0, site_report_max_table_count);
+  std::string out = "tables=" + std::to_string(tables) +
+                    "; not_equal=" + count(report.not_equal, tables) +
                     "; lag_seconds=" + number(report.lag_seconds) +
-                    "; lag_versions=" + std::to_string(report.lag_versions);
+                    "; lag_versions=" + count(report.lag_versions, INT64_MAX);
   if (!report.lagging.empty())
     out += "; lagging=" + lagging_text(report.lagging);
   return out;
@@ -103,7 +123,7 @@ std::string lagging_text(const std::vector<table_lag>& lagging) {
   for (std::size_t i = 0; i < lagging.size() && i < site_report_max_tables; ++i) {
     const auto& lag = lagging[i];
     out += (i ? "," : "") + url_encode(lag.table) + ":" + lag.state + ":" +
-           number(lag.lag_seconds) + ":" + std::to_string(lag.lag_versions);
+           number(lag.lag_seconds) + ":" + count(lag.lag_versions, INT64_MAX);
   }
   return out;
 }
@@ -149,7 +169,8 @@ std::optional<site_report> parse_site_report(std::string_view value) {
     if (!ok)
       return std::nullopt;
   }
-  if (!has_tables || report.not_equal > report.tables)
+  if (!has_tables || report.tables > site_report_max_table_count ||
+      report.not_equal > report.tables)
     return std::nullopt;
   return report;
 }

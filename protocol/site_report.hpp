@@ -16,6 +16,15 @@ inline constexpr const char* site_report_header = "Tidesync-Report";
 /// Tables listed one by one in a report at most: the worst lagging ones.
 inline constexpr std::size_t site_report_max_tables = 20;
 
+/// The largest figures a report may carry: a database of a million tables,
+/// a lag of about 31 years. Beyond them a report is refused as malformed,
+/// so what is stored always fits the store's columns.
+inline constexpr std::int64_t site_report_max_table_count = 1'000'000;
+inline constexpr double site_report_max_lag_seconds = 1e9;
+/// A lagging table's name and state, at most (PostgreSQL keeps 63 bytes of a name).
+inline constexpr std::size_t site_report_max_name_bytes = 255;
+inline constexpr std::size_t site_report_max_state_bytes = 32;
+
 /// One table of a database that is not equal to its cloud copy.
 struct table_lag {
   std::string table;
@@ -39,7 +48,8 @@ struct site_report {
 
 /// `tables=50; not_equal=2; lag_seconds=37.5; lag_versions=1200;
 /// lagging=orders:ahead:37.5:1200,items:error:60:0`, table names
-/// percent-encoded. Printable ASCII only.
+/// percent-encoded. Printable ASCII only; figures beyond the maxima above
+/// are written as the maxima.
 std::string to_header_value(const site_report& report);
 
 /// The `lagging` field alone: `orders:ahead:37.5:1200,items:error:60.0:0`.

@@ -126,7 +126,8 @@ void fleet_recorder::run(const storage::store_options& options) {
     try {
       if (!store)
         store = std::make_unique<storage::postgres_store>(options);
-      store->save_site_contacts(contacts);
+      if (auto refused = store->save_site_contacts(contacts))
+        spdlog::warn("server: {} fleet reports the store refused were left out", refused);
       contacts.clear();
       auto fleet = store->summarize_fleet(seen_within, silent_after);
       metrics_.set_fleet(fleet.sites_seen, fleet.sites_silent, fleet.tables_not_in_sync,
@@ -136,6 +137,7 @@ void fleet_recorder::run(const storage::store_options& options) {
       failing = false;
     } catch (const std::exception& e) {
       // Kept for the next round; a lost connection is opened again then.
+      // (The gauges keep their last figures meanwhile.)
       reports_.put_back(std::move(contacts));
       store.reset();
       if (!failing)

@@ -157,8 +157,9 @@ public:
   std::vector<token_summary> list_tokens(const std::string& client_id);
 
   /// Saves what the server learnt about sites since the last save, in one
-  /// transaction: a later contact or upload time replaces an earlier one.
-  void save_site_contacts(const std::vector<site_contact>& contacts);
+  /// transaction: a later contact or upload time replaces an earlier one. A
+  /// contact the store refuses is left out; answers how many were.
+  std::size_t save_site_contacts(const std::vector<site_contact>& contacts);
   /// The fleet gauges: sites heard from within `seen`, silent for longer
   /// than `silent`, their tables not in sync, agents by version.
   fleet_summary summarize_fleet(std::chrono::seconds seen, std::chrono::seconds silent);

@@ -6,6 +6,7 @@
 
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
+#include <pqxx/except>
 
 namespace tidesync::storage {
 
@@ -26,11 +27,12 @@ template <class T> std::optional<T> optional_of(const pqxx::field& field) {
 
 } // namespace
 
-void postgres_store::save_site_contacts(const std::vector<site_contact>& contacts) {
+std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& contacts) {
   if (contacts.empty())
-    return;
-  impl_->connection.run([&](pqxx::connection& c) {
+    return 0;
+  return impl_->connection.run([&](pqxx::connection& c) {
     pqxx::work tx{c};
+    std::size_t refused = 0;
     for (const auto& contact : contacts) {
       const auto& report = contact.report;
       std::optional<std::int64_t> tables, not_equal, lag_versions;
@@ -43,29 +45,39 @@ void postgres_store::save_site_contacts(const std::vector<site_contact>& contact
         lag_versions = report->lag_versions;
         lagging = protocol::lagging_text(report->lagging);
       }
+      // One contact the store refuses (what no report should carry) is left
+      // out; it must not keep every other site's contact from being saved.
       // A contact without a listing (an upload only) keeps the last report.
-      tx.exec_params(
-        "INSERT INTO tidesync.site_reports AS r (client_id, database_id, last_contact,"
-        " last_upload, agent_version, tables, tables_not_equal, lag_seconds, lag_versions,"
-        " lagging)"
-        " VALUES ($1, $2::uuid, to_timestamp(coalesce($3::float8, $4::float8)),"
-        " to_timestamp($4::float8), $5, $6::integer, $7::integer, $8::float8, $9::bigint,"
-        " $10::text)"
-        " ON CONFLICT (client_id, database_id) DO UPDATE SET"
-        " last_contact = greatest(r.last_contact, excluded.last_contact),"
-        " last_upload = greatest(r.last_upload, excluded.last_upload),"
-        " agent_version = CASE WHEN excluded.agent_version = '' THEN r.agent_version"
-        "   ELSE excluded.agent_version END,"
-        " tables = coalesce(excluded.tables, r.tables),"
-        " tables_not_equal = coalesce(excluded.tables_not_equal, r.tables_not_equal),"
-        " lag_seconds = coalesce(excluded.lag_seconds, r.lag_seconds),"
-        " lag_versions = coalesce(excluded.lag_versions, r.lag_versions),"
-        " lagging = coalesce(excluded.lagging, r.lagging)",
-        contact.client_id, contact.database_id, epoch_seconds(contact.listed_at),
-        epoch_seconds(contact.uploaded_at), contact.agent_version, tables, not_equal,
-        lag_seconds, lag_versions, lagging);
+      tx.exec0("SAVEPOINT site_contact");
+      try {
+        tx.exec_params(
+          "INSERT INTO tidesync.site_reports AS r (client_id, database_id, last_contact,"
+          " last_upload, agent_version, tables, tables_not_equal, lag_seconds, lag_versions,"
+          " lagging)"
+          " VALUES ($1, $2::uuid, to_timestamp(coalesce($3::float8, $4::float8)),"
+          " to_timestamp($4::float8), $5, $6::integer, $7::integer, $8::float8, $9::bigint,"
+          " $10::text)"
+          " ON CONFLICT (client_id, database_id) DO UPDATE SET"
+          " last_contact = greatest(r.last_contact, excluded.last_contact),"
+          " last_upload = greatest(r.last_upload, excluded.last_upload),"
+          " agent_version = CASE WHEN excluded.agent_version = '' THEN r.agent_version"
+          "   ELSE excluded.agent_version END,"
+          " tables = coalesce(excluded.tables, r.tables),"
+          " tables_not_equal = coalesce(excluded.tables_not_equal, r.tables_not_equal),"
+          " lag_seconds = coalesce(excluded.lag_seconds, r.lag_seconds),"
+          " lag_versions = coalesce(excluded.lag_versions, r.lag_versions),"
+          " lagging = coalesce(excluded.lagging, r.lagging)",
+          contact.client_id, contact.database_id, epoch_seconds(contact.listed_at),
+          epoch_seconds(contact.uploaded_at), contact.agent_version, tables, not_equal,
+          lag_seconds, lag_versions, lagging);
+        tx.exec0("RELEASE SAVEPOINT site_contact");
+      } catch (const pqxx::data_exception&) {
+        tx.exec0("ROLLBACK TO SAVEPOINT site_contact");
+        ++refused;
+      }
     }
     tx.commit();
+    return refused;
   });
 }
 
@@ -76,10 +88,14 @@ fleet_summary postgres_store::summarize_fleet(std::chrono::seconds seen,
     fleet_summary out;
     const auto seen_s = static_cast<double>(seen.count());
     const auto silent_s = static_cast<double>(silent.count());
+    // A database's reported tables not in sync count at most as many as it
+    // declared: a site's report cannot inflate the fleet's figure.
     auto counts = tx.exec_params(
-      "WITH sites AS (SELECT client_id, max(last_contact) AS last_contact,"
-      "   sum(coalesce(tables_not_equal, 0)) AS not_equal"
-      "   FROM tidesync.site_reports GROUP BY client_id)"
+      "WITH sites AS (SELECT r.client_id, max(r.last_contact) AS last_contact,"
+      "   sum(least(coalesce(r.tables_not_equal, 0),"
+      "     (SELECT count(*) FROM tidesync.tenant_tables t"
+      "       WHERE t.client_id = r.client_id AND t.database_id = r.database_id))) AS not_equal"
+      "   FROM tidesync.site_reports r GROUP BY r.client_id)"
       " SELECT count(*) FILTER (WHERE last_contact > now() - make_interval(secs => $1)),"
       "  count(*) FILTER (WHERE last_contact <= now() - make_interval(secs => $2)),"
       "  coalesce(sum(not_equal) FILTER (WHERE last_contact > now() - make_interval(secs => $2)),"
@@ -89,9 +105,14 @@ fleet_summary postgres_store::summarize_fleet(std::chrono::seconds seen,
     out.sites_seen = counts[0][0].as<std::int64_t>();
     out.sites_silent = counts[0][1].as<std::int64_t>();
     out.tables_not_in_sync = counts[0][2].as<std::int64_t>();
+    // A site counts once, under the version of its latest contact.
     for (const auto& row : tx.exec_params(
-           "SELECT agent_version, count(DISTINCT client_id) FROM tidesync.site_reports"
-           " WHERE last_contact > now() - make_interval(secs => $1) GROUP BY agent_version",
+           "SELECT agent_version, count(*) FROM ("
+           "  SELECT DISTINCT ON (client_id) client_id, agent_version"
+           "  FROM tidesync.site_reports"
+           "  WHERE last_contact > now() - make_interval(secs => $1)"
+           "  ORDER BY client_id, last_contact DESC) latest"
+           " GROUP BY agent_version",
            silent_s))
       out.agents_by_version[row[0].as<std::string>()] = row[1].as<std::int64_t>();
     return out;

@@ -1,5 +1,6 @@
 // tidesync admin: clients and their bearer tokens, straight on the store.
 #include "apps/tidesync/commands.hpp"
+#include "apps/tidesync/terminal_text.hpp"
 
 #include "config/config_error.hpp"
 #include "config/server_config.hpp"
@@ -110,7 +111,8 @@ boost::json::value database_json(const std::optional<storage::database_info>& da
 
 // "store-01 (<id>)", or "all databases" for a token that is not narrowed.
 std::string database_text(const std::optional<storage::database_info>& database) {
-  return database ? database->name + " (" + database->database_id + ")" : "all databases";
+  return database ? terminal_text(database->name) + " (" + database->database_id + ")"
+                  : "all databases";
 }
 
 // Stdout gets the secret alone, for scripts to capture; the id needed to revoke
@@ -209,7 +211,9 @@ void print_tables(const admin_request& request,
 
 // Seconds as "45s", "12m", "3h", "2d": how long ago, at a glance.
 std::string age_text(double seconds) {
-  auto whole = static_cast<long long>(seconds);
+  // A stored figure is bounded by what a report may carry; the clamp keeps
+  // the conversion defined whatever the store holds.
+  auto whole = static_cast<long long>(seconds > 0 ? std::min(seconds, 1e15) : 0.0);
   if (whole < 120)
     return std::to_string(whole) + "s";
   if (whole < 7200)
@@ -260,7 +264,7 @@ void print_tenants(const admin_request& request,
   std::size_t client_width = 6, database_width = 8;  // "CLIENT", "DATABASE"
   for (const auto* db : shown) {
     client_width = std::max(client_width, db->client_id.size());
-    database_width = std::max(database_width, db->database.size());
+    database_width = std::max(database_width, terminal_text(db->database).size());
   }
   auto column = [](std::size_t width) { return std::setw(static_cast<int>(width + 2)); };
   std::cout << std::left << column(client_width) << "CLIENT" << column(database_width)
@@ -274,11 +278,12 @@ void print_tenants(const admin_request& request,
     auto lag = db->lag_seconds && db->tables_not_equal.value_or(0) > 0
                  ? age_text(*db->lag_seconds)
                  : std::string{"-"};
-    std::cout << column(client_width) << db->client_id << column(database_width) << db->database
+    std::cout << column(client_width) << db->client_id << column(database_width)
+              << terminal_text(db->database)
               << std::setw(8) << db->tables << std::setw(12) << db->rows << std::setw(14)
               << contact << std::setw(22) << db->last_upload.value_or("-")
               << std::setw(12) << not_equal << std::setw(10) << lag
-              << (db->agent_version.empty() ? "-" : db->agent_version) << "\n";
+              << (db->agent_version.empty() ? "-" : terminal_text(db->agent_version)) << "\n";
   }
 }
 

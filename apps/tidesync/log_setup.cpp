@@ -1,5 +1,7 @@
 #include "apps/tidesync/log_setup.hpp"
 
+#include "apps/tidesync/terminal_text.hpp"
+
 #include <spdlog/details/log_msg.h>
 #include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
@@ -18,25 +20,48 @@ void append(spdlog::memory_buf_t& out, std::string_view text) {
   out.append(text.data(), text.data() + text.size());
 }
 
-// Control characters as JSON escapes; with `json`, quotes and backslashes too.
+void append_code_point_escape(spdlog::memory_buf_t& out, unsigned value) {
+  char escape[8];
+  std::snprintf(escape, sizeof escape, "\\u%04x", value);
+  append(out, escape);
+}
+
+// Control characters (C0, DEL, C1) as \uXXXX escapes and a byte that is not
+// UTF-8 as the code point of the same number (what a Latin-1 text meant);
+// with `json`, quotes and backslashes escaped too. A line is then one line,
+// valid UTF-8 and, with `json`, valid JSON whatever the message held.
 void append_escaped(spdlog::memory_buf_t& out, std::string_view text, bool json) {
-  for (char c : text) {
+  for (std::size_t at = 0; at < text.size();) {
+    const char c = text[at];
     const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') {
+    const auto length = utf8_sequence_length(text, at);
+    if (length == 0) {
+      append_code_point_escape(out, byte);
+      ++at;
+    } else if (length == 2 && byte == 0xc2 &&
+               static_cast<unsigned char>(text[at + 1]) < 0xa0) {  // U+0080 to U+009F
+      append_code_point_escape(out, static_cast<unsigned char>(text[at + 1]));
+      at += 2;
+    } else if (length > 1) {
+      append(out, text.substr(at, length));
+      at += length;
+    } else if (c == '\n') {
       append(out, "\\n");
+      ++at;
     } else if (c == '\r') {
       append(out, "\\r");
+      ++at;
     } else if (c == '\t') {
       append(out, "\\t");
+      ++at;
     } else if (byte < 0x20 || byte == 0x7f) {
-      char escape[8];
-      std::snprintf(escape, sizeof escape, "\\u%04x", byte);
-      append(out, escape);
-    } else if (json && (c == '"' || c == '\\')) {
-      out.push_back('\\');
-      out.push_back(c);
+      append_code_point_escape(out, byte);
+      ++at;
     } else {
+      if (json && (c == '"' || c == '\\'))
+        out.push_back('\\');
       out.push_back(c);
+      ++at;
     }
   }
 }

@@ -8,11 +8,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace tidesync::actors {
 namespace {
@@ -119,6 +122,46 @@ TEST(MetricsEndpoint, StopsAtOnceWithAConnectionOpenAndNamesAnAddressItCannotBin
   EXPECT_THROW(metrics_endpoint("no-port", [] { return std::string{}; }), std::runtime_error);
   EXPECT_THROW(metrics_endpoint("not-an-ip:9464", [] { return std::string{}; }),
                std::runtime_error);
+}
+
+// Idle connections beyond the cap are closed at once, so a flood cannot take
+// the agent's descriptors; once they go, a scrape is served again.
+TEST(MetricsEndpoint, ConnectionsBeyondTheCapAreClosedAtOnce) {
+  metrics_endpoint endpoint{"127.0.0.1:0", [] { return std::string{"up 1\n"}; }};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(endpoint.port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> idle;
+  for (int i = 0; i < 40; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    idle.push_back(fd);
+  }
+  // The endpoint closes what it will not serve: those reads end (0 bytes)
+  // instead of waiting for the 10 s request timeout.
+  int closed = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (closed < 8 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    closed = 0;
+    for (int fd : idle) {
+      char byte;
+      if (::recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
+        ++closed;
+    }
+  }
+  EXPECT_EQ(closed, 8) << "40 connections, 32 served";
+  for (int fd : idle)
+    ::close(fd);
+  bool served = false;
+  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+    served = exchange(endpoint.port(), "GET /metrics HTTP/1.0\r\n\r\n").find("up 1") !=
+             std::string::npos;
+    if (!served)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
 }
 
 TEST(MetricsEndpoint, AcceptsGzipUnlessItsWeightIsZero) {

@@ -329,6 +329,13 @@ TEST_F(TidesyncCli, AdminTenantsListsEachDatabaseWithItsLastContactAndLag) {
   EXPECT_NE(text.out.find("never"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("60m ago"), std::string::npos) << text.out;
 
+  // A name that would drive a terminal is printed escaped.
+  ASSERT_EQ(admin({"create-token", "acme", "--database", "evil\u009b2J\u202eytinifni"}).exit_code, 0);
+  auto escaped = admin({"tenants"});
+  EXPECT_EQ(escaped.out.find("\u009b"), std::string::npos) << escaped.out;
+  EXPECT_EQ(escaped.out.find("\u202e"), std::string::npos) << escaped.out;
+  EXPECT_NE(escaped.out.find("evil\\u{009b}2J\\u{202e}ytinifni"), std::string::npos) << escaped.out;
+
   auto bad = admin({"tenants", "--silent", "soon"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--silent needs a duration"), std::string::npos) << bad.err;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 namespace tidesync::protocol {
@@ -10,7 +11,7 @@ namespace {
 TEST(SiteReport, RoundTripsHostileTableNamesAndStaysPrintableAscii) {
   site_report report{50, 3, 37.5, 1200, {}};
   report.lagging = {{"orders", "ahead", 37.5, 1200},
-                    {"we;ird:,name=\"x\"\n", "error", 60, 0},
+                    {"we;ird:,name=\"x\"%", "error", 60, 0},
                     {"таблица", "behind", 0.5, 7}};
   auto value = to_header_value(report);
   for (char c : value)
@@ -22,7 +23,7 @@ TEST(SiteReport, RoundTripsHostileTableNamesAndStaysPrintableAscii) {
 
 TEST(SiteReport, RandomReportsRoundTrip) {
   std::mt19937_64 random{20261202};
-  std::uniform_int_distribution<int> byte{1, 255};
+  std::uniform_int_distribution<int> byte{0x20, 0xff};  // no control character
   for (int round = 0; round < 500; ++round) {
     site_report report;
     report.tables = random() % 100000;
@@ -30,9 +31,10 @@ TEST(SiteReport, RandomReportsRoundTrip) {
     report.lag_seconds = static_cast<double>(random() % 1000000) / 10;
     report.lag_versions = static_cast<std::int64_t>(random() >> 2);
     for (std::size_t i = random() % (site_report_max_tables + 1); i > 0; --i) {
-      std::string name;
-      for (int n = 1 + static_cast<int>(random() % 20); n > 0; --n)
-        name += static_cast<char>(byte(random));
+      std::string name = "t";
+      for (int n = static_cast<int>(random() % 20); n > 0; --n)
+        if (auto c = byte(random); c != 0x7f)
+          name += static_cast<char>(c);
       report.lagging.push_back(
         {name, "scanning", static_cast<double>(random() % 10000) / 10,
          static_cast<std::int64_t>(random() % 100000)});
@@ -52,12 +54,33 @@ TEST(SiteReport, MalformedValuesAreRefusedAndUnknownFieldsSkipped) {
         "tables=1; lagging=orders:ahead:1.0", "tables=1; lagging=%zz:ahead:1.0:1",
         "tables=1; lagging=:ahead:1.0:1", "tables=1; lagging=a:AHEAD:1.0:1",
         "tables=1; lagging=a:ahead:1.0:1:extra", "tables=1; lagging=a%:ahead:1.0:1",
-        "tables=99999999999999999999"})
+        "tables=99999999999999999999", "tables=1000001", "tables=3000000000",
+        "tables=1; lag_seconds=1000000001", "tables=1; lagging=a:ahead:1e30:1",
+        "tables=1; lagging=a%1b%5B2J:ahead:1.0:1", "tables=1; lagging=a%00b:ahead:1.0:1"})
     EXPECT_FALSE(parse_site_report(bad)) << bad;
   std::string many = "tables=30; lagging=";
   for (int i = 0; i <= static_cast<int>(site_report_max_tables); ++i)
     many += (i ? ",t" : "t") + std::to_string(i) + ":ahead:1.0:1";
   EXPECT_FALSE(parse_site_report(many)) << "more tables than a report may list";
+  EXPECT_FALSE(parse_site_report("tables=1; lagging=" + std::string(256, 'n') + ":ahead:1.0:1"));
+  EXPECT_FALSE(parse_site_report("tables=1; lagging=a:" + std::string(33, 'x') + ":1.0:1"));
+  auto zero = parse_site_report("tables=1; lag_seconds=-0.0");
+  ASSERT_TRUE(zero);
+  EXPECT_FALSE(std::signbit(zero->lag_seconds));
+}
+
+// What an agent writes always reads back: figures beyond a report's maxima
+// are written as the maxima, never as something the server refuses.
+TEST(SiteReport, FiguresBeyondTheMaximaAreWrittenAsTheMaxima) {
+  site_report huge{5'000'000, 9'000'000, 1e300, -4, {{"t", "ahead", 1e30, -1}}};
+  auto read = parse_site_report(to_header_value(huge));
+  ASSERT_TRUE(read) << to_header_value(huge);
+  EXPECT_EQ(read->tables, site_report_max_table_count);
+  EXPECT_EQ(read->not_equal, site_report_max_table_count);
+  EXPECT_EQ(read->lag_seconds, site_report_max_lag_seconds);
+  EXPECT_EQ(read->lag_versions, 0);
+  EXPECT_EQ(read->lagging.at(0).lag_seconds, site_report_max_lag_seconds);
+  EXPECT_EQ(read->lagging.at(0).lag_versions, 0);
 }
 
 } // namespace
