@@ -581,6 +581,18 @@ database_behavior listing(database_self self) {
           child.metrics->add_error(kind);
           child.metrics->set_phase(metrics::table_phase::error);
         }
+        // For `tidesync status`, off the scheduler's threads (written only
+        // when it changes, so a long outage writes once).
+        state.context->pool->post([context = state.context, config = state.config,
+                                   error = listing->report.error] {
+          try {
+            for (const auto& table : config->tables)
+              context->state->set_table_error(config->name, table.name, error);
+          } catch (const std::exception& e) {
+            spdlog::warn("{}: saving the tables' error for status failed: {}", config->name,
+                         e.what());
+          }
+        });
         end_cycle(self, with_every_table_failed(std::move(listing->report), *state.config));
         return;
       }

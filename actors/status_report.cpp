@@ -20,12 +20,14 @@ struct saved_state {
   std::map<std::string, std::string> database_ids;
   std::map<std::pair<std::string, std::string>, skipped_summary> skipped;
   std::map<std::pair<std::string, std::string>, std::vector<protocol::refused_column>> refused;
+  std::map<std::pair<std::string, std::string>, storage::table_error> errors;
 };
 
 // The snapshot's rows come oldest first: a table's first row holds the oldest reason.
 saved_state summarized(storage::state_snapshot snapshot) {
   saved_state out;
   out.database_ids = std::move(snapshot.database_ids);
+  out.errors = std::move(snapshot.table_errors);
   for (auto& row : snapshot.skipped_rows) {
     auto& table = out.skipped[{row.database, row.table}];
     if (table.count++ == 0)
@@ -132,6 +134,10 @@ table_status table_row(const config::database_config& database, const config::ta
     status.skipped = found->second;
   if (auto found = saved.refused.find({database.name, table.name}); found != saved.refused.end())
     status.not_replicated = found->second;
+  if (auto found = saved.errors.find({database.name, table.name}); found != saved.errors.end()) {
+    status.agent_error = found->second.error;
+    status.agent_error_since = found->second.since;
+  }
   apply_remote(listing, status);
   auto local_error = opened.source ? read_local(*opened.source, table, status) : opened.error;
   if (opened.source && !local_error.empty())

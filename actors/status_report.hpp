@@ -49,6 +49,10 @@ struct table_status {
   std::string error;  // why the local or remote summary is missing
   /// The running agent's view; std::nullopt when none answered.
   std::optional<running_view> running;
+  /// Why the agent's last cycle of the table failed, and since when (from
+  /// the state file); empty while its cycles end well.
+  std::string agent_error;
+  std::string agent_error_since;
 };
 
 /// Versions the cloud copy lacks (local max_version less the remote's), 0

@@ -40,6 +40,7 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   pass_completed_ = false;
   digest_clean_ = true;
   std::optional<source_pool::loan> source;
+  bool stopped = false;
   try {
     source.emplace(sources_->borrow());
     source_ = &**source;
@@ -54,6 +55,7 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
     }
   } catch (const cycle_stopped&) {
     report_.state = table_state::syncing;
+    stopped = true;
   } catch (const storage::storage_error& e) {
     report_.state = table_state::error;
     report_.error = e.what();
@@ -77,7 +79,22 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   }
   source_ = nullptr;
   report_skipped_rows();
+  // For `tidesync status`: why the table fails, or that it no longer does
+  // (a stopped cycle says neither). Written only when it changes.
+  if (report_.state == table_state::error)
+    save_error(report_.error);
+  else if (!stopped)
+    save_error(std::nullopt);
   return report_;
+}
+
+void table_sync::save_error(const std::optional<std::string>& error) {
+  try {
+    parts_.state->set_table_error(parts_.database, table_name(), error);
+  } catch (const std::exception& e) {
+    spdlog::warn("{}.{}: saving the table's error for status failed: {}", parts_.database,
+                 table_name(), e.what());
+  }
 }
 
 void table_sync::run_steps(const table_cycle& cycle) {

@@ -106,6 +106,7 @@ private:
   void refresh_remote();
   bool explained_by_skipped(const protocol::table_version& local) const;
   table_state final_state(bool full_pass);
+  void save_error(const std::optional<std::string>& error);
   void show_decision(const protocol::table_version& local);
   void show_end_of_cycle();
   /// Counts rows and ranges a differencing or verify pass compared, and how

@@ -48,6 +48,13 @@ CREATE TABLE IF NOT EXISTS refused_columns (
   columns_json TEXT NOT NULL,
   PRIMARY KEY (database, table_name)
 );
+CREATE TABLE IF NOT EXISTS table_errors (
+  database TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  error TEXT NOT NULL,
+  since TEXT NOT NULL,
+  PRIMARY KEY (database, table_name)
+);
 CREATE TABLE IF NOT EXISTS skipped_rows (
   database TEXT NOT NULL,
   table_name TEXT NOT NULL,
@@ -133,6 +140,22 @@ std::map<std::pair<std::string, std::string>, std::string> read_all_refused_colu
   return out;
 }
 
+std::map<std::pair<std::string, std::string>, table_error>
+read_all_table_errors(sqlite_db& db) {
+  std::map<std::pair<std::string, std::string>, table_error> out;
+  sqlite_statement exists{db,
+                          "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                          " AND name = 'table_errors'",
+                          "read table errors"};
+  if (!exists.step())
+    return out;  // a state file of an earlier release
+  sqlite_statement st{db, "SELECT database, table_name, error, since FROM table_errors",
+                      "read table errors"};
+  while (st.step())
+    out[{st.column_text(0), st.column_text(1)}] = {st.column_text(2), st.column_text(3)};
+  return out;
+}
+
 } // namespace
 
 state_snapshot state_store::read_snapshot(const std::string& state_dir) {
@@ -140,7 +163,8 @@ state_snapshot state_store::read_snapshot(const std::string& state_dir) {
   if (!std::filesystem::exists(path))
     return {};
   sqlite_db db{read_only_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI};
-  return {read_database_ids(db), read_all_skipped_rows(db), read_all_refused_columns(db)};
+  return {read_database_ids(db), read_all_skipped_rows(db), read_all_refused_columns(db),
+          read_all_table_errors(db)};
 }
 
 state_store::state_store(const std::string& state_dir) : path_(prepared_directory(state_dir)) {
@@ -149,6 +173,10 @@ state_store::state_store(const std::string& state_dir) : path_(prepared_director
     db_->exec(std::string{schema_sql}, "create the agent state");
     add_missing_columns();
     db_->exec("PRAGMA user_version = " + std::to_string(schema_version), "create the agent state");
+    // What is saved is what set_table_error compares with: a table whose
+    // error of a previous run is gone clears it at its first good cycle.
+    for (auto& [table, saved] : read_all_table_errors(*db_))
+      table_errors_[table] = std::move(saved.error);
   } catch (const storage_error& e) {
     throw storage_error(e.code(), std::string{e.what()} + " (the state directory " + state_dir +
                                     " must be writable by the agent)");
@@ -387,6 +415,29 @@ void state_store::set_refused_columns(const std::string& database, const std::st
   if (columns_json)
     st.bind_text(3, *columns_json);
   st.step();
+}
+
+void state_store::set_table_error(const std::string& database, const std::string& table,
+                                  const std::optional<std::string>& error) {
+  std::lock_guard lock{mutex_};
+  // Written when it changes only: a table failing every cycle with the same
+  // error, or in sync every cycle, writes nothing.
+  auto& known = table_errors_[{database, table}];
+  if (known == error)
+    return;
+  sqlite_statement st{*db_,
+                      error ? "INSERT INTO table_errors (database, table_name, error, since)"
+                              " VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+                              " ON CONFLICT (database, table_name) DO UPDATE"
+                              " SET error = excluded.error, since = excluded.since"
+                            : "DELETE FROM table_errors WHERE database = ?1 AND table_name = ?2",
+                      "store the error of " + database + "." + table};
+  st.bind_text(1, database);
+  st.bind_text(2, table);
+  if (error)
+    st.bind_text(3, *error);
+  st.step();
+  known = error;
 }
 
 void state_store::add_skipped_row(const std::string& database, const std::string& table,

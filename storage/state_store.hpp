@@ -34,6 +34,12 @@ struct skipped_row {
 };
 
 /// What `state_store::read_snapshot` reads: the saved ids and the skipped rows.
+/// Why a table's last cycle failed, and since when (ISO 8601, UTC).
+struct table_error {
+  std::string error;
+  std::string since;
+};
+
 struct state_snapshot {
   /// The server's id of each database, by configured name (empty ids left out).
   std::map<std::string, std::string> database_ids;
@@ -41,6 +47,8 @@ struct state_snapshot {
   std::vector<skipped_row> skipped_rows;
   /// The columns the server refused, by (database, table), as saved.
   std::map<std::pair<std::string, std::string>, std::string> refused_columns;
+  /// Why each failing table's last cycle failed, by (database, table).
+  std::map<std::pair<std::string, std::string>, table_error> table_errors;
 };
 
 /// The agent's durable state: `<state_dir>/agent-state.db`, a SQLite file in
@@ -132,6 +140,11 @@ public:
   void set_refused_columns(const std::string& database, const std::string& table,
                            const std::optional<std::string>& columns_json);
 
+  /// Why the table's last cycle failed, for `tidesync status`; nothing
+  /// clears it once a cycle ends well. Written only when it changes.
+  void set_table_error(const std::string& database, const std::string& table,
+                       const std::optional<std::string>& error);
+
   /// Adds a skipped row; adding the same (database, table, key) again counts
   /// one more attempt and updates version and reason, keeping first_seen.
   void add_skipped_row(const std::string& database, const std::string& table,
@@ -172,6 +185,8 @@ private:
 
   std::string path_;
   mutable std::mutex mutex_;
+  /// The error each table last had as written, so an unchanged one is not written again.
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> table_errors_;
   std::unique_ptr<sqlite_db> db_;
   bool writing_behind_ = false;
   std::map<held_key, held_value> held_;

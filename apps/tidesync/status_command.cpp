@@ -1,5 +1,6 @@
 // tidesync status: how every configured table stands, read-only.
 #include "apps/tidesync/commands.hpp"
+#include "apps/tidesync/terminal_text.hpp"
 
 #include "actors/status_report.hpp"
 #include "config/agent_config.hpp"
@@ -173,6 +174,10 @@ void print_table(const std::vector<table_status>& report, std::ostream& out) {
     out << line << "\n";
   }
   for (const auto& status : report)
+    if (!status.agent_error.empty())
+      out << status.database << " " << status.table << ": failing since "
+          << status.agent_error_since << ": " << app::terminal_text(status.agent_error) << "\n";
+  for (const auto& status : report)
     if (!status.not_replicated.empty())
       out << status.database << " " << status.table
           << ": not replicated: " << protocol::describe(status.not_replicated) << "\n";
@@ -197,6 +202,10 @@ json::object json_row(const table_status& status) {
     status.skipped.count ? json::value(status.skipped.oldest_reason) : json::value{};
   row["not_replicated"] = protocol::to_json(status.not_replicated);
   row["error"] = status.error.empty() ? json::value{} : json::value(status.error);
+  row["agent_error"] =
+    status.agent_error.empty()
+      ? json::value{}
+      : json::value(json::object{{"error", status.agent_error}, {"since", status.agent_error_since}});
   auto lag = actors::lag_versions(status);
   row["lag_versions"] = lag ? json::value(*lag) : json::value{};
   if (status.running)

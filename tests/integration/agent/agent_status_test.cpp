@@ -224,6 +224,34 @@ TEST_F(StatusCli, WithARunningAgentItShowsTheAgentsStateLastGoodCycleAndErrors) 
     << alone.err;
 }
 
+// Why the agent's last cycle of a table failed is kept for status, and goes
+// once a cycle of the table ends well.
+TEST_F(StatusCli, TheErrorOfATablesLastCycleIsShownUntilItsCyclesEndWell) {
+  auto config = write_agent_yaml(dir_.path(), port_, token_,
+                                 database_yaml("store-01", site_url_, "[orders, ghost]"));
+  auto run = [&](const std::vector<std::string>& args) {
+    return run_to_completion(TIDESYNC_BINARY, args, dir_.path());
+  };
+  EXPECT_EQ(run({"agent", "--config", config.string(), "--once"}).exit_code, 1);
+  auto failing = run({"status", "--config", config.string(), "--json"});
+  auto rows = json::parse(failing.out).as_array();
+  ASSERT_EQ(rows.size(), 2u) << failing.out;
+  EXPECT_TRUE(rows.at(0).at("agent_error").is_null()) << failing.out;
+  const auto& error = rows.at(1).at("agent_error");
+  ASSERT_TRUE(error.is_object()) << failing.out;
+  EXPECT_NE(std::string(error.at("error").as_string()).find("ghost"), std::string::npos)
+    << failing.out;
+  EXPECT_FALSE(error.at("since").as_string().empty());
+  auto human = run({"status", "--config", config.string()});
+  EXPECT_NE(human.out.find("store-01 ghost: failing since "), std::string::npos) << human.out;
+
+  site_exec("CREATE TABLE ghost (id INTEGER PRIMARY KEY, note TEXT)");
+  prepare({"ghost"});
+  EXPECT_EQ(run({"agent", "--config", config.string(), "--once"}).exit_code, 0);
+  auto fine = run({"status", "--config", config.string(), "--json"});
+  EXPECT_TRUE(json::parse(fine.out).as_array().at(1).at("agent_error").is_null()) << fine.out;
+}
+
 TEST_F(StatusCli, WatchRedrawsUntilInterrupted) {
   child_process watching{TIDESYNC_BINARY, {"status", "--config", write_config().string(), "--watch"},
                          dir_.path()};
