@@ -177,7 +177,13 @@ TEST_F(StatusCli, StatusRunsBesideARunningAgentAndSeesItCatchUp) {
   auto config = write_config();
   child_process agent{TIDESYNC_BINARY, {"agent", "--config", config.string()}, dir_.path()};
   // Status itself is the condition: it exits 0 once the agent has caught up.
-  EXPECT_TRUE(eventually_true([&] { return status().exit_code == 0; })) << agent.err();
+  // (It reads the agent's file as it is: rewriting it could cut it short
+  // under the agent starting up.)
+  EXPECT_TRUE(eventually_true([&] {
+    return run_to_completion(TIDESYNC_BINARY, {"status", "--config", config.string()},
+                             dir_.path())
+             .exit_code == 0;
+  })) << agent.err();
   int exit_code = 0;
   EXPECT_FALSE(agent.try_wait(exit_code)) << "the agent stopped: " << agent.err();
   agent.signal(SIGTERM);
