@@ -138,7 +138,6 @@ struct database_listing {
   call_status failure;      // why, when they could not
   std::optional<storage::change_marks> marks;
   sync::idle_clock::time_point listed_at;
-  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
 };
 
 namespace {
@@ -572,9 +571,8 @@ database_behavior listing(database_self self) {
       if (!listing->summaries) {
         // No table could be compared: each shows the error and counts it.
         const auto& failure = listing->failure;
-        const auto kind = failure.http_status == 0 && failure.result == call_result::transient
-                            ? metrics::error_kind::network
-                            : metrics::error_kind::server;
+        const auto kind = reached_no_server(failure) ? metrics::error_kind::network
+                                                     : metrics::error_kind::server;
         for (auto& child : state.tables) {
           if (!child.metrics)
             continue;

@@ -39,6 +39,12 @@ struct call_status {
   bool ok() const { return result == call_result::ok; }
 };
 
+/// True when the call failed before any server answered (refused, reset,
+/// timed out): a network failure rather than the server's.
+inline bool reached_no_server(const call_status& status) {
+  return status.result == call_result::transient && status.http_status == 0;
+}
+
 /// A call's status and, when it succeeded, its value.
 template <class T>
 struct remote_answer {

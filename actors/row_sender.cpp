@@ -307,8 +307,8 @@ void table_sync::back_off(const char* what, const call_status& status, unsigned 
   auto delay = sync::retry_delay(attempt, status.retry_after, draw(random_), parts_.retry);
   if (parts_.metrics) {
     parts_.metrics->add_retry();
-    parts_.metrics->add_error(status.http_status == 0 ? metrics::error_kind::network
-                                                      : metrics::error_kind::server);
+    parts_.metrics->add_error(reached_no_server(status) ? metrics::error_kind::network
+                                                        : metrics::error_kind::server);
   }
   // One line when an outage starts; the attempts that follow are debug detail.
   spdlog::log(attempt == 1 ? spdlog::level::warn : spdlog::level::debug,

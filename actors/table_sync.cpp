@@ -425,9 +425,8 @@ table_state table_sync::final_state(bool full_pass) {
 
 void table_sync::fail(const char* what, const call_status& status) {
   if (parts_.metrics)
-    parts_.metrics->add_error(status.http_status == 0 && status.result == call_result::transient
-                                ? metrics::error_kind::network
-                                : metrics::error_kind::server);
+    parts_.metrics->add_error(reached_no_server(status) ? metrics::error_kind::network
+                                                        : metrics::error_kind::server);
   auto message = std::string{what} + " failed";
   if (status.http_status)
     message += " (HTTP " + std::to_string(status.http_status) + ")";
