@@ -8,6 +8,7 @@
 #include "metrics/agent_metrics.hpp"
 #include "protocol/site_report.hpp"
 #include "storage/state_store.hpp"
+#include "sync/cycle_schedule.hpp"
 #include "sync/idle_check.hpp"
 
 #include <caf/all.hpp>
@@ -272,30 +273,13 @@ void child_ended(database_self self, const caf::exit_msg& msg) {
 
 void finish_table(database_self self, std::size_t slot, table_report report);
 
-// Where this database's own cycles fall within the interval: a fraction
-// taken from its name, so an agent's databases spread over the interval and
-// each keeps its place from one cycle to the next.
-sync::idle_clock::duration phase_of(const std::string& name, sync::idle_clock::duration interval) {
-  std::uint32_t hash = 2166136261u;  // FNV-1a
-  for (unsigned char c : name)
-    hash = (hash ^ c) * 16777619u;
-  return interval * (hash % 1000) / 1000;
-}
-
-// The next of the database's own cycles: the first start still ahead. A
-// cycle that ran longer than the interval skips the starts it overran
-// rather than running back to back.
+// The next of the database's own cycles (sync/cycle_schedule).
 void schedule_tick(database_self self) {
   auto& state = self->state;
-  const auto interval = std::max<sync::idle_clock::duration>(
-    std::chrono::duration_cast<sync::idle_clock::duration>(state.context->config.interval),
-    std::chrono::milliseconds{1});
-  // The anchor is the first cycle's start plus the phase: the second cycle
-  // comes a whole interval or more after the first, never sooner.
   const auto now = sync::idle_clock::now();
-  auto next = *state.anchor + interval;
-  if (now >= next)
-    next += ((now - next) / interval + 1) * interval;
+  const auto next = sync::next_start(
+    *state.anchor, now,
+    std::chrono::duration_cast<sync::idle_clock::duration>(state.context->config.interval));
   self->delayed_send(self, next - now, tick_atom::value);
 }
 
@@ -545,9 +529,10 @@ database_behavior idle(database_self self) {
       if (state.anchor)
         return;
       // The first cycle at once, the next ones at the database's phase.
-      auto interval = std::chrono::duration_cast<sync::idle_clock::duration>(
+      const auto interval = std::chrono::duration_cast<sync::idle_clock::duration>(
         state.context->config.interval);
-      state.anchor = sync::idle_clock::now() + phase_of(state.config->name, interval);
+      state.anchor = sync::phase_anchor(sync::idle_clock::now(), interval,
+                                        sync::phase_of(state.config->name, interval));
       self->send(self, tick_atom::value);
     },
     [=](tick_atom) {
