@@ -83,7 +83,8 @@ std::string read_local(storage::source& source, const config::table_config& tabl
                        table_status& status) {
   try {
     auto schema = protocol::without_columns(
-        source.describe(table.name, table.key, table.version_column, table.modified_column),
+        source.describe(table.name, table.key, table.version_column, table.modified_column,
+                       table.exclude_columns),
         status.not_replicated);
     status.local = source.summary(table.name, schema);
     return "";

@@ -113,7 +113,8 @@ table_config read_table(const yaml_value& value) {
   }
   if (!value.is_map())
     value.fail("expected a table name or a mapping with a name");
-  const yaml_mapping fields(value, {"name", "key", "version_column", "modified_column"});
+  const yaml_mapping fields(value,
+                            {"name", "key", "version_column", "modified_column", "exclude_columns"});
   table.name = fields.require("name").as_identifier();
   if (auto v = fields.find("key"))
     table.key = v->as_identifier_list("expected a list of column names");
@@ -121,6 +122,19 @@ table_config read_table(const yaml_value& value) {
     table.version_column = v->as_identifier();
   if (auto v = fields.find("modified_column"))
     table.modified_column = v->as_identifier();
+  if (auto v = fields.find("exclude_columns")) {
+    table.exclude_columns = v->as_identifier_list("expected a list of column names");
+    // What a row can't be replicated without; the site's catalog checks the
+    // primary key when `key` is left out.
+    for (const auto& column : table.exclude_columns) {
+      if (column == table.version_column)
+        v->fail("can't exclude \"" + column + "\": it is the table's version column");
+      if (table.modified_column && column == *table.modified_column)
+        v->fail("can't exclude \"" + column + "\": it is the table's modified_column");
+      if (std::find(table.key.begin(), table.key.end(), column) != table.key.end())
+        v->fail("can't exclude \"" + column + "\": it is one of the table's key columns");
+    }
+  }
   return table;
 }
 

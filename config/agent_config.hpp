@@ -47,6 +47,8 @@ struct table_config {
   std::vector<std::string> key; // empty: discovered from the primary key
   std::string version_column = default_version_column;
   std::optional<std::string> modified_column;
+  /// Columns that never leave the site: not read, not sent, not in digests.
+  std::vector<std::string> exclude_columns;
 };
 
 struct database_config {

@@ -244,7 +244,8 @@ void postgres_source::check_prepared(const std::string& table,
 protocol::table_schema postgres_source::describe(const std::string& table,
                                                  const std::vector<std::string>& key,
                                                  const std::string& version_column,
-                                                 const std::optional<std::string>& modified_column) {
+                                                 const std::optional<std::string>& modified_column,
+                                                 const std::vector<std::string>& excluded) {
   bool tracked = false;
   auto catalog = impl_->guarded("describe table " + table, [&](pqxx::connection& c) {
     pqxx::read_transaction tx{c};
@@ -260,7 +261,7 @@ protocol::table_schema postgres_source::describe(const std::string& table,
                           " (looked up through the connection's search_path)");
   check_prepared(table, *catalog, version_column, tracked);
   return detail::build_schema(impl_->label, table, *catalog, key, version_column,
-                              modified_column);
+                              modified_column, excluded);
 }
 
 protocol::table_version postgres_source::summary(const std::string& table,

@@ -29,7 +29,8 @@ public:
 
   protocol::table_schema describe(const std::string& table, const std::vector<std::string>& key,
                                   const std::string& version_column,
-                                  const std::optional<std::string>& modified_column) override;
+                                  const std::optional<std::string>& modified_column,
+                                  const std::vector<std::string>& excluded = {}) override;
 
   protocol::table_version summary(const std::string& table,
                                   const protocol::table_schema& schema) override;

@@ -71,6 +71,7 @@ struct table_ref {
   std::vector<std::string> key;  // empty: the table's primary key
   std::string version_column = "tidesync_version";
   std::optional<std::string> modified_column;
+  std::vector<std::string> exclude_columns;  // never read or sent
 };
 
 /// What a database's change counters said, read in one cheap query. A
@@ -105,11 +106,13 @@ public:
 
   /// Discovers the table's columns, their types and nullability, and its key:
   /// `key` when given (order kept), else the primary key. The version column
-  /// must exist (`tidesync prepare` adds it).
+  /// must exist (`tidesync prepare` adds it). Columns `excluded` are left out
+  /// of the schema, so nothing reads them.
   virtual protocol::table_schema describe(const std::string& table,
                                           const std::vector<std::string>& key,
                                           const std::string& version_column,
-                                          const std::optional<std::string>& modified_column) = 0;
+                                          const std::optional<std::string>& modified_column,
+                                          const std::vector<std::string>& excluded = {}) = 0;
 
   /// Count, highest version and highest modified value (as text).
   virtual protocol::table_version summary(const std::string& table,

@@ -1,5 +1,7 @@
 #include "storage/source_sql.hpp"
 
+#include <algorithm>
+
 namespace tidesync::storage::detail {
 
 namespace {
@@ -261,21 +263,50 @@ const catalog_column* find_column(const catalog_table& catalog, const std::strin
   return nullptr;
 }
 
+bool is_excluded(const std::vector<std::string>& excluded, const std::string& column) {
+  return std::find(excluded.begin(), excluded.end(), column) != excluded.end();
+}
+
 std::vector<protocol::column_def> column_defs(std::string_view database, const std::string& table,
-                                              const catalog_table& catalog) {
+                                              const catalog_table& catalog,
+                                              const std::vector<std::string>& excluded) {
+  refuse_unreplicable_columns(database, table, catalog, excluded);
   std::vector<protocol::column_def> out;
   for (const auto& column : catalog.columns) {
+    if (is_excluded(excluded, column.name))
+      continue;
     quote_identifier(column.name, "column of " + where_table(database, table));
-    if (!column.type)
-      throw storage_error(storage_errc::unsupported,
-                          "column " + column.name + " of " + where_table(database, table) +
-                            " has type " + column.declared_type +
-                            ", which tidesync can't replicate (supported: integers, numeric, "
-                            "real, double precision, boolean, text, bytea, date, timestamp, "
-                            "timestamptz, uuid, json, jsonb)");
     out.push_back({column.name, *column.type, !column.not_null});
   }
   return out;
+}
+
+// An excluded column must exist and must not be one the table's replication
+// stands on: the key, the version column, the modified column.
+void check_excluded(std::string_view database, const std::string& table,
+                    const catalog_table& catalog, const std::vector<std::string>& key,
+                    const std::string& version_column,
+                    const std::optional<std::string>& modified_column,
+                    const std::vector<std::string>& excluded) {
+  const auto& key_names = key.empty() ? catalog.primary_key : key;
+  for (const auto& name : excluded) {
+    if (find_column(catalog, name) == nullptr)
+      throw storage_error(storage_errc::not_found, "exclude_columns names " + name + ", which " +
+                                                     where_table(database, table) +
+                                                     " does not have");
+    std::string role;
+    if (is_excluded(key_names, name))
+      role = "a key column";
+    else if (name == version_column)
+      role = "its version column";
+    else if (modified_column && name == *modified_column)
+      role = "its modified column";
+    if (!role.empty())
+      throw storage_error(storage_errc::invalid,
+                          "exclude_columns names " + name + ", " + role + " of " +
+                            where_table(database, table) + ": a row can't be replicated "
+                            "without it; exclude other columns");
+  }
 }
 
 std::vector<std::string> key_columns(std::string_view database, const std::string& table,
@@ -309,11 +340,43 @@ void mark_not_null(std::vector<protocol::column_def>& columns, const std::string
 
 } // namespace
 
+void refuse_unreplicable_columns(std::string_view database, const std::string& table,
+                                 const catalog_table& catalog,
+                                 const std::vector<std::string>& excluded) {
+  std::vector<const catalog_column*> refused;
+  for (const auto& column : catalog.columns)
+    if (!column.type && !is_excluded(excluded, column.name))
+      refused.push_back(&column);
+  if (refused.empty())
+    return;
+  std::string listed;
+  std::string names;
+  for (const auto* column : refused) {
+    listed += (listed.empty() ? "" : ", ") + column->name + " (" + column->declared_type + ")";
+    names += (names.empty() ? "" : ", ") + column->name;
+  }
+  throw storage_error(
+    storage_errc::unsupported,
+    where_table(database, table) + " has " +
+      (refused.size() == 1 ? "a column" : std::to_string(refused.size()) + " columns") +
+      " of a type tidesync can't replicate: " + listed +
+      ". Leave " + (refused.size() == 1 ? "it" : "them") +
+      " out with `exclude_columns: [" + names + "]` in the table's entry of the agent "
+      "configuration, or keep " + (refused.size() == 1 ? "its value" : "each one's value") +
+      " in a column of a type tidesync replicates that a trigger or the application fills "
+      "(e.g. text or jsonb; a generated column only where the cast is immutable, such as "
+      "extract(epoch FROM a_column) for an interval) and exclude the original. "
+      "Supported: "
+      "integers, numeric, real, double precision, boolean, text, bytea, date, timestamp, "
+      "timestamptz, uuid, json, jsonb");
+}
+
 protocol::table_schema build_schema(std::string_view database, const std::string& table,
                                     const catalog_table& catalog,
                                     const std::vector<std::string>& key,
                                     const std::string& version_column,
-                                    const std::optional<std::string>& modified_column) {
+                                    const std::optional<std::string>& modified_column,
+                                    const std::vector<std::string>& excluded) {
   quote_identifier(table, "table");
   quote_identifier(version_column, "version column");
   const auto* version = find_column(catalog, version_column);
@@ -331,8 +394,9 @@ protocol::table_schema build_schema(std::string_view database, const std::string
                                                    " configured for " +
                                                    where_table(database, table) +
                                                    " does not exist");
+  check_excluded(database, table, catalog, key, version_column, modified_column, excluded);
   protocol::table_schema schema;
-  schema.columns = column_defs(database, table, catalog);
+  schema.columns = column_defs(database, table, catalog, excluded);
   schema.key = key_columns(database, table, catalog, key);
   schema.version_column = version_column;
   schema.modified_column = modified_column;

@@ -84,14 +84,23 @@ struct catalog_table {
   std::vector<std::string> primary_key;  // key order
 };
 
+/// Throws storage_error(unsupported) naming every column of the table whose
+/// type tidesync can't replicate, but those `excluded`, and what to do.
+void refuse_unreplicable_columns(std::string_view database, const std::string& table,
+                                 const catalog_table& catalog,
+                                 const std::vector<std::string>& excluded);
+
 /// Turns catalog facts into the schema the agent declares, checking what a
 /// replicated table needs (supported types, a key, the version column).
-/// `database` names the source in error messages.
+/// Columns `excluded` (the table's exclude_columns) are left out of it, so
+/// nothing reads them; each must exist and be none of the key, version and
+/// modified columns. `database` names the source in error messages.
 protocol::table_schema build_schema(std::string_view database, const std::string& table,
                                     const catalog_table& catalog,
                                     const std::vector<std::string>& key,
                                     const std::string& version_column,
-                                    const std::optional<std::string>& modified_column);
+                                    const std::optional<std::string>& modified_column,
+                                    const std::vector<std::string>& excluded);
 
 /// Text of `value` for an int64 parameter.
 sql_param int_param(std::int64_t value);

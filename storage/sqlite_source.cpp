@@ -346,14 +346,15 @@ void check_sqlite_prepared(sqlite_db& db, const std::string& table,
 protocol::table_schema sqlite_source::describe(const std::string& table,
                                                const std::vector<std::string>& key,
                                                const std::string& version_column,
-                                               const std::optional<std::string>& modified_column) {
+                                               const std::optional<std::string>& modified_column,
+                                               const std::vector<std::string>& excluded) {
   auto catalog = read_sqlite_catalog(*db_, table);
   if (!catalog)
     throw storage_error(storage_errc::not_found, "table " + table + " not found in " +
                                                    db_->label());
   check_sqlite_prepared(*db_, table, *catalog, version_column);
   return detail::build_schema(db_->label(), table, *catalog, key, version_column,
-                              modified_column);
+                              modified_column, excluded);
 }
 
 protocol::table_version sqlite_source::summary(const std::string& table,

@@ -144,6 +144,8 @@ private:
     if (got <= 0)
       return false; // closed or failed: end both sides
     bytes.resize(static_cast<std::size_t>(got));
+    if (from_client)
+      proxy_.record_sent(bytes);
     return from_client ? on_request_bytes(bytes) : on_response_bytes(bytes);
   }
 
@@ -310,6 +312,16 @@ bool cutting_proxy::take_fault(upload_fault& fault) {
 void cutting_proxy::count_applied() {
   std::lock_guard lock{mutex_};
   ++applied_;
+}
+
+void cutting_proxy::record_sent(std::string_view bytes) {
+  std::lock_guard lock{mutex_};
+  sent_.append(bytes);
+}
+
+std::string cutting_proxy::sent() const {
+  std::lock_guard lock{mutex_};
+  return sent_;
 }
 
 void cutting_proxy::record_lost_response(std::string_view start) {

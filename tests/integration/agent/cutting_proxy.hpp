@@ -53,6 +53,10 @@ public:
   /// client got, e.g. "HTTP/1.1 200 OK"), to show the server had accepted it.
   std::vector<std::string> lost_responses() const;
 
+  /// Every byte the clients sent through the proxy so far, all connections
+  /// appended as they came: what left the site.
+  std::string sent() const;
+
 private:
   friend class proxied_connection;
 
@@ -62,6 +66,7 @@ private:
   bool take_fault(upload_fault& fault);
   void count_applied();
   void record_lost_response(std::string_view start);
+  void record_sent(std::string_view bytes);
 
   std::uint16_t upstream_port_;
   std::size_t cut_after_;
@@ -72,6 +77,7 @@ private:
   std::deque<upload_fault> faults_;
   std::size_t applied_ = 0;
   std::vector<std::string> lost_responses_;
+  std::string sent_;
   std::vector<std::thread> connections_;
   std::thread acceptor_;
 };

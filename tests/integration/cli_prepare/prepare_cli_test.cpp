@@ -175,6 +175,38 @@ TEST_F(PrepareCli, AMissingTableExitsOneNamesItAndChangesNothing) {
   EXPECT_TRUE(contains(from_pg.err, "no_such_table")) << from_pg.err;
 }
 
+// A column of a type tidesync doesn't replicate: prepare and --dry-run name
+// the table, the column and its type, say what to do, exit 1 and change
+// nothing in that database; excluded in the configuration, it prepares.
+TEST_F(PrepareCli, AnUnreplicableColumnIsNamedBeforeAnythingChanges) {
+  sqlite_exec(sqlite_file_, "CREATE TABLE shifts (id INTEGER PRIMARY KEY, starts TIME, note TEXT)");
+  for (const auto* dry : {"--dry-run", ""}) {
+    std::vector<std::string> args{"--config", write_config("[orders, shifts]")};
+    if (*dry)
+      args.push_back(dry);
+    auto result = prepare(args);
+    EXPECT_EQ(result.exit_code, 1) << dry << "\n" << result.out;
+    EXPECT_TRUE(contains(result.err, "store-01: table shifts in ")) << result.err;
+    EXPECT_TRUE(contains(result.err, "a column of a type tidesync can't replicate: starts (TIME)"))
+      << result.err;
+    EXPECT_TRUE(contains(result.err, "`exclude_columns: [starts]`")) << result.err;
+    EXPECT_FALSE(contains(result.out, "-- store-01: ")) << "planned anyway: " << result.out;
+    EXPECT_FALSE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version")) << dry;
+    EXPECT_FALSE(sqlite_has_column(sqlite_file_, "shifts", "tidesync_version")) << dry;
+  }
+  pg_exec(pg_.url(), "CREATE TABLE shifts (id bigint PRIMARY KEY, span interval, tags text[])");
+  auto from_pg = prepare({"--source", pg_.url(), "--table", "shifts", "--dry-run"});
+  EXPECT_EQ(from_pg.exit_code, 1);
+  EXPECT_TRUE(contains(from_pg.err, "2 columns of a type tidesync can't replicate: span "
+                                    "(interval), tags (text[])"))
+    << from_pg.err;
+
+  auto excluded = prepare({"--config", write_config("[orders, {name: shifts, exclude_columns: "
+                                                    "[starts]}]")});
+  EXPECT_EQ(excluded.exit_code, 0) << excluded.err;
+  EXPECT_TRUE(sqlite_has_column(sqlite_file_, "shifts", "tidesync_version"));
+}
+
 TEST_F(PrepareCli, ADatabaseThatFailsDoesNotStopTheOthers) {
   auto result = prepare({"--config", write_config("[orders, no_such_table]")});
   EXPECT_EQ(result.exit_code, 1);

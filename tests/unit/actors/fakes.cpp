@@ -111,7 +111,8 @@ void fake_site::erase(const std::string& table, std::int64_t id) {
 protocol::table_schema fake_source::describe(const std::string& table,
                                              const std::vector<std::string>&,
                                              const std::string& version_column,
-                                             const std::optional<std::string>&) {
+                                             const std::optional<std::string>&,
+                                             const std::vector<std::string>&) {
   std::lock_guard lock{site_->mutex};
   if (!site_->tables.count(table))
     throw storage::storage_error(storage::storage_errc::not_found, "no table " + table);
