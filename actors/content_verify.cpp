@@ -40,10 +40,10 @@ digest_call retrying_call(remote_api& remote, const std::string& database_id,
 void verify_table(storage::source& source, remote_api& remote, const std::string& database_id,
                   const config::table_config& table, table_verification& out) {
   auto start = std::chrono::steady_clock::now();
-  auto schema = protocol::without_columns(
-      source.describe(table.name, table.key, table.version_column, table.modified_column,
-                       table.exclude_columns),
-      out.not_replicated);
+  auto schema =
+      protocol::without_columns(source.describe(table.name, table.key, table.version_column,
+                                                table.modified_column, table.exclude_columns),
+                                out.not_replicated);
   digest_walk walk{source, table.name, schema, retrying_call(remote, database_id, table.name, schema)};
   auto result = walk.run(std::nullopt, 0);
   out.site_rows = result.rows_compared;

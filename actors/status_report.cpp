@@ -82,10 +82,10 @@ remote_listing list_remote(const config::agent_config& config,
 std::string read_local(storage::source& source, const config::table_config& table,
                        table_status& status) {
   try {
-    auto schema = protocol::without_columns(
-        source.describe(table.name, table.key, table.version_column, table.modified_column,
-                       table.exclude_columns),
-        status.not_replicated);
+    auto schema =
+        protocol::without_columns(source.describe(table.name, table.key, table.version_column,
+                                                  table.modified_column, table.exclude_columns),
+                                  status.not_replicated);
     status.local = source.summary(table.name, schema);
     return "";
   } catch (const storage::storage_error& e) {

@@ -30,9 +30,8 @@ std::vector<protocol::refused_column> parse_refused(const std::optional<std::str
 
 void table_sync::prepare_schema(bool remote_declared) {
   const auto& table = parts_.table;
-  auto described =
-      source_->describe(table.name, table.key, table.version_column, table.modified_column,
-                       table.exclude_columns);
+  auto described = source_->describe(table.name, table.key, table.version_column,
+                                     table.modified_column, table.exclude_columns);
   auto hash = schema_hash(described);
   refused_ = parse_refused(parts_.state->refused_columns(parts_.database, table.name));
   bool declared = remote_declared && parts_.state->schema_hash(parts_.database, table.name) == hash;

@@ -113,8 +113,8 @@ table_config read_table(const yaml_value& value) {
   }
   if (!value.is_map())
     value.fail("expected a table name or a mapping with a name");
-  const yaml_mapping fields(value,
-                            {"name", "key", "version_column", "modified_column", "exclude_columns"});
+  const yaml_mapping fields(
+      value, {"name", "key", "version_column", "modified_column", "exclude_columns"});
   table.name = fields.require("name").as_identifier();
   if (auto v = fields.find("key"))
     table.key = v->as_identifier_list("expected a list of column names");

@@ -260,8 +260,8 @@ protocol::table_schema postgres_source::describe(const std::string& table,
                         "table " + table + " not found in " + impl_->label +
                           " (looked up through the connection's search_path)");
   check_prepared(table, *catalog, version_column, tracked);
-  return detail::build_schema(impl_->label, table, *catalog, key, version_column,
-                              modified_column, excluded);
+  return detail::build_schema(impl_->label, table, *catalog, key, version_column, modified_column,
+                              excluded);
 }
 
 protocol::table_version postgres_source::summary(const std::string& table,

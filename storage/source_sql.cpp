@@ -292,8 +292,8 @@ void check_excluded(std::string_view database, const std::string& table,
   for (const auto& name : excluded) {
     if (find_column(catalog, name) == nullptr)
       throw storage_error(storage_errc::not_found, "exclude_columns names " + name + ", which " +
-                                                     where_table(database, table) +
-                                                     " does not have");
+                                                       where_table(database, table) +
+                                                       " does not have");
     std::string role;
     if (is_excluded(key_names, name))
       role = "a key column";
@@ -302,10 +302,10 @@ void check_excluded(std::string_view database, const std::string& table,
     else if (modified_column && name == *modified_column)
       role = "its modified column";
     if (!role.empty())
-      throw storage_error(storage_errc::invalid,
-                          "exclude_columns names " + name + ", " + role + " of " +
-                            where_table(database, table) + ": a row can't be replicated "
-                            "without it; exclude other columns");
+      throw storage_error(storage_errc::invalid, "exclude_columns names " + name + ", " + role +
+                                                     " of " + where_table(database, table) +
+                                                     ": a row can't be replicated "
+                                                     "without it; exclude other columns");
   }
 }
 
@@ -356,19 +356,20 @@ void refuse_unreplicable_columns(std::string_view database, const std::string& t
     names += (names.empty() ? "" : ", ") + column->name;
   }
   throw storage_error(
-    storage_errc::unsupported,
-    where_table(database, table) + " has " +
-      (refused.size() == 1 ? "a column" : std::to_string(refused.size()) + " columns") +
-      " of a type tidesync can't replicate: " + listed +
-      ". Leave " + (refused.size() == 1 ? "it" : "them") +
-      " out with `exclude_columns: [" + names + "]` in the table's entry of the agent "
-      "configuration, or keep " + (refused.size() == 1 ? "its value" : "each one's value") +
-      " in a column of a type tidesync replicates that a trigger or the application fills "
-      "(e.g. text or jsonb; a generated column only where the cast is immutable, such as "
-      "extract(epoch FROM a_column) for an interval) and exclude the original. "
-      "Supported: "
-      "integers, numeric, real, double precision, boolean, text, bytea, date, timestamp, "
-      "timestamptz, uuid, json, jsonb");
+      storage_errc::unsupported,
+      where_table(database, table) + " has " +
+          (refused.size() == 1 ? "a column" : std::to_string(refused.size()) + " columns") +
+          " of a type tidesync can't replicate: " + listed + ". Leave " +
+          (refused.size() == 1 ? "it" : "them") + " out with `exclude_columns: [" + names +
+          "]` in the table's entry of the agent "
+          "configuration, or keep " +
+          (refused.size() == 1 ? "its value" : "each one's value") +
+          " in a column of a type tidesync replicates that a trigger or the application fills "
+          "(e.g. text or jsonb; a generated column only where the cast is immutable, such as "
+          "extract(epoch FROM a_column) for an interval) and exclude the original. "
+          "Supported: "
+          "integers, numeric, real, double precision, boolean, text, bytea, date, timestamp, "
+          "timestamptz, uuid, json, jsonb");
 }
 
 protocol::table_schema build_schema(std::string_view database, const std::string& table,

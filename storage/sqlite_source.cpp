@@ -353,8 +353,8 @@ protocol::table_schema sqlite_source::describe(const std::string& table,
     throw storage_error(storage_errc::not_found, "table " + table + " not found in " +
                                                    db_->label());
   check_sqlite_prepared(*db_, table, *catalog, version_column);
-  return detail::build_schema(db_->label(), table, *catalog, key, version_column,
-                              modified_column, excluded);
+  return detail::build_schema(db_->label(), table, *catalog, key, version_column, modified_column,
+                              excluded);
 }
 
 protocol::table_version sqlite_source::summary(const std::string& table,

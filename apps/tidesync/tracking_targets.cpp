@@ -47,8 +47,8 @@ std::vector<tracking_target> targets_from_config(const tracking_request& request
       if (!wanted)
         continue;
       std::erase(unmatched, table.name);
-      target.tables.push_back({table.name, table.key, table.version_column,
-                               table.modified_column, table.exclude_columns});
+      target.tables.push_back({table.name, table.key, table.version_column, table.modified_column,
+                               table.exclude_columns});
     }
     if (!target.tables.empty())
       out.push_back(std::move(target));

@@ -119,7 +119,7 @@ TEST_P(ExcludedColumns, NeverLeaveTheSiteAndTheOtherColumnsSync) {
   cutting_proxy proxy{port_};
   auto config = agent_config({"customers"});
   config.server.url = "http://127.0.0.1:" + std::to_string(proxy.port());
-  config.compress = false;  // what is sent, readable in the capture
+  config.compress = false; // what is sent, readable in the capture
   config.databases[0].tables[0].exclude_columns = {"card", "opens"};
 
   auto report = run_with(config);

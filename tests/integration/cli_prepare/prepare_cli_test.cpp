@@ -188,7 +188,7 @@ TEST_F(PrepareCli, AnUnreplicableColumnIsNamedBeforeAnythingChanges) {
     EXPECT_EQ(result.exit_code, 1) << dry << "\n" << result.out;
     EXPECT_TRUE(contains(result.err, "store-01: table shifts in ")) << result.err;
     EXPECT_TRUE(contains(result.err, "a column of a type tidesync can't replicate: starts (TIME)"))
-      << result.err;
+        << result.err;
     EXPECT_TRUE(contains(result.err, "`exclude_columns: [starts]`")) << result.err;
     EXPECT_FALSE(contains(result.out, "-- store-01: ")) << "planned anyway: " << result.out;
     EXPECT_FALSE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version")) << dry;
@@ -199,7 +199,7 @@ TEST_F(PrepareCli, AnUnreplicableColumnIsNamedBeforeAnythingChanges) {
   EXPECT_EQ(from_pg.exit_code, 1);
   EXPECT_TRUE(contains(from_pg.err, "2 columns of a type tidesync can't replicate: span "
                                     "(interval), tags (text[])"))
-    << from_pg.err;
+      << from_pg.err;
 
   auto excluded = prepare({"--config", write_config("[orders, {name: shifts, exclude_columns: "
                                                     "[starts]}]")});

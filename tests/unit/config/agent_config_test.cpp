@@ -369,12 +369,12 @@ TEST(AgentConfig, MalformedYamlReportsTheParserLine) {
 
 TEST(AgentConfig, ExcludeColumnsAreRead) {
   auto c = parse_agent_config(
-    with_databases("  - name: store\n"
-                   "    source: \"sqlite:///s.db\"\n"
-                   "    tables:\n"
-                   "      - {name: customers, exclude_columns: [card_number, notes]}\n"
-                   "      - orders\n"),
-    "agent.yaml");
+      with_databases("  - name: store\n"
+                     "    source: \"sqlite:///s.db\"\n"
+                     "    tables:\n"
+                     "      - {name: customers, exclude_columns: [card_number, notes]}\n"
+                     "      - orders\n"),
+      "agent.yaml");
   EXPECT_EQ(c.databases[0].tables[0].exclude_columns,
             (std::vector<std::string>{"card_number", "notes"}));
   EXPECT_TRUE(c.databases[0].tables[1].exclude_columns.empty());
@@ -385,16 +385,19 @@ TEST(AgentConfig, ExcludingWhatARowNeedsNamesTheColumnAndLine) {
     return with_databases("  - name: store\n"
                           "    source: \"sqlite:///s.db\"\n"
                           "    tables:\n"
-                          "      - " + entry + "\n");
+                          "      - " +
+                          entry + "\n");
   };
   EXPECT_CONTAINS(error_of(table("{name: t, exclude_columns: [tidesync_version]}")),
-                  "agent.yaml:6: databases[0].tables[0].exclude_columns: can't exclude \"tidesync_version\": it is the "
+                  "agent.yaml:6: databases[0].tables[0].exclude_columns: can't exclude "
+                  "\"tidesync_version\": it is the "
                   "table's version column");
   EXPECT_CONTAINS(error_of(table("{name: t, key: [code], exclude_columns: [code]}")),
                   "it is one of the table's key columns");
   EXPECT_CONTAINS(error_of(table("{name: t, modified_column: at, exclude_columns: [at]}")),
                   "it is the table's modified_column");
-  EXPECT_CONTAINS(error_of(table("{name: t, exclude_columns: [a, a]}")), "exclude_columns[1]: duplicate name \"a\"");
+  EXPECT_CONTAINS(error_of(table("{name: t, exclude_columns: [a, a]}")),
+                  "exclude_columns[1]: duplicate name \"a\"");
   EXPECT_CONTAINS(error_of(table("{name: t, exclude_columns: card}")),
                   "expected a list of column names");
 }
