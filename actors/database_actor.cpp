@@ -149,7 +149,7 @@ std::optional<storage::change_marks> read_marks(source_pool& sources,
                                                 const config::database_config& config) {
   std::vector<storage::table_ref> tables;
   for (const auto& table : config.tables)
-    tables.push_back({table.name, table.key, table.version_column, table.modified_column});
+    tables.push_back({table.name, table.key, table.version_column, table.modified_column, {}});
   std::optional<source_pool::loan> source;
   try {
     source.emplace(sources.borrow());

@@ -352,7 +352,8 @@ void refuse_unreplicable_columns(std::string_view database, const std::string& t
   std::string listed;
   std::string names;
   for (const auto* column : refused) {
-    listed += (listed.empty() ? "" : ", ") + column->name + " (" + column->declared_type + ")";
+    listed += (listed.empty() ? "" : ", ") + column->name + " (" +
+              (column->declared_type.empty() ? "no declared type" : column->declared_type) + ")";
     names += (names.empty() ? "" : ", ") + column->name;
   }
   throw storage_error(

@@ -173,7 +173,7 @@ config::agent_config agent_fixture::agent_config(const std::vector<std::string>&
   config.batch = {1, 50, 50};
   config::database_config database{"store-01", site_url_, {}};
   for (const auto& table : tables)
-    database.tables.push_back({table, {}, "tidesync_version", std::nullopt});
+    database.tables.push_back({table, {}, "tidesync_version", std::nullopt, {}});
   config.databases.push_back(database);
   return config;
 }

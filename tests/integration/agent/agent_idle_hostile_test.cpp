@@ -586,7 +586,7 @@ TEST_F(idle_hostile_sqlite, WithoutRowidTable) {
 TEST_F(idle_hostile_sqlite, ANonDefaultVersionColumn) {
   site_exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT)");
   site_exec(rows_of("INSERT INTO orders (id, note)", "i, 'o' || i", 100));
-  storage::apply_version_tracking(site_url_, {storage::table_ref{"orders", {}, "row_ver", {}}});
+  storage::apply_version_tracking(site_url_, {storage::table_ref{"orders", {}, "row_ver", {}, {}}});
   auto config = agent_config({"orders"});
   config.databases[0].tables[0].version_column = "row_ver";
   actors::agent agent{config, quick_retries()};
