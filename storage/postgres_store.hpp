@@ -8,6 +8,7 @@
 #include <boost/json/fwd.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,23 @@ struct client_summary {
   std::string created_at;
   std::int64_t databases = 0;
   std::int64_t active_tokens = 0;
+};
+
+/// Which tenant data a removal covers: a client with everything it has, one
+/// of its databases (by name or id), or one table of that database.
+struct removal_scope {
+  std::string client_id;
+  std::optional<std::string> database;  // name or id; with `table`, required
+  std::optional<std::string> table;
+};
+
+/// What a removal found and took away; all zero when nothing was left.
+struct removal_report {
+  std::int64_t rows = 0;
+  std::int64_t tables = 0;     // a database's declared tables
+  std::int64_t databases = 0;
+  std::int64_t tokens = 0;     // revoked, then deleted with their database or client
+  bool client = false;
 };
 
 struct upload_result {
@@ -155,6 +173,22 @@ public:
   /// The client's tokens, revoked ones included, oldest first; not_found for
   /// an unknown client.
   std::vector<token_summary> list_tokens(const std::string& client_id);
+
+  /// Revokes the tokens a removal of `scope` ends: all of a client's, or
+  /// those narrowed to the database removed (none for a table). Answers how
+  /// many were still active. Servers stop accepting a revoked token within
+  /// token_cache_seconds.
+  std::int64_t revoke_tokens_of(const removal_scope& scope);
+  /// Deletes the scope's rows from the shared tables, `batch_rows` at a time,
+  /// each batch its own short transaction holding only that tenant table's
+  /// summary row (an upload of that tenant in flight finishes first; other
+  /// tenants never wait), then its metadata: declarations, the fleet view's
+  /// reports, tokens, databases and the client, as the scope covers.
+  /// `progress(table, rows so far)` after each batch. Idempotent: a scope
+  /// already removed, or never there, answers all zeros.
+  removal_report remove_tenant_data(const removal_scope& scope, std::int64_t batch_rows,
+                                    const std::function<void(const std::string&, std::int64_t)>&
+                                      progress);
 
   /// Saves what the server learnt about sites since the last save, in one
   /// transaction: a later contact or upload time replaces an earlier one. A

@@ -1,4 +1,5 @@
 // tidesync admin: clients and their bearer tokens, straight on the store.
+#include "apps/tidesync/admin_removal.hpp"
 #include "apps/tidesync/commands.hpp"
 #include "apps/tidesync/terminal_text.hpp"
 
@@ -10,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -37,7 +39,15 @@ constexpr const char* admin_usage =
     "                                       contact and upload, lag and agent version as the\n"
     "                                       agent last reported; --silent 15m only those not\n"
     "                                       heard from for 15 minutes, --lagging only those\n"
-    "                                       with tables not in sync\n\n"
+    "                                       with tables not in sync\n"
+    "  remove-client ID [--batch N]         delete every row, table, database and token of a\n"
+    "                                       client (tokens revoked first; N rows a transaction,\n"
+    "                                       default 10000); running it again removes nothing\n"
+    "  remove-database CLIENT DATABASE [--batch N]\n"
+    "                                       the same for one database (name or id) and the\n"
+    "                                       tokens narrowed to it\n"
+    "  remove-table CLIENT DATABASE TABLE [--batch N]\n"
+    "                                       the same for one table of a database\n\n"
     "A token is printed once, alone on stdout, and stored only hashed; its id goes to\n"
     "stderr. --json prints JSON instead.\n";
 
@@ -49,6 +59,7 @@ struct admin_request {
   bool json = false;
   std::optional<std::chrono::milliseconds> silent;  // tenants --silent
   bool lagging = false;                              // tenants --lagging
+  std::optional<std::int64_t> batch;                 // remove-* --batch
 };
 
 struct usage_error : std::runtime_error {
@@ -61,6 +72,12 @@ std::size_t operand_count(const std::string& command) {
     return 1;
   if (command == "list-clients" || command == "list-tables" || command == "tenants")
     return 0;
+  if (command == "remove-client")
+    return 1;
+  if (command == "remove-database")
+    return 2;
+  if (command == "remove-table")
+    return 3;
   throw usage_error("unknown admin command '" + command + "'");
 }
 
@@ -68,8 +85,18 @@ admin_request parse_admin_args(const arguments& args) {
   admin_request request;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& arg = args[i];
-    if ((arg == "--config" || arg == "--database" || arg == "--silent") && i + 1 >= args.size())
+    if ((arg == "--config" || arg == "--database" || arg == "--silent" || arg == "--batch") &&
+        i + 1 >= args.size())
       throw usage_error(arg + " needs a value");
+    if (arg == "--batch") {
+      const auto& text = args[++i];
+      std::int64_t rows = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rows);
+      if (ec != std::errc{} || end != text.data() + text.size() || rows < 1 || rows > 1'000'000)
+        throw usage_error("--batch needs a number of rows from 1 to 1000000, not '" + text + "'");
+      request.batch = rows;
+      continue;
+    }
     if (arg == "--silent") {
       std::chrono::milliseconds silent{};
       if (!config::parse_duration(args[++i], silent))
@@ -100,6 +127,8 @@ admin_request parse_admin_args(const arguments& args) {
     throw usage_error("--database only applies to create-token");
   if ((request.silent || request.lagging) && request.command != "tenants")
     throw usage_error("--silent and --lagging only apply to tenants");
+  if (request.batch && !request.command.starts_with("remove-"))
+    throw usage_error("--batch only applies to remove-client, remove-database and remove-table");
   return request;
 }
 
@@ -325,6 +354,14 @@ int run_admin_request(const admin_request& request, storage::postgres_store& sto
     print_tables(request, store.list_remote_tables());
   } else if (command == "tenants") {
     print_tenants(request, store.list_tenant_databases());
+  } else if (command.starts_with("remove-")) {
+    storage::removal_scope scope{request.operands[0], std::nullopt, std::nullopt};
+    if (request.operands.size() > 1)
+      scope.database = request.operands[1];
+    if (request.operands.size() > 2)
+      scope.table = request.operands[2];
+    return run_removal(store, scope, request.batch.value_or(default_removal_batch_rows),
+                       request.json);
   } else if (command == "lock-schema" || command == "unlock-schema") {
     return set_schema_lock(request, store, command == "lock-schema");
   } else {

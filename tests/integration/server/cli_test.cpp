@@ -1,4 +1,5 @@
 // The built `tidesync` binary: `server` and `admin` as an operator runs them.
+#include "protocol/table_schema.hpp"
 #include "storage/postgres_store.hpp"
 #include "tests/integration/server/server_fixture.hpp"
 #include "tests/integration/server/test_http_client.hpp"
@@ -208,6 +209,70 @@ TEST_F(TidesyncCli, AdminLocksAndUnlocksASharedTablesSchema) {
   auto hostile = admin({"lock-schema", "items\"; DROP TABLE x"});
   EXPECT_EQ(hostile.exit_code, 1);
   EXPECT_NE(hostile.err.find("invalid"), std::string::npos) << hostile.err;
+}
+
+// A client leaves: remove-client revokes its token (a running server refuses
+// it), deletes its rows in batches, says what it removed, and a second run
+// removes nothing; remove-table and remove-database name what they removed.
+TEST_F(TidesyncCli, AdminRemovesAClientsDataAndTokensAndSaysWhat) {
+  auto created = admin({"create-client", "cli-co"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto token = created.out.substr(0, created.out.size() - 1);
+  {
+    storage::postgres_store store{{db_.url()}};
+    for (const auto* name : {"store-01", "store-02"}) {
+      auto db = store.register_database("cli-co", name).database_id;
+      store.declare_table("cli-co", db, "items",
+                          protocol::table_schema_from_json(boost::json::parse(
+                            R"({"columns":[{"name":"id","type":"bigint","nullable":false},
+                                           {"name":"v","type":"bigint","nullable":false}],
+                                "key":["id"],"version_column":"v","modified_column":null})")));
+      std::string rows;
+      for (int i = 1; i <= 120; ++i)
+        rows += (i > 1 ? ",[" : "[") + std::to_string(i) + ",1]";
+      store.upload("cli-co", db, "items",
+                   boost::json::parse(R"({"columns":["id","v"],"rows":[)" + rows + "]}"));
+    }
+  }
+  auto table = admin({"remove-table", "cli-co", "store-02", "items", "--batch", "50"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("removed table items of database store-02 of client cli-co: 120 rows "
+                           "in 1 table\n"),
+            std::string::npos)
+    << table.out;
+
+  child_process server{TIDESYNC_BINARY, {"server", "--config", config_.string()}, dir_};
+  auto port = listening_port(server);
+  ASSERT_NE(port, 0) << server.out() << server.err();
+  test_http_client client{port};
+  const std::string body = R"({"name":"store-01"})";
+  EXPECT_EQ(client.call("POST", "/v1/customers/cli-co/databases", token, body).status, 200);
+
+  auto removed = admin({"remove-client", "cli-co", "--batch", "50"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_NE(removed.out.find("removed client cli-co: 120 rows in 1 table, 2 databases, 1 active "
+                             "token revoked (1 deleted)\n"),
+            std::string::npos)
+    << removed.out;
+  EXPECT_NE(removed.err.find("client cli-co: revoked 1 token; waiting"), std::string::npos)
+    << removed.err;
+  EXPECT_EQ(client.call("POST", "/v1/customers/cli-co/databases", token, body).status, 401);
+  storage::postgres_store store{{db_.url()}};
+  EXPECT_TRUE(store.list_clients().empty());
+
+  auto again = admin({"remove-client", "cli-co", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto json = boost::json::parse(again.out).as_object();
+  EXPECT_EQ(json.at("rows").as_int64(), 0);
+  EXPECT_EQ(json.at("tokens_revoked").as_int64(), 0);
+  EXPECT_FALSE(json.at("client_removed").as_bool());
+  auto text = admin({"remove-database", "cli-co", "store-01"});
+  EXPECT_EQ(text.out, "database store-01 of client cli-co: nothing to remove (already removed, "
+                      "or never there)\n");
+  EXPECT_EQ(admin({"remove-table", "cli-co", "store-01"}).exit_code, 2);
+  EXPECT_EQ(admin({"remove-client", "cli-co", "--batch", "0"}).exit_code, 2);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0) << server.err();
 }
 
 TEST_F(TidesyncCli, VersionHelpPrintsUsageAndExits0) {
