@@ -80,16 +80,16 @@ struct client_summary {
 /// of its databases (by name or id), or one table of that database.
 struct removal_scope {
   std::string client_id;
-  std::optional<std::string> database;  // name or id; with `table`, required
+  std::optional<std::string> database; // name or id; with `table`, required
   std::optional<std::string> table;
 };
 
 /// What a removal found and took away; all zero when nothing was left.
 struct removal_report {
   std::int64_t rows = 0;
-  std::int64_t tables = 0;     // a database's declared tables
+  std::int64_t tables = 0; // a database's declared tables
   std::int64_t databases = 0;
-  std::int64_t tokens = 0;     // revoked, then deleted with their database or client
+  std::int64_t tokens = 0; // revoked, then deleted with their database or client
   bool client = false;
 };
 
@@ -186,9 +186,9 @@ public:
   /// reports, tokens, databases and the client, as the scope covers.
   /// `progress(table, rows so far)` after each batch. Idempotent: a scope
   /// already removed, or never there, answers all zeros.
-  removal_report remove_tenant_data(const removal_scope& scope, std::int64_t batch_rows,
-                                    const std::function<void(const std::string&, std::int64_t)>&
-                                      progress);
+  removal_report
+  remove_tenant_data(const removal_scope& scope, std::int64_t batch_rows,
+                     const std::function<void(const std::string&, std::int64_t)>& progress);
 
   /// Saves what the server learnt about sites since the last save, in one
   /// transaction: a later contact or upload time replaces an earlier one. A

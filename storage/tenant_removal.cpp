@@ -27,13 +27,13 @@ struct tenant_key {
 // The scope's databases as `{id,…}` (a PostgreSQL array), for `= ANY($2::uuid[])`.
 std::string database_ids(pqxx::transaction_base& tx, const removal_scope& scope) {
   auto found = scope.database
-                 ? tx.exec_params("SELECT coalesce(array_agg(database_id), '{}')::text FROM "
-                                  "tidesync.databases WHERE client_id = $1 AND (name = $2 OR "
-                                  "database_id::text = $2)",
-                                  scope.client_id, *scope.database)
-                 : tx.exec_params("SELECT coalesce(array_agg(database_id), '{}')::text FROM "
-                                  "tidesync.databases WHERE client_id = $1",
-                                  scope.client_id);
+                   ? tx.exec_params("SELECT coalesce(array_agg(database_id), '{}')::text FROM "
+                                    "tidesync.databases WHERE client_id = $1 AND (name = $2 OR "
+                                    "database_id::text = $2)",
+                                    scope.client_id, *scope.database)
+                   : tx.exec_params("SELECT coalesce(array_agg(database_id), '{}')::text FROM "
+                                    "tidesync.databases WHERE client_id = $1",
+                                    scope.client_id);
   return found[0][0].as<std::string>();
 }
 
@@ -51,8 +51,8 @@ std::vector<tenant_key> tenant_tables(pqxx::transaction_base& tx, const removal_
 
 struct batch_outcome {
   std::int64_t deleted = 0;
-  bool finished = false;  // the tenant table is gone
-  bool removed_here = false;  // and this call removed its declaration
+  bool finished = false;     // the tenant table is gone
+  bool removed_here = false; // and this call removed its declaration
 };
 
 } // namespace
@@ -64,21 +64,21 @@ std::int64_t postgres_store::revoke_tokens_of(const removal_scope& scope) {
     pqxx::work tx{c};
     auto ids = database_ids(tx, scope);
     auto revoked = scope.database
-                     ? tx.exec_params("UPDATE tidesync.tokens SET revoked_at = now() WHERE "
-                                      "client_id = $1 AND database_id = ANY($2::uuid[]) AND "
-                                      "revoked_at IS NULL",
-                                      scope.client_id, ids)
-                     : tx.exec_params("UPDATE tidesync.tokens SET revoked_at = now() WHERE "
-                                      "client_id = $1 AND revoked_at IS NULL",
-                                      scope.client_id);
+                       ? tx.exec_params("UPDATE tidesync.tokens SET revoked_at = now() WHERE "
+                                        "client_id = $1 AND database_id = ANY($2::uuid[]) AND "
+                                        "revoked_at IS NULL",
+                                        scope.client_id, ids)
+                       : tx.exec_params("UPDATE tidesync.tokens SET revoked_at = now() WHERE "
+                                        "client_id = $1 AND revoked_at IS NULL",
+                                        scope.client_id);
     tx.commit();
     return static_cast<std::int64_t>(revoked.affected_rows());
   });
 }
 
 removal_report postgres_store::remove_tenant_data(
-  const removal_scope& scope, std::int64_t batch_rows,
-  const std::function<void(const std::string&, std::int64_t)>& progress) {
+    const removal_scope& scope, std::int64_t batch_rows,
+    const std::function<void(const std::string&, std::int64_t)>& progress) {
   batch_rows = std::max<std::int64_t>(batch_rows, 1);
   removal_report report;
   for (int pass = 0; pass < max_passes; ++pass) {
@@ -97,19 +97,20 @@ removal_report postgres_store::remove_tenant_data(
           pqxx::work tx{c};
           batch_outcome out;
           auto locked = tx.exec_params(
-            "SELECT 1 FROM tidesync.tenant_tables WHERE client_id = $1 AND database_id = "
-            "$2::uuid AND table_name = $3 FOR UPDATE",
-            scope.client_id, tenant.database_id, tenant.table);
+              "SELECT 1 FROM tidesync.tenant_tables WHERE client_id = $1 AND database_id = "
+              "$2::uuid AND table_name = $3 FOR UPDATE",
+              scope.client_id, tenant.database_id, tenant.table);
           if (locked.empty()) {
             out.finished = true;
             return out;
           }
           auto target = sql_names::qualified(tx, impl_->options.data_schema, tenant.table);
           out.deleted = static_cast<std::int64_t>(
-            tx.exec_params("DELETE FROM " + target + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " +
-                             target + " WHERE client_id = $1 AND database_id = $2::uuid LIMIT $3))",
-                           scope.client_id, tenant.database_id, batch_rows)
-              .affected_rows());
+              tx.exec_params("DELETE FROM " + target + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " +
+                                 target +
+                                 " WHERE client_id = $1 AND database_id = $2::uuid LIMIT $3))",
+                             scope.client_id, tenant.database_id, batch_rows)
+                  .affected_rows());
           out.finished = out.deleted < batch_rows;
           out.removed_here = out.finished;
           if (out.finished)
@@ -152,20 +153,20 @@ removal_report postgres_store::remove_tenant_data(
                    "ANY($2::uuid[])",
                    scope.client_id, ids);
     report.tokens = static_cast<std::int64_t>(
-      tx.exec_params("DELETE FROM tidesync.tokens WHERE client_id = $1 AND ($2 OR database_id = "
-                     "ANY($3::uuid[]))",
-                     scope.client_id, !scope.database.has_value(), ids)
-        .affected_rows());
+        tx.exec_params("DELETE FROM tidesync.tokens WHERE client_id = $1 AND ($2 OR database_id = "
+                       "ANY($3::uuid[]))",
+                       scope.client_id, !scope.database.has_value(), ids)
+            .affected_rows());
     report.databases = static_cast<std::int64_t>(
-      tx.exec_params("DELETE FROM tidesync.databases WHERE client_id = $1 AND database_id = "
-                     "ANY($2::uuid[])",
-                     scope.client_id, ids)
-        .affected_rows());
+        tx.exec_params("DELETE FROM tidesync.databases WHERE client_id = $1 AND database_id = "
+                       "ANY($2::uuid[])",
+                       scope.client_id, ids)
+            .affected_rows());
     if (!scope.database) {
       tx.exec_params("DELETE FROM tidesync.site_reports WHERE client_id = $1", scope.client_id);
       report.client =
-        tx.exec_params("DELETE FROM tidesync.clients WHERE client_id = $1", scope.client_id)
-          .affected_rows() == 1;
+          tx.exec_params("DELETE FROM tidesync.clients WHERE client_id = $1", scope.client_id)
+              .affected_rows() == 1;
     }
     tx.commit();
   });

@@ -49,21 +49,18 @@ int run_removal(storage::postgres_store& store, const storage::removal_scope& sc
     std::this_thread::sleep_for(grace);
   }
   auto last_said = progress_clock::now();
-  auto report = store.remove_tenant_data(scope, batch_rows, [&](const std::string& table,
-                                                                std::int64_t rows) {
-    if (progress_clock::now() - last_said < progress_every)
-      return;
-    last_said = progress_clock::now();
-    std::cerr << scope_text(scope) << ": " << terminal_text(table) << ": " << rows
-              << " rows removed so far\n";
-  });
+  auto report =
+      store.remove_tenant_data(scope, batch_rows, [&](const std::string& table, std::int64_t rows) {
+        if (progress_clock::now() - last_said < progress_every)
+          return;
+        last_said = progress_clock::now();
+        std::cerr << scope_text(scope) << ": " << terminal_text(table) << ": " << rows
+                  << " rows removed so far\n";
+      });
   if (json) {
-    boost::json::object out{{"client_id", scope.client_id},
-                            {"rows", report.rows},
-                            {"tables", report.tables},
-                            {"databases", report.databases},
-                            {"tokens_revoked", revoked},
-                            {"tokens_deleted", report.tokens},
+    boost::json::object out{{"client_id", scope.client_id},   {"rows", report.rows},
+                            {"tables", report.tables},        {"databases", report.databases},
+                            {"tokens_revoked", revoked},      {"tokens_deleted", report.tokens},
                             {"client_removed", report.client}};
     out["database"] = scope.database ? boost::json::value(*scope.database) : nullptr;
     out["table"] = scope.table ? boost::json::value(*scope.table) : nullptr;

@@ -224,7 +224,7 @@ TEST_F(TidesyncCli, AdminRemovesAClientsDataAndTokensAndSaysWhat) {
       auto db = store.register_database("cli-co", name).database_id;
       store.declare_table("cli-co", db, "items",
                           protocol::table_schema_from_json(boost::json::parse(
-                            R"({"columns":[{"name":"id","type":"bigint","nullable":false},
+                              R"({"columns":[{"name":"id","type":"bigint","nullable":false},
                                            {"name":"v","type":"bigint","nullable":false}],
                                 "key":["id"],"version_column":"v","modified_column":null})")));
       std::string rows;
@@ -239,7 +239,7 @@ TEST_F(TidesyncCli, AdminRemovesAClientsDataAndTokensAndSaysWhat) {
   EXPECT_NE(table.out.find("removed table items of database store-02 of client cli-co: 120 rows "
                            "in 1 table\n"),
             std::string::npos)
-    << table.out;
+      << table.out;
 
   child_process server{TIDESYNC_BINARY, {"server", "--config", config_.string()}, dir_};
   auto port = listening_port(server);
@@ -253,9 +253,9 @@ TEST_F(TidesyncCli, AdminRemovesAClientsDataAndTokensAndSaysWhat) {
   EXPECT_NE(removed.out.find("removed client cli-co: 120 rows in 1 table, 2 databases, 1 active "
                              "token revoked (1 deleted)\n"),
             std::string::npos)
-    << removed.out;
+      << removed.out;
   EXPECT_NE(removed.err.find("client cli-co: revoked 1 token; waiting"), std::string::npos)
-    << removed.err;
+      << removed.err;
   EXPECT_EQ(client.call("POST", "/v1/customers/cli-co/databases", token, body).status, 401);
   storage::postgres_store store{{db_.url()}};
   EXPECT_TRUE(store.list_clients().empty());

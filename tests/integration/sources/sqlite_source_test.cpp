@@ -83,7 +83,7 @@ TEST_F(SqliteSource, DescribeExplainsMissingKeysTablesVersionsAndTypes) {
       "CREATE TABLE odd (id INTEGER PRIMARY KEY)");
   prepare("loose", {"code"});
   prepare("odd");
-  run("ALTER TABLE odd ADD COLUMN anything");  // no declared type: no replicable one
+  run("ALTER TABLE odd ADD COLUMN anything"); // no declared type: no replicable one
   EXPECT_NE(describe_error("loose").find("key:"), std::string::npos);
   EXPECT_EQ(describe("loose", {"code"}).key, std::vector<std::string>{"code"});
   EXPECT_NE(describe_error("plain").find("run `tidesync prepare`"), std::string::npos);

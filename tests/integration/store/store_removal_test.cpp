@@ -25,8 +25,8 @@ protected:
     store_02_token_ = store_->create_token("acme", std::string{"store-02"}).secret;
     globex_token_ = store_->create_client("globex").secret;
     store_09_ = store_->register_database("globex", "store-09").database_id;
-    for (const auto& [client, db] : {std::pair{"acme", db_}, std::pair{"acme", store_02_},
-                                     std::pair{"globex", store_09_}}) {
+    for (const auto& [client, db] :
+         {std::pair{"acme", db_}, std::pair{"acme", store_02_}, std::pair{"globex", store_09_}}) {
       store_->declare_table(client, db, "items", items_schema());
       store_->declare_table(client, db, "parts", items_schema());
     }
@@ -35,7 +35,8 @@ protected:
     upload_rows("acme", store_02_, "items", 40);
     upload_rows("globex", store_09_, "items", 60);
     query("INSERT INTO tidesync.site_reports (client_id, database_id, last_contact) VALUES "
-          "('acme', '" + db_ + "', now()), ('globex', '" + store_09_ + "', now())");
+          "('acme', '" +
+          db_ + "', now()), ('globex', '" + store_09_ + "', now())");
   }
 
   void upload_rows(const std::string& client, const std::string& db, const std::string& table,
@@ -48,15 +49,15 @@ protected:
   }
 
   std::string rows_of(const std::string& client, const std::string& table) {
-    return *scalar("SELECT count(*) FROM tidesync_data." + table + " WHERE client_id = '" +
-                   client + "'");
+    return *scalar("SELECT count(*) FROM tidesync_data." + table + " WHERE client_id = '" + client +
+                   "'");
   }
 
   removal_report remove(const removal_scope& scope, std::int64_t batch = 100) {
-    return store_->remove_tenant_data(scope, batch, [&](const std::string& table,
-                                                        std::int64_t rows) {
-      progress_.push_back(table + ":" + std::to_string(rows));
-    });
+    return store_->remove_tenant_data(scope, batch,
+                                      [&](const std::string& table, std::int64_t rows) {
+                                        progress_.push_back(table + ":" + std::to_string(rows));
+                                      });
   }
 
   std::string store_02_, store_09_;
@@ -98,9 +99,9 @@ TEST_F(store_removal, ADatabaseByIdTakesItsTablesAndTheTokensNarrowedToIt) {
   EXPECT_EQ(report.tables, 2) << "items and the empty parts";
   EXPECT_EQ(report.databases, 1);
   EXPECT_EQ(report.tokens, 1);
-  EXPECT_EQ(*scalar("SELECT count(*) FROM tidesync.databases WHERE database_id = '" + store_02_ +
-                    "'"),
-            "0");
+  EXPECT_EQ(
+      *scalar("SELECT count(*) FROM tidesync.databases WHERE database_id = '" + store_02_ + "'"),
+      "0");
   EXPECT_EQ(rows_of("acme", "items"), "250");
   EXPECT_EQ(rows_of("acme", "parts"), "30");
   // The client's agent may register that name again: a new, empty database.
@@ -109,7 +110,7 @@ TEST_F(store_removal, ADatabaseByIdTakesItsTablesAndTheTokensNarrowedToIt) {
 
 TEST_F(store_removal, AClientLeavesNoTraceAndOtherTenantsKeepEverything) {
   EXPECT_EQ(store_->revoke_tokens_of({"acme", std::nullopt, std::nullopt}), 3)
-    << "its first token, the one for every database and the one for store-02";
+      << "its first token, the one for every database and the one for store-02";
   EXPECT_FALSE(store_->authenticate(acme_token_).has_value());
   auto report = remove({"acme", std::nullopt, std::nullopt}, 64);
   EXPECT_EQ(report.rows, 320);
@@ -122,7 +123,7 @@ TEST_F(store_removal, AClientLeavesNoTraceAndOtherTenantsKeepEverything) {
         "tidesync.site_reports", "tidesync_data.items", "tidesync_data.parts"})
     EXPECT_EQ(*scalar(std::string{"SELECT count(*) FROM "} + table + " WHERE client_id = 'acme'"),
               "0")
-      << table;
+        << table;
   EXPECT_EQ(rows_of("globex", "items"), "60");
   EXPECT_EQ(*scalar("SELECT count(*) FROM tidesync.site_reports WHERE client_id = 'globex'"), "1");
   EXPECT_TRUE(store_->authenticate(globex_token_).has_value());
@@ -155,12 +156,15 @@ TEST_F(store_removal, AnUploadInFlightFinishesFirstAndItsRowsGoToo) {
   });
   // Waiting on the lock, as pg_locks shows, and not finished.
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (*scalar("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "0" &&
+  while (*scalar("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM "
+                 "pg_database WHERE datname = current_database())") == "0" &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
-  ASSERT_NE(*scalar("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"), "0");
+  ASSERT_NE(*scalar("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid "
+                    "FROM pg_database WHERE datname = current_database())"),
+            "0");
   EXPECT_FALSE(finished);
-  upload_rows("globex", store_09_, "items", 70);  // another tenant: not blocked
+  upload_rows("globex", store_09_, "items", 70); // another tenant: not blocked
   held.commit();
   auto report = removal.get();
   EXPECT_EQ(report.rows, 260);
