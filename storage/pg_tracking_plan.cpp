@@ -339,6 +339,8 @@ void plan_pg_table(pqxx::transaction_base& tx, const table_ref& ref, const std::
     refuse_missing_table(tx, ref, label);
   // Said before anything runs: the agent could not sync the table as it is.
   detail::refuse_unreplicable_columns(label, ref.name, *catalog, ref.exclude_columns);
+  detail::check_excluded_columns(label, ref.name, *catalog, ref.key, ref.version_column,
+                                 ref.modified_column, ref.exclude_columns);
   index_columns(ref, *catalog, "");  // key names are checked before anything runs
   const auto* column = find_column(*catalog, ref.version_column);
   if (column != nullptr)

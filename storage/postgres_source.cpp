@@ -194,18 +194,22 @@ std::optional<detail::catalog_table> read_pg_catalog(pqxx::transaction_base& tx,
   if (oid.empty())
     return std::nullopt;
   auto columns = tx.exec_params(
-    "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-    "  (SELECT k.n FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(att, n) "
-    "   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum) "
-    "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-    "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-    oid[0][0].as<std::string>());
+      // A type is known by its name in pg_catalog only: an enum or domain
+      // called int8 or text in another schema is not the built-in type.
+      "SELECT a.attname, CASE WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN t.typname "
+      "  END, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+      "  (SELECT k.n FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(att, n) "
+      "   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum) "
+      "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+      "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+      oid[0][0].as<std::string>());
   detail::catalog_table catalog;
   std::vector<std::pair<std::int64_t, std::string>> key;
   for (const auto& row : columns) {
     detail::catalog_column column;
     column.name = row[0].as<std::string>();
-    column.type = protocol::parse_column_type(row[1].as<std::string>());
+    if (!row[1].is_null())
+      column.type = protocol::parse_column_type(row[1].as<std::string>());
     column.declared_type = row[2].as<std::string>();
     column.not_null = row[3].as<bool>();
     if (!row[4].is_null())

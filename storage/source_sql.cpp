@@ -281,34 +281,6 @@ std::vector<protocol::column_def> column_defs(std::string_view database, const s
   return out;
 }
 
-// An excluded column must exist and must not be one the table's replication
-// stands on: the key, the version column, the modified column.
-void check_excluded(std::string_view database, const std::string& table,
-                    const catalog_table& catalog, const std::vector<std::string>& key,
-                    const std::string& version_column,
-                    const std::optional<std::string>& modified_column,
-                    const std::vector<std::string>& excluded) {
-  const auto& key_names = key.empty() ? catalog.primary_key : key;
-  for (const auto& name : excluded) {
-    if (find_column(catalog, name) == nullptr)
-      throw storage_error(storage_errc::not_found, "exclude_columns names " + name + ", which " +
-                                                       where_table(database, table) +
-                                                       " does not have");
-    std::string role;
-    if (is_excluded(key_names, name))
-      role = "a key column";
-    else if (name == version_column)
-      role = "its version column";
-    else if (modified_column && name == *modified_column)
-      role = "its modified column";
-    if (!role.empty())
-      throw storage_error(storage_errc::invalid, "exclude_columns names " + name + ", " + role +
-                                                     " of " + where_table(database, table) +
-                                                     ": a row can't be replicated "
-                                                     "without it; exclude other columns");
-  }
-}
-
 std::vector<std::string> key_columns(std::string_view database, const std::string& table,
                                      const catalog_table& catalog,
                                      const std::vector<std::string>& key) {
@@ -339,6 +311,34 @@ void mark_not_null(std::vector<protocol::column_def>& columns, const std::string
 }
 
 } // namespace
+
+// An excluded column must exist and must not be one the table's replication
+// stands on: the key, the version column, the modified column.
+void check_excluded_columns(std::string_view database, const std::string& table,
+                            const catalog_table& catalog, const std::vector<std::string>& key,
+                            const std::string& version_column,
+                            const std::optional<std::string>& modified_column,
+                            const std::vector<std::string>& excluded) {
+  const auto& key_names = key.empty() ? catalog.primary_key : key;
+  for (const auto& name : excluded) {
+    if (find_column(catalog, name) == nullptr)
+      throw storage_error(storage_errc::not_found, "exclude_columns names " + name + ", which " +
+                                                       where_table(database, table) +
+                                                       " does not have");
+    std::string role;
+    if (is_excluded(key_names, name))
+      role = "a key column";
+    else if (name == version_column)
+      role = "its version column";
+    else if (modified_column && name == *modified_column)
+      role = "its modified column";
+    if (!role.empty())
+      throw storage_error(storage_errc::invalid, "exclude_columns names " + name + ", " + role +
+                                                     " of " + where_table(database, table) +
+                                                     ": a row can't be replicated "
+                                                     "without it; exclude other columns");
+  }
+}
 
 void refuse_unreplicable_columns(std::string_view database, const std::string& table,
                                  const catalog_table& catalog,
@@ -396,7 +396,7 @@ protocol::table_schema build_schema(std::string_view database, const std::string
                                                    " configured for " +
                                                    where_table(database, table) +
                                                    " does not exist");
-  check_excluded(database, table, catalog, key, version_column, modified_column, excluded);
+  check_excluded_columns(database, table, catalog, key, version_column, modified_column, excluded);
   protocol::table_schema schema;
   schema.columns = column_defs(database, table, catalog, excluded);
   schema.key = key_columns(database, table, catalog, key);

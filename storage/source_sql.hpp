@@ -84,6 +84,15 @@ struct catalog_table {
   std::vector<std::string> primary_key;  // key order
 };
 
+/// Throws storage_error naming an excluded column the table does not have,
+/// or one a row can't be replicated without (key, version, modified column;
+/// `key` empty: the primary key).
+void check_excluded_columns(std::string_view database, const std::string& table,
+                            const catalog_table& catalog, const std::vector<std::string>& key,
+                            const std::string& version_column,
+                            const std::optional<std::string>& modified_column,
+                            const std::vector<std::string>& excluded);
+
 /// Throws storage_error(unsupported) naming every column of the table whose
 /// type tidesync can't replicate, but those `excluded`, and what to do.
 void refuse_unreplicable_columns(std::string_view database, const std::string& table,

@@ -169,6 +169,8 @@ void plan_sqlite_table(sqlite_db& db, const table_ref& ref, std::int64_t& counte
                         "table " + ref.name + " not found in " + db.label());
   // Said before anything runs: the agent could not sync the table as it is.
   detail::refuse_unreplicable_columns(db.label(), ref.name, *catalog, ref.exclude_columns);
+  detail::check_excluded_columns(db.label(), ref.name, *catalog, ref.key, ref.version_column,
+                                 ref.modified_column, ref.exclude_columns);
   const auto* column = find_column(*catalog, ref.version_column);
   if (column != nullptr)
     require_bigint(*column, ref.name, db.label());

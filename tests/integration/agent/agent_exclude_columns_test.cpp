@@ -151,6 +151,31 @@ TEST_P(ExcludedColumns, NeverLeaveTheSiteAndTheOtherColumnsSync) {
             std::to_string(rows));
 }
 
+// Excluded after it was replicated: the values sent stay until the table's
+// data for this site is removed; the agent then loads it again without them.
+TEST_P(ExcludedColumns, ValuesSentBeforeTheExclusionGoWithARemoveTable) {
+  constexpr int rows = 120;
+  create_customers(rows);
+  storage::apply_version_tracking(site_url_, {customers({"opens"})});
+  auto config = agent_config({"customers"});
+  config.databases[0].tables[0].exclude_columns = {"opens"};
+  ASSERT_TRUE(run_with(config).all_in_sync());
+  const auto held = "SELECT count(*) FROM tidesync_data.customers WHERE card IS NOT NULL";
+  ASSERT_EQ(store_scalar(held), std::to_string(rows)) << "the card numbers were sent";
+
+  config.databases[0].tables[0].exclude_columns = {"card", "opens"};
+  ASSERT_TRUE(run_with(config).all_in_sync());
+  EXPECT_EQ(store_scalar(held), std::to_string(rows)) << "as docs/operations.md says";
+
+  auto report = store_->remove_tenant_data({"acme", "store-01", "customers"}, 50, {});
+  EXPECT_EQ(report.rows, rows);
+  auto again = run_with(config);
+  ASSERT_TRUE(again.all_in_sync()) << again.summary_lines();
+  EXPECT_EQ(table_of(again, "customers").rows_uploaded, rows);
+  EXPECT_EQ(store_scalar(held), "0");
+  EXPECT_EQ(store_scalar("SELECT count(*) FROM tidesync_data.customers"), std::to_string(rows));
+}
+
 INSTANTIATE_TEST_SUITE_P(sites, ExcludedColumns,
                          ::testing::Values(site_kind::sqlite, site_kind::postgresql), site_name);
 

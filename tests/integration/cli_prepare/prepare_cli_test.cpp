@@ -201,6 +201,21 @@ TEST_F(PrepareCli, AnUnreplicableColumnIsNamedBeforeAnythingChanges) {
                                     "(interval), tags (text[])"))
       << from_pg.err;
 
+  // An enum named like a built-in type is still an enum.
+  pg_exec(pg_.url(), "CREATE TYPE public.int8 AS ENUM ('x', 'y'); "
+                     "CREATE TABLE shadowed (id bigint PRIMARY KEY, s public.int8)");
+  auto shadowed = prepare({"--source", pg_.url(), "--table", "shadowed", "--dry-run"});
+  EXPECT_EQ(shadowed.exit_code, 1);
+  EXPECT_TRUE(contains(shadowed.err, "s (public.int8)")) << shadowed.err;
+
+  // The key found from the primary key can't be excluded either, before any change.
+  auto key = prepare({"--config", write_config("[orders, {name: shifts, exclude_columns: "
+                                               "[starts, id]}]")});
+  EXPECT_EQ(key.exit_code, 1);
+  EXPECT_TRUE(contains(key.err, "exclude_columns names id, a key column of table shifts"))
+      << key.err;
+  EXPECT_FALSE(sqlite_has_column(sqlite_file_, "orders", "tidesync_version"));
+
   auto excluded = prepare({"--config", write_config("[orders, {name: shifts, exclude_columns: "
                                                     "[starts]}]")});
   EXPECT_EQ(excluded.exit_code, 0) << excluded.err;
