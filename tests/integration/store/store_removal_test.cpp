@@ -154,17 +154,22 @@ TEST_F(store_removal, AnUploadInFlightFinishesFirstAndItsRowsGoToo) {
     finished = true;
     return report;
   });
-  // Waiting on the lock, as pg_locks shows, and not finished.
+  // Waiting on the lock (a backend of this test's database waits on a Lock
+  // event: a row lock waits on the holder's transaction id), not finished.
+  // Every check is an EXPECT: the held transaction must end below whatever
+  // they find, or the removal thread would wait for it forever.
+  const std::string waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND wait_event_type = 'Lock'";
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (*scalar("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM "
-                 "pg_database WHERE datname = current_database())") == "0" &&
-         std::chrono::steady_clock::now() < deadline)
+  while (*scalar(waiting) == "0" && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
-  ASSERT_NE(*scalar("SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid "
-                    "FROM pg_database WHERE datname = current_database())"),
-            "0");
+  EXPECT_EQ(*scalar(waiting), "1") << "the removal does not wait for the upload's lock";
   EXPECT_FALSE(finished);
-  upload_rows("globex", store_09_, "items", 70); // another tenant: not blocked
+  try {
+    upload_rows("globex", store_09_, "items", 70); // another tenant: not blocked
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "another tenant's upload failed: " << e.what();
+  }
   held.commit();
   auto report = removal.get();
   EXPECT_EQ(report.rows, 260);
