@@ -5,6 +5,7 @@
 #include "actors/change_set.hpp"
 #include "actors/change_watcher.hpp"
 #include "actors/http_remote.hpp"
+#include "protocol/http_proxy.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_endpoint.hpp"
 #include "actors/supervisor.hpp"
@@ -134,6 +135,7 @@ std::shared_ptr<agent_context> make_context(config::agent_config config, agent_h
 struct agent::impl {
   impl(config::agent_config config, agent_hooks hooks)
     : lock(config.state_dir),
+      proxy(server_proxy(config.server)),
       state(config.state_dir),
       metrics(registry.get()),
       on_cycle(std::move(hooks.on_cycle)),
@@ -191,6 +193,8 @@ struct agent::impl {
 
   stop_signal stop;
   agent_lock lock;  // before the state store: a second agent must not even open it
+  /// The proxy to the server, if any; checked before anything starts.
+  std::optional<std::string> proxy;
   storage::state_store state;
   metrics::registry registry;
   metrics::agent_metrics metrics;
@@ -256,6 +260,9 @@ void agent::run() {
   using clock = change_set::clock;
   auto& d = *impl_;
   const auto& config = d.context->config;
+  if (d.proxy)
+    spdlog::info("agent: server {} through proxy {}", config.server.url,
+                 protocol::parse_proxy_url(*d.proxy).shown);
   spdlog::info("agent: {} databases, a cycle every {} ms{}", config.databases.size(),
                config.interval.count(), config.notify ? " and on committed changes" : "");
   // Every database runs its own cycle every interval, at a phase of its

@@ -44,7 +44,9 @@ void verify_table(storage::source& source, remote_api& remote, const std::string
       protocol::without_columns(source.describe(table.name, table.key, table.version_column,
                                                 table.modified_column, table.exclude_columns),
                                 out.not_replicated);
-  digest_walk walk{source, table.name, schema, retrying_call(remote, database_id, table.name, schema)};
+  schema.site_filter = table.where;  // the cloud holds only the rows it keeps
+  digest_walk walk{source, table.name, schema,
+                   retrying_call(remote, database_id, table.remote(), schema)};
   auto result = walk.run(std::nullopt, 0);
   out.site_rows = result.rows_compared;
   out.cloud_rows = result.cloud_rows;

@@ -34,6 +34,25 @@ constexpr std::chrono::minutes idle_recheck{5};
 
 /// The database's side of the server: registration and the summaries. Used
 /// by one blocking job at a time (cycles of a database never overlap).
+/// A database's report as its actor built it, rendered again for every
+/// attempt of the listing request: the in-sync age grows by the time since,
+/// so a retried or queued request never claims a later moment than the
+/// checks it stands for.
+struct timed_report {
+  std::optional<protocol::site_report> report;  // none without metrics
+  std::chrono::steady_clock::time_point built_at;
+
+  std::string header() const {
+    if (!report)
+      return {};
+    auto aged = *report;
+    if (aged.in_sync_age)
+      *aged.in_sync_age +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - built_at).count();
+    return protocol::to_header_value(aged);
+  }
+};
+
 struct database_link {
   std::shared_ptr<const agent_context> context;
   const config::database_config* config = nullptr;
@@ -49,7 +68,7 @@ struct database_link {
   /// Every table's remote summary in one request, carrying `site_report`
   /// (how the tables stand here); re-registers once when the server no
   /// longer knows the saved id.
-  table_listing summaries(std::string& id, const std::string& site_report,
+  table_listing summaries(std::string& id, const timed_report& site_report,
                           database_report& report);
 
   /// Calls `call` again after a backoff while it fails transiently, a few times.
@@ -93,9 +112,10 @@ std::optional<std::string> database_link::database_id(database_report& report) {
   return known_id = answer.value;
 }
 
-table_listing database_link::summaries(std::string& id, const std::string& site_report,
+table_listing database_link::summaries(std::string& id, const timed_report& site_report,
                                        database_report& report) {
-  auto answer = with_retry("list tables", [&] { return remote.list_tables(id, site_report); });
+  auto answer =
+    with_retry("list tables", [&] { return remote.list_tables(id, site_report.header()); });
   if (answer.status.http_status == 404 || answer.status.http_status == 403) {
     // The server lost or never had this id (e.g. a new store): register again.
     context->state->clear_database_id(config->name);
@@ -104,7 +124,8 @@ table_listing database_link::summaries(std::string& id, const std::string& site_
     if (!fresh)
       return nullptr;
     id = *fresh;
-    answer = with_retry("list tables", [&] { return remote.list_tables(id, site_report); });
+    answer =
+      with_retry("list tables", [&] { return remote.list_tables(id, site_report.header()); });
   }
   if (!answer.status.ok()) {
     failure = answer.status;
@@ -321,7 +342,7 @@ void remember_quiet(database_self self, std::size_t i, const table_report& resul
   if (!result.quiet || !cycle.marks)
     return;
   auto token = cycle.marks->tokens.find(name);
-  auto remote = cycle.summaries->find(name);
+  auto remote = cycle.summaries->find(state.config->tables[i].remote());
   if (token == cycle.marks->tokens.end() || remote == cycle.summaries->end())
     return;
   child.quiet = sync::quiet_table{token->second, writers_of(*cycle.marks, name), remote->second,
@@ -342,7 +363,8 @@ bool skip_unchanged(database_self self, std::size_t i) {
   if (auto token = cycle.marks->tokens.find(name); token != cycle.marks->tokens.end())
     view.token = token->second;
   view.writers = writers_of(*cycle.marks, name);
-  if (auto remote = cycle.summaries->find(name); remote != cycle.summaries->end())
+  if (auto remote = cycle.summaries->find(state.config->tables[i].remote());
+      remote != cycle.summaries->end())
     view.remote = remote->second;
   view.now = cycle.listed_at;
   auto recheck = std::min<sync::idle_clock::duration>(idle_recheck,
@@ -360,8 +382,10 @@ bool skip_unchanged(database_self self, std::size_t i) {
     report.unread = true;
     cycle.report.tables.push_back(std::move(report));
   }
-  if (child.metrics)
+  if (child.metrics) {
     child.metrics->set_last_success(cycle.listed_unix_seconds);
+    child.metrics->set_equal(cycle.listed_at);  // the marks were read after listed_at
+  }
   return true;
 }
 
@@ -412,7 +436,7 @@ void start_waiting_tables(database_self self) {
     cycle.report.tables.emplace_back();
     ++cycle.running;
     table_cycle request{cycle.id, std::nullopt, cycle.full_pass};
-    if (auto found = cycle.summaries->find(table.name); found != cycle.summaries->end())
+    if (auto found = cycle.summaries->find(table.remote()); found != cycle.summaries->end())
       request.remote = found->second;
     self->request(child.table, caf::infinite, cycle_atom::value, request)
       .then(
@@ -444,22 +468,30 @@ void finish_table(database_self self, std::size_t slot, table_report report) {
 // How the database's tables stand, for the server's fleet view (the
 // Tidesync-Report header of the listing request): counts, the largest lag
 // and the worst lagging tables. Tables not compared yet (pending) count in
-// `tables` only. Empty without metrics.
-std::string site_report_of(const database_actor_state& state) {
+// `tables` only. Also how long ago the oldest check of an equal table began
+// (the store's "in sync as of"), unless a table is still pending: nothing
+// then says it is in sync. Empty without metrics.
+timed_report site_report_of(const database_actor_state& state) {
   protocol::site_report report;
   std::vector<protocol::table_lag> lagging;
+  const auto now = std::chrono::steady_clock::now();
+  bool pending = false;
   for (std::size_t i = 0; i < state.tables.size(); ++i) {
-    const auto* table = state.tables[i].metrics;
+    auto* table = state.tables[i].metrics;
     if (table == nullptr)
-      return {};
+      return {std::nullopt, now};
     ++report.tables;
     const auto phase = table->phase();
+    pending = pending || phase == metrics::table_phase::pending;
+    if (phase == metrics::table_phase::equal)
+      report.in_sync_age =
+        std::max(report.in_sync_age.value_or(0), table->seconds_since_equal(now));
     if (phase == metrics::table_phase::equal || phase == metrics::table_phase::pending)
       continue;
     ++report.not_equal;
     report.lag_seconds = std::max(report.lag_seconds, table->lag_seconds());
     report.lag_versions += table->lag_versions();
-    lagging.push_back({state.config->tables[i].name, std::string{metrics::to_string(phase)},
+    lagging.push_back({state.config->tables[i].remote(), std::string{metrics::to_string(phase)},
                        table->lag_seconds(), table->lag_versions()});
   }
   const auto shown = std::min(lagging.size(), protocol::site_report_max_tables);
@@ -469,7 +501,9 @@ std::string site_report_of(const database_actor_state& state) {
                     });
   lagging.resize(shown);
   report.lagging = std::move(lagging);
-  return protocol::to_header_value(report);
+  if (pending)
+    report.in_sync_age.reset();
+  return {std::move(report), now};
 }
 
 // The blocking part of a cycle (register, one summaries request) runs on the

@@ -4,13 +4,16 @@
 
 #include "protocol/cell_codec.hpp"
 #include "protocol/http_client.hpp"
+#include "protocol/http_proxy.hpp"
 #include "protocol/json_parse.hpp"
 #include "protocol/site_report.hpp"
 #include "protocol/url_encoding.hpp"
 
 #include <boost/json.hpp>
 
+#include <cstdlib>
 #include <exception>
+#include <stdexcept>
 
 namespace tidesync::actors {
 
@@ -64,6 +67,25 @@ remote_answer<T> answer(const protocol::http_response& response, Parse parse) {
   return out;
 }
 
+} // namespace
+
+std::optional<std::string> server_proxy(const config::server_endpoint& server) {
+  auto chosen =
+    protocol::proxy_for(server.url, server.proxy, [](const char* name) { return std::getenv(name); });
+  if (chosen) {
+    try {
+      protocol::parse_proxy_url(*chosen);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error((server.proxy ? "server.proxy: " : "the proxy in HTTPS_PROXY or "
+                                                                  "HTTP_PROXY: ") +
+                               std::string{e.what()});
+    }
+  }
+  return chosen;
+}
+
+namespace {
+
 protocol::http_client_options client_options(const config::server_endpoint& server,
                                               std::chrono::milliseconds request_timeout,
                                               bool compress) {
@@ -73,6 +95,7 @@ protocol::http_client_options client_options(const config::server_endpoint& serv
   // The server's fleet view counts agents by version.
   options.user_agent = std::string{"tidesync-agent/"} + TIDESYNC_VERSION;
   options.ca_file = server.ca_file;
+  options.proxy = server_proxy(server);
   options.default_headers = {{"Authorization", "Bearer " + server.token}};
   return options;
 }

@@ -5,12 +5,19 @@
 #include "config/agent_config.hpp"
 
 #include <memory>
+#include <optional>
 
 namespace tidesync::protocol {
 class http_client;
 } // namespace tidesync::protocol
 
 namespace tidesync::actors {
+
+/// The proxy requests to `server` go through: `server.proxy`, else the
+/// environment's HTTPS_PROXY/HTTP_PROXY unless NO_PROXY names the server.
+/// Throws std::runtime_error naming where a proxy URL that can't be used
+/// came from.
+std::optional<std::string> server_proxy(const config::server_endpoint& server);
 
 /// remote_api over HTTP: one kept-alive protocol::http_client, bearer token,
 /// gzip request bodies unless `compress` is off, the configured request timeout.

@@ -160,8 +160,8 @@ remote_answer<protocol::table_version> table_sync::send_body(const page_body& bo
                                                              bool recount) {
   const auto started = std::chrono::steady_clock::now();
   auto answer = body.coding == protocol::content_coding::identity
-                  ? parts_.remote->upload(database_id_, table_name(), body.bytes, recount)
-                  : parts_.remote->upload_compressed(database_id_, table_name(), body.bytes,
+                  ? parts_.remote->upload(database_id_, remote_table(), body.bytes, recount)
+                  : parts_.remote->upload_compressed(database_id_, remote_table(), body.bytes,
                                                      body.coding, recount);
   if (parts_.metrics) {
     parts_.metrics->observe_upload_seconds(
@@ -272,7 +272,7 @@ std::string table_sync::retry_skipped_row(const storage::text_row& row) {
   }
   // Alone and outside the batch-size history: one bad row must not shrink every batch.
   auto answer = with_retry("upload skipped row", [&] {
-    return parts_.remote->upload(database_id_, table_name(), upload_body(schema_, {&row, 1}),
+    return parts_.remote->upload(database_id_, remote_table(), upload_body(schema_, {&row, 1}),
                                  false);
   });
   if (answer.status.result == call_result::failed)

@@ -86,6 +86,7 @@ std::string read_local(storage::source& source, const config::table_config& tabl
         protocol::without_columns(source.describe(table.name, table.key, table.version_column,
                                                   table.modified_column, table.exclude_columns),
                                   status.not_replicated);
+    schema.site_filter = table.where;  // the rows the cloud copy should hold
     status.local = source.summary(table.name, schema);
     return "";
   } catch (const storage::storage_error& e) {
@@ -98,7 +99,7 @@ void apply_remote(const remote_listing& listing, table_status& status) {
   status.remote_is = listing.state;
   if (listing.state != remote_state::declared)
     return;
-  if (auto found = listing.tables.find(status.table); found != listing.tables.end())
+  if (auto found = listing.tables.find(status.remote_table); found != listing.tables.end())
     status.remote = found->second;
   else
     status.remote_is = remote_state::not_declared;
@@ -131,6 +132,7 @@ table_status table_row(const config::database_config& database, const config::ta
   table_status status;
   status.database = database.name;
   status.table = table.name;
+  status.remote_table = table.remote();
   if (auto found = saved.skipped.find({database.name, table.name}); found != saved.skipped.end())
     status.skipped = found->second;
   if (auto found = saved.refused.find({database.name, table.name}); found != saved.refused.end())

@@ -37,6 +37,7 @@ struct running_view {
 struct table_status {
   std::string database;
   std::string table;
+  std::string remote_table;  // its name in the cloud (`remote_name`, else `table`)
   std::optional<protocol::table_version> local;
   std::optional<protocol::table_version> remote;
   remote_state remote_is = remote_state::failed;

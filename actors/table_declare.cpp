@@ -32,6 +32,11 @@ void table_sync::prepare_schema(bool remote_declared) {
   const auto& table = parts_.table;
   auto described = source_->describe(table.name, table.key, table.version_column,
                                      table.modified_column, table.exclude_columns);
+  described.site_filter = table.where;
+  if (table.where && !filter_checked_) {
+    check_row_filter(described);
+    filter_checked_ = true;
+  }
   auto hash = schema_hash(described);
   refused_ = parse_refused(parts_.state->refused_columns(parts_.database, table.name));
   bool declared = remote_declared && parts_.state->schema_hash(parts_.database, table.name) == hash;
@@ -39,6 +44,21 @@ void table_sync::prepare_schema(bool remote_declared) {
     declare_schema(described, hash);
   schema_ = protocol::without_columns(described, refused_);
   order_ = std::make_unique<sync::position_order>(key_types(schema_));
+}
+
+// A `where` the site's database refuses (a misspelt column, a function it
+// lacks) fails the table with the filter named, before any row is read.
+// Reading one row makes the database check the whole query.
+void table_sync::check_row_filter(const protocol::table_schema& schema) {
+  try {
+    source_->read_rows(table_name(), schema, std::nullopt, std::nullopt, 1);
+  } catch (const storage::storage_error& e) {
+    if (e.code() == storage::storage_errc::unavailable)
+      throw;
+    throw storage::storage_error(storage::storage_errc::invalid,
+                                 "the where of table " + table_name() + " (\"" + *schema.site_filter +
+                                   "\") is not a condition this database accepts: " + e.what());
+  }
 }
 
 // Refused columns are asked for again now and then: the operator may have
@@ -55,7 +75,7 @@ void table_sync::declare_schema(const protocol::table_schema& described, const s
   std::vector<protocol::refused_column> refused;
   for (int round = 1;; ++round) {
     auto answer = with_retry("declare schema", [&] {
-      return parts_.remote->declare_schema(database_id_, name,
+      return parts_.remote->declare_schema(database_id_, remote_table(),
                                            protocol::without_columns(described, refused));
     });
     if (answer.status.ok())

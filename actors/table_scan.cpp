@@ -112,7 +112,7 @@ std::vector<sync::row_position> table_sync::remote_manifest(const sync::version_
     after = manifest_after(*window.after);
   do {
     auto answer = with_retry("read manifest", [&] {
-      return parts_.remote->manifest(database_id_, table_name(), schema_, range.min_version,
+      return parts_.remote->manifest(database_id_, remote_table(), schema_, range.min_version,
                                      range.max_version, page_rows, after);
     });
     if (!answer.status.ok())
@@ -149,7 +149,7 @@ void table_sync::delete_keys(const std::vector<sync::row_key>& keys) {
     auto last = std::min(keys.size(), first + keys_per_request);
     auto body = delete_keys_body(schema_, std::span{keys}.subspan(first, last - first));
     auto answer = with_retry("delete rows", [&] {
-      return parts_.remote->delete_rows(database_id_, table_name(), body);
+      return parts_.remote->delete_rows(database_id_, remote_table(), body);
     });
     if (!answer.status.ok())
       fail("delete rows", answer.status);

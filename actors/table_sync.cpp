@@ -37,6 +37,7 @@ table_report table_sync::run_cycle(const table_cycle& cycle) {
   report_.database = parts_.database;
   report_.table = table_name();
   full_pass_ = cycle.full_pass;
+  cycle_started_ = std::chrono::steady_clock::now();
   pass_completed_ = false;
   digest_clean_ = true;
   std::optional<source_pool::loan> source;
@@ -329,7 +330,7 @@ table_sync::read_page(const std::optional<storage::row_position>& after,
 void table_sync::delete_behind(const protocol::table_version& local) {
   auto request = sync::behind_delete(local);
   auto answer = with_retry("delete", [&] {
-    return parts_.remote->delete_rows(database_id_, table_name(), delete_bulk_body(request));
+    return parts_.remote->delete_rows(database_id_, remote_table(), delete_bulk_body(request));
   });
   if (!answer.status.ok())
     fail("delete", answer.status);
@@ -350,7 +351,7 @@ void table_sync::delete_behind(const protocol::table_version& local) {
 
 void table_sync::refresh_remote() {
   auto answer = with_retry("read remote summary", [&] {
-    return parts_.remote->table_summary(database_id_, table_name());
+    return parts_.remote->table_summary(database_id_, remote_table());
   });
   if (!answer.status.ok())
     fail("read remote summary", answer.status);
@@ -398,7 +399,7 @@ void table_sync::show_end_of_cycle() {
   if (!parts_.metrics)
     return;
   if (report_.state == table_state::in_sync)
-    parts_.metrics->set_phase(metrics::table_phase::equal);
+    parts_.metrics->set_equal(cycle_started_);
   else if (report_.state == table_state::skipped)
     parts_.metrics->set_phase(metrics::table_phase::quarantined);
   else

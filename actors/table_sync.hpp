@@ -116,6 +116,7 @@ private:
   // table_declare.cpp: the declaration and the columns the server refuses.
   void prepare_schema(bool remote_declared);
   bool refusal_recheck_due() const;
+  void check_row_filter(const protocol::table_schema& schema);
   void declare_schema(const protocol::table_schema& described, const std::string& hash);
 
   // table_scan.cpp: the differencing scan and the late-commit window.
@@ -180,6 +181,8 @@ private:
   [[noreturn]] void fail(const char* what, const call_status& status);
 
   const std::string& table_name() const { return parts_.table.name; }
+  /// The table's name in every request to the server (`remote_name`).
+  const std::string& remote_table() const { return parts_.table.remote(); }
 
   table_sync_parts parts_;
   std::shared_ptr<source_pool> sources_;
@@ -208,10 +211,14 @@ private:
   std::optional<sync::row_position> resume_from_;
   std::optional<sync::upload_resume> saved_resume_;  // as in the state store
   bool resume_loaded_ = false;
+  bool filter_checked_ = false;  // the `where`, once per actor
   sync::scan_cursor cursor_;
   bool cursor_loaded_ = false;
   std::optional<std::int64_t> saved_mark_;  // the mark this table_sync last wrote
   bool full_pass_ = false;
+  /// When this cycle began: a cycle that ends equal saw the table equal as
+  /// of then (its local summary was read later), not as of its end.
+  std::chrono::steady_clock::time_point cycle_started_;
   bool pass_completed_ = false;
   std::set<std::string> skipped_keys_;  // key_json of rows held as skipped
   // A continuous verify pass: where the next slice starts, what it found so far.

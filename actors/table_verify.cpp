@@ -24,7 +24,7 @@ digest_call table_sync::digest_caller() {
     if (parts_.stop->stop_requested())
       throw detail::cycle_stopped{};
     auto answer = with_retry("compare digests", [&] {
-      return parts_.remote->digests(database_id_, table_name(), schema_, request);
+      return parts_.remote->digests(database_id_, remote_table(), schema_, request);
     });
     if (!answer.status.ok())
       fail("compare digests", answer.status);
@@ -138,7 +138,7 @@ bool table_sync::loaded_whole_table(std::int64_t mark) {
   // was written after it: then the server counts again now.
   if (!recounted_) {
     auto answer = with_retry("recount", [&] {
-      return parts_.remote->recount(database_id_, table_name());
+      return parts_.remote->recount(database_id_, remote_table());
     });
     if (!answer.status.ok())
       fail("recount", answer.status);
@@ -168,7 +168,7 @@ void table_sync::finish_verify_pass(bool found_differences) {
   if (!found_differences && explained_by_skipped(local))
     return;
   auto answer = with_retry("recount", [&] {
-    return parts_.remote->recount(database_id_, table_name());
+    return parts_.remote->recount(database_id_, remote_table());
   });
   if (!answer.status.ok())
     fail("recount", answer.status);

@@ -44,7 +44,7 @@ std::string read_server_url(const yaml_value& value) {
 }
 
 server_endpoint read_server(const yaml_value& value, agent_config_scope scope) {
-  const yaml_mapping server(value, {"url", "client_id", "token", "ca_file"});
+  const yaml_mapping server(value, {"url", "client_id", "token", "ca_file", "proxy"});
   // Local work never uses these values, so one whose variable is not set yet stays empty.
   const auto wanted = [scope](const yaml_value& v) {
     return scope == agent_config_scope::full || !v.has_unset_variable();
@@ -58,6 +58,13 @@ server_endpoint read_server(const yaml_value& value, agent_config_scope scope) {
     endpoint.token = token.as_nonempty_string();
   if (auto v = server.find("ca_file"); v && wanted(*v))
     endpoint.ca_file = v->as_existing_file();
+  if (auto v = server.find("proxy"); v && wanted(*v)) {
+    auto proxy = v->as_nonempty_string();
+    if (proxy != "none" && !has_scheme(proxy, std::array<std::string_view, 1>{"http://"}))
+      v->fail("expected none or an http:// proxy URL (the tunnel through it carries TLS), got \"" +
+              proxy + "\"");
+    endpoint.proxy = std::move(proxy);
+  }
   return endpoint;
 }
 
@@ -105,6 +112,54 @@ host_port read_metrics(const yaml_value& value) {
   return metrics.require("listen").as_host_port();
 }
 
+// Why `text` can't be a table's row filter, or "" when it can. The filter
+// goes inside `WHERE (…)` of every query that reads the table, so it must
+// be one condition: nothing in it may end the statement, start a comment or
+// close that parenthesis, whatever the site's database is. Quoting only
+// PostgreSQL or only SQLite understands (dollar quotes, E'' escapes,
+// backticks, brackets) is refused, since it could hide a parenthesis from
+// this check.
+std::string row_filter_problem(std::string_view text) {
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+    if (c == '\'' || c == '"') {
+      auto end = i + 1;
+      for (;; ++end) {
+        if (end >= text.size())
+          return c == '\'' ? "a string that is never closed" : "a quoted name that is never closed";
+        if (text[end] == '\\')
+          return "a backslash (write the character itself)";
+        if (text[end] == c) {
+          if (end + 1 < text.size() && text[end + 1] == c) {
+            ++end;  // a doubled quote stands for itself
+            continue;
+          }
+          break;
+        }
+      }
+      i = end;
+      continue;
+    }
+    if (c == ';')
+      return "a ';' (it must be one condition, not statements)";
+    if ((c == '-' && next == '-') || (c == '/' && next == '*'))
+      return "a comment";
+    if (c == '$' || c == '`' || c == '[' || c == ']' || c == '\\')
+      return std::string{"a '"} + c + "' (use plain 'strings' and \"names\")";
+    if (static_cast<unsigned char>(c) < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+      return "a control character";
+    if (c == '(')
+      ++depth;
+    if (c == ')' && --depth < 0)
+      return "a ')' that closes more than it opened";
+  }
+  if (depth > 0)
+    return "a '(' that is never closed";
+  return {};
+}
+
 table_config read_table(const yaml_value& value) {
   table_config table;
   if (value.is_scalar()) {
@@ -114,7 +169,9 @@ table_config read_table(const yaml_value& value) {
   if (!value.is_map())
     value.fail("expected a table name or a mapping with a name");
   const yaml_mapping fields(
-      value, {"name", "key", "version_column", "modified_column", "exclude_columns"});
+      value,
+      {"name", "key", "version_column", "modified_column", "exclude_columns", "remote_name",
+       "where"});
   table.name = fields.require("name").as_identifier();
   if (auto v = fields.find("key"))
     table.key = v->as_identifier_list("expected a list of column names");
@@ -122,6 +179,14 @@ table_config read_table(const yaml_value& value) {
     table.version_column = v->as_identifier();
   if (auto v = fields.find("modified_column"))
     table.modified_column = v->as_identifier();
+  if (auto v = fields.find("remote_name"))
+    table.remote_name = v->as_identifier();
+  if (auto v = fields.find("where")) {
+    auto filter = v->as_nonempty_string();
+    if (auto problem = row_filter_problem(filter); !problem.empty())
+      v->fail("expected one SQL condition, found " + problem + " in \"" + filter + "\"");
+    table.where = std::move(filter);
+  }
   if (auto v = fields.find("exclude_columns")) {
     table.exclude_columns = v->as_identifier_list("expected a list of column names");
     // What a row can't be replicated without; the site's catalog checks the
@@ -147,6 +212,12 @@ std::vector<table_config> read_tables(const yaml_value& value) {
                                   [&](const table_config& t) { return t.name == table.name; });
     if (seen)
       item.fail("duplicate table \"" + table.name + "\" in this database");
+    // Two site tables landing in one cloud table would overwrite each other.
+    for (const auto& other : tables)
+      if (other.remote() == table.remote())
+        item.fail("tables \"" + other.name + "\" and \"" + table.name +
+                  "\" would both be \"" + table.remote() +
+                  "\" in the cloud: give one a different remote_name");
     tables.push_back(std::move(table));
   }
   if (tables.empty())

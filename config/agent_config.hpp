@@ -23,6 +23,9 @@ struct server_endpoint {
   std::string client_id;
   std::string token;
   std::optional<std::string> ca_file; // extra trust for https
+  /// `http://host:port` of an HTTP proxy, or "none"; absent: HTTPS_PROXY,
+  /// HTTP_PROXY and NO_PROXY from the environment decide.
+  std::optional<std::string> proxy;
 };
 
 struct batch_bounds {
@@ -49,6 +52,15 @@ struct table_config {
   std::optional<std::string> modified_column;
   /// Columns that never leave the site: not read, not sent, not in digests.
   std::vector<std::string> exclude_columns;
+  /// The name the table has in the cloud, when not its own.
+  std::optional<std::string> remote_name;
+  /// Only rows for which this SQL condition (in the site database's own
+  /// dialect) is true leave the site; a row that stops matching is deleted
+  /// from the cloud copy.
+  std::optional<std::string> where;
+
+  /// The table's name in the cloud: every request to the server uses it.
+  const std::string& remote() const { return remote_name ? *remote_name : name; }
 };
 
 struct database_config {

@@ -8,6 +8,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -399,6 +400,19 @@ void table_metrics::set_phase(table_phase phase) {
   }
   phase_ = phase;
   update_lag_seconds(now);
+}
+
+void table_metrics::set_equal(std::chrono::steady_clock::time_point checked_at) {
+  std::lock_guard lock{mutex_};
+  equal_at_ = std::max(equal_at_, checked_at);
+  lag_versions_ = 0;
+  phase_ = table_phase::equal;
+  update_lag_seconds(std::chrono::steady_clock::now());
+}
+
+double table_metrics::seconds_since_equal(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock{mutex_};
+  return std::max(0.0, std::chrono::duration<double>(now - equal_at_).count());
 }
 
 void table_metrics::set_lag_versions(std::int64_t versions) {

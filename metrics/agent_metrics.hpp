@@ -69,6 +69,11 @@ public:
   void set_last_success(double unix_seconds) { last_success_ = unix_seconds; }
   /// The table's state now; `equal` also restarts the lag clock.
   void set_phase(table_phase phase);
+  /// A check that began at `checked_at` found the table equal: the state is
+  /// `equal` and the lag clock starts from that moment (never goes back).
+  void set_equal(std::chrono::steady_clock::time_point checked_at);
+  /// Seconds from the last check that found the table equal to `now`.
+  double seconds_since_equal(std::chrono::steady_clock::time_point now);
   /// Versions the cloud copy lacks (local max_version - remote, at least 0);
   /// also brings the seconds of lag up to date.
   void set_lag_versions(std::int64_t versions);

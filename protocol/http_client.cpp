@@ -1,6 +1,7 @@
 #include "protocol/http_client.hpp"
 
 #include "protocol/gzip.hpp"
+#include "protocol/http_proxy.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -109,6 +110,8 @@ struct http_client::impl {
       : url_(std::move(url)), options_(std::move(options)) {
     if (url_.tls)
       ssl_context_.emplace(make_ssl_context());
+    if (options_.proxy)
+      proxy_ = parse_proxy_url(*options_.proxy);
   }
 
   asio::ssl::context make_ssl_context() const {
@@ -132,30 +135,81 @@ struct http_client::impl {
   beast::tcp_stream& tcp() { return secure_ ? beast::get_lowest_layer(*secure_) : *plain_; }
 
   std::optional<http_response> connect() {
+    // Through a proxy, the name looked up and connected to is the proxy's;
+    // the server's is resolved by the proxy.
+    const auto& host = proxy_ ? proxy_->host : url_.host;
+    const auto& port = proxy_ ? proxy_->port : url_.port;
     tcp::resolver resolver(io_);
     tcp::resolver::results_type endpoints;
     auto ec = await([&](auto handler) {
-      resolver.async_resolve(url_.host, url_.port,
+      resolver.async_resolve(host, port,
                              [&, handler](beast::error_code e, tcp::resolver::results_type r) {
                                endpoints = std::move(r);
                                handler(e);
                              });
     });
     if (ec)
-      return transport_failure("resolve " + url_.host, ec);
+      return transport_failure(proxy_ ? "resolve proxy " + host : "resolve " + host, ec);
     if (url_.tls)
       secure_.emplace(io_, *ssl_context_);
     else
       plain_.emplace(io_);
     tcp().expires_after(options_.connect_timeout);
     ec = await([&](auto handler) { tcp().async_connect(endpoints, handler); });
-    if (!ec && secure_)
+    if (ec) {
+      close();
+      return transport_failure(proxy_ ? "connect to proxy " + proxy_->shown
+                                      : "connect to " + url_.host_header,
+                               ec);
+    }
+    if (proxy_)
+      if (auto refused = tunnel())
+        return refused;
+    if (secure_)
       ec = handshake();
     if (ec) {
       close();
       return transport_failure("connect to " + url_.host_header, ec);
     }
     ++connections_opened_;
+    return std::nullopt;
+  }
+
+  /// Asks the proxy for a tunnel to the server (`CONNECT host:port`); what
+  /// follows on the connection is the server's, TLS included.
+  std::optional<http_response> tunnel() {
+    const auto authority =
+      (url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host) + ":" +
+      url_.port;
+    http::request<http::empty_body> connect_request{http::verb::connect, authority, http_version};
+    connect_request.set(http::field::host, authority);
+    connect_request.set(http::field::user_agent, options_.user_agent);
+    if (!proxy_->authorization.empty())
+      connect_request.set(http::field::proxy_authorization, proxy_->authorization);
+    auto ec =
+      await([&](auto handler) { http::async_write(tcp(), connect_request, handler); });
+    // A CONNECT answer has no body, whatever its headers say.
+    http::response_parser<http::empty_body> answer;
+    answer.skip(true);
+    beast::flat_buffer head;
+    if (!ec)
+      ec = await([&](auto handler) { http::async_read_header(tcp(), head, answer, handler); });
+    const auto step = "proxy " + proxy_->shown + " tunnel to " + authority;
+    if (ec) {
+      close();
+      return transport_failure(step, ec);
+    }
+    const auto status = answer.get().result_int();
+    if (status / 100 != 2 || head.size() > 0) {
+      close();
+      http_response out;
+      out.transport_error =
+        step + ": " +
+        (status / 100 != 2
+           ? "refused with " + std::to_string(status) + " " + std::string(answer.get().reason())
+           : std::string{"the proxy sent data before the server"});
+      return out;
+    }
     return std::nullopt;
   }
 
@@ -294,6 +348,7 @@ struct http_client::impl {
 
   base_url url_;
   http_client_options options_;
+  std::optional<proxy_endpoint> proxy_;
   asio::io_context io_;
   std::optional<asio::ssl::context> ssl_context_;
   std::optional<beast::tcp_stream> plain_;

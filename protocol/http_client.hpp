@@ -25,6 +25,10 @@ struct http_client_options {
   std::chrono::milliseconds request_timeout{60'000};
   /// PEM file of extra trusted CAs for https, on top of the system's.
   std::optional<std::string> ca_file{};
+  /// `http://[user:password@]host:port` of an HTTP proxy to reach the server
+  /// through (a CONNECT tunnel; TLS runs inside it, verified against the
+  /// server's name). See proxy_for() for choosing it from the environment.
+  std::optional<std::string> proxy{};
   /// Send bodies of at least gzip_min_bytes with `Content-Encoding: gzip`.
   bool gzip_requests = true;
   std::size_t gzip_min_bytes = request_gzip_min_bytes;
@@ -72,7 +76,7 @@ struct http_response {
 /// Not thread-safe: use one client per thread or actor.
 class http_client {
 public:
-  /// Throws std::invalid_argument for a base URL it cannot use.
+  /// Throws std::invalid_argument for a base URL or proxy URL it cannot use.
   explicit http_client(std::string_view base_url, http_client_options options = {});
   ~http_client();
   http_client(http_client&&) noexcept;

@@ -47,34 +47,6 @@ bool read(std::string_view text, double& out) {
   return true;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-std::optional<std::string> url_decoded(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size())
-      return std::nullopt;
-    int high = hex_digit(text[i + 1]), low = hex_digit(text[i + 2]);
-    if (high < 0 || low < 0)
-      return std::nullopt;
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
-}
-
 // `name:state:seconds:versions`
 std::optional<table_lag> read_table(std::string_view text) {
   std::vector<std::string_view> parts;
@@ -89,7 +61,7 @@ std::optional<table_lag> read_table(std::string_view text) {
   if (parts.size() != 4 || parts[1].empty() || !read(parts[2], lag.lag_seconds) ||
       !read(parts[3], lag.lag_versions))
     return std::nullopt;
-  auto name = url_decoded(parts[0]);
+  auto name = url_decode(parts[0]);
   if (!name || name->empty() || name->size() > site_report_max_name_bytes ||
       parts[1].size() > site_report_max_state_bytes)
     return std::nullopt;
@@ -115,6 +87,8 @@ std::string to_header_value(const site_report& report) {
                     "; lag_versions=" + count(report.lag_versions, INT64_MAX);
   if (!report.lagging.empty())
     out += "; lagging=" + lagging_text(report.lagging);
+  if (report.in_sync_age)
+    out += "; in_sync_age=" + number(std::ceil(*report.in_sync_age * 10) / 10);
   return out;
 }
 
@@ -154,6 +128,8 @@ std::optional<site_report> parse_site_report(std::string_view value) {
       ok = read(text, report.lag_seconds);
     } else if (key == "lag_versions") {
       ok = read(text, report.lag_versions);
+    } else if (key == "in_sync_age") {
+      ok = read(text, report.in_sync_age.emplace());
     } else if (key == "lagging") {
       for (std::size_t from = 0; from <= text.size() && ok;) {
         auto comma = text.find(',', from);

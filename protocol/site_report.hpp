@@ -42,12 +42,17 @@ struct site_report {
   double lag_seconds = 0;         // the largest of the database's tables
   std::int64_t lag_versions = 0;  // summed over its tables
   std::vector<table_lag> lagging;  // at most site_report_max_tables, worst first
+  /// Seconds since the oldest of the checks that found the database's equal
+  /// tables equal: every table not listed in `lagging` was equal to its
+  /// cloud copy that long ago or later. Absent when no table is equal, or
+  /// one is not compared yet. Rounded up, so it never claims more.
+  std::optional<double> in_sync_age;
 
   friend bool operator==(const site_report&, const site_report&) = default;
 };
 
 /// `tables=50; not_equal=2; lag_seconds=37.5; lag_versions=1200;
-/// lagging=orders:ahead:37.5:1200,items:error:60:0`, table names
+/// lagging=orders:ahead:37.5:1200,items:error:60:0; in_sync_age=2.1`, table names
 /// percent-encoded. Printable ASCII only; figures beyond the maxima above
 /// are written as the maxima.
 std::string to_header_value(const site_report& report);

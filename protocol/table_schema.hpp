@@ -32,6 +32,10 @@ struct table_schema {
   std::vector<std::string> key;
   std::string version_column;
   std::optional<std::string> modified_column;
+  /// The site-side row filter (`where` in the agent's configuration): only
+  /// rows for which this SQL condition is true are read. Never sent, never
+  /// part of a declaration; the site's sources alone use it.
+  std::optional<std::string> site_filter;
 
   /// The column named `name`, or nullptr.
   const column_def* find(std::string_view name) const;

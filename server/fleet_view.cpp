@@ -59,8 +59,10 @@ void fleet_reports::listed(const std::string& client_id, const std::string& data
   contact.listed_at = now;
   if (!version.empty())
     contact.agent_version = std::move(version);
-  if (parsed)
+  if (parsed) {
     contact.report = std::move(parsed);
+    contact.reported_at = now;
+  }
 }
 
 void fleet_reports::uploaded(const std::string& client_id, const std::string& database_id) {
@@ -93,8 +95,10 @@ void fleet_reports::put_back(std::vector<storage::site_contact> contacts) {
     keep_later(newer.uploaded_at, old.uploaded_at);
     if (newer.agent_version.empty())
       newer.agent_version = old.agent_version;
-    if (!newer.report)
+    if (!newer.report) {
       newer.report = old.report;
+      newer.reported_at = old.reported_at ? old.reported_at : old.listed_at;
+    }
   }
 }
 

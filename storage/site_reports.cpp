@@ -25,6 +25,36 @@ template <class T> std::optional<T> optional_of(const pqxx::field& field) {
   return field.as<T>();
 }
 
+// The lagging tables of a report that is newer than the last one saved:
+// each keeps (or gets) a row with its state and the moment it was last seen
+// equal, which is the database's `in_sync_as_of` when the table had no row
+// under a complete report. A complete report also drops the rows of tables
+// it no longer lists: they are equal again. Runs before the database's own
+// row is updated, whose old values it reads.
+void save_lagging_tables(pqxx::work& tx, const site_contact& contact, double reported_at,
+                         bool complete) {
+  for (const auto& lag : contact.report->lagging)
+    tx.exec_params(
+      "INSERT INTO tidesync.site_report_tables AS l (client_id, database_id, table_name,"
+      " agent_state, lag_versions, in_sync_as_of, reported_at)"
+      " SELECT $1, $2::uuid, $3, $4, $5::bigint,"
+      "  (SELECT r.in_sync_as_of FROM tidesync.site_reports r"
+      "    JOIN tidesync.tenant_tables t ON t.client_id = r.client_id"
+      "     AND t.database_id = r.database_id AND t.table_name = $3"
+      "    WHERE r.client_id = $1 AND r.database_id = $2::uuid AND r.report_complete"
+      "     AND r.in_sync_as_of >= t.declared_at),"
+      "  to_timestamp($6::float8)"
+      " ON CONFLICT (client_id, database_id, table_name) DO UPDATE SET"
+      " agent_state = excluded.agent_state, lag_versions = excluded.lag_versions,"
+      " reported_at = excluded.reported_at",
+      contact.client_id, contact.database_id, lag.table, lag.state, lag.lag_versions,
+      reported_at);
+  if (complete)
+    tx.exec_params("DELETE FROM tidesync.site_report_tables WHERE client_id = $1"
+                   " AND database_id = $2::uuid AND reported_at < to_timestamp($3::float8)",
+                   contact.client_id, contact.database_id, reported_at);
+}
+
 } // namespace
 
 std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& contacts) {
@@ -38,7 +68,16 @@ std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& 
       std::optional<std::int64_t> tables, not_equal, lag_versions;
       std::optional<double> lag_seconds;
       std::optional<std::string> lagging;
+      std::optional<double> reported_at, in_sync_as_of;
+      bool complete = false;
       if (report) {
+        reported_at = epoch_seconds(contact.reported_at ? contact.reported_at : contact.listed_at);
+        // Every not-equal table named, and no fewer tables than the server
+        // holds for the database (one left out of the agent's configuration
+        // would otherwise pass for in sync).
+        complete = report->not_equal == static_cast<std::int64_t>(report->lagging.size());
+        if (complete && report->in_sync_age && reported_at)
+          in_sync_as_of = *reported_at - *report->in_sync_age;
         tables = report->tables;
         not_equal = report->not_equal;
         lag_seconds = report->lag_seconds;
@@ -50,13 +89,34 @@ std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& 
       // A contact without a listing (an upload only) keeps the last report.
       tx.exec0("SAVEPOINT site_contact");
       try {
+        if (reported_at) {
+          // Two servers may save one database's reports out of order: only
+          // a newer report than the one saved says how its tables stand.
+          auto newer = tx.exec_params(
+            "SELECT NOT EXISTS (SELECT 1 FROM tidesync.site_reports WHERE client_id = $1"
+            " AND database_id = $2::uuid AND reported_at >= to_timestamp($3::float8))",
+            contact.client_id, contact.database_id, *reported_at);
+          if (!newer[0][0].as<bool>()) {
+            reported_at.reset();
+            in_sync_as_of.reset();
+          } else {
+            complete = complete &&
+                       tx.exec_params("SELECT count(*) <= $3::bigint FROM tidesync.tenant_tables"
+                                      " WHERE client_id = $1 AND database_id = $2::uuid",
+                                      contact.client_id, contact.database_id, report->tables)[0][0]
+                         .as<bool>();
+            if (!complete)
+              in_sync_as_of.reset();
+            save_lagging_tables(tx, contact, *reported_at, complete);
+          }
+        }
         tx.exec_params(
           "INSERT INTO tidesync.site_reports AS r (client_id, database_id, last_contact,"
           " last_upload, agent_version, tables, tables_not_equal, lag_seconds, lag_versions,"
-          " lagging)"
+          " lagging, reported_at, in_sync_as_of, report_complete)"
           " VALUES ($1, $2::uuid, to_timestamp(coalesce($3::float8, $4::float8)),"
           " to_timestamp($4::float8), $5, $6::integer, $7::integer, $8::float8, $9::bigint,"
-          " $10::text)"
+          " $10::text, to_timestamp($11::float8), to_timestamp($12::float8), $13::boolean)"
           " ON CONFLICT (client_id, database_id) DO UPDATE SET"
           " last_contact = greatest(r.last_contact, excluded.last_contact),"
           " last_upload = greatest(r.last_upload, excluded.last_upload),"
@@ -66,10 +126,14 @@ std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& 
           " tables_not_equal = coalesce(excluded.tables_not_equal, r.tables_not_equal),"
           " lag_seconds = coalesce(excluded.lag_seconds, r.lag_seconds),"
           " lag_versions = coalesce(excluded.lag_versions, r.lag_versions),"
-          " lagging = coalesce(excluded.lagging, r.lagging)",
+          " lagging = coalesce(excluded.lagging, r.lagging),"
+          " reported_at = coalesce(excluded.reported_at, r.reported_at),"
+          " in_sync_as_of = greatest(r.in_sync_as_of, excluded.in_sync_as_of),"
+          " report_complete = CASE WHEN excluded.reported_at IS NULL THEN r.report_complete"
+          "   ELSE excluded.report_complete END",
           contact.client_id, contact.database_id, epoch_seconds(contact.listed_at),
           epoch_seconds(contact.uploaded_at), contact.agent_version, tables, not_equal,
-          lag_seconds, lag_versions, lagging);
+          lag_seconds, lag_versions, lagging, reported_at, in_sync_as_of, complete);
         tx.exec0("RELEASE SAVEPOINT site_contact");
       } catch (const pqxx::data_exception&) {
         tx.exec0("ROLLBACK TO SAVEPOINT site_contact");

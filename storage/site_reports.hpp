@@ -20,6 +20,8 @@ struct site_contact {
   std::optional<std::chrono::system_clock::time_point> uploaded_at;
   std::string agent_version;  // "" when the request did not say
   std::optional<protocol::site_report> report;
+  /// When `report` arrived; std::nullopt means with `listed_at`.
+  std::optional<std::chrono::system_clock::time_point> reported_at;
 };
 
 /// The fleet at a glance, without naming any tenant.

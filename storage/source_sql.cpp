@@ -122,6 +122,16 @@ std::string quote_identifier(std::string_view name, std::string_view what) {
   return "\"" + std::string{name} + "\"";
 }
 
+// The rows of `table` a schema replicates: the table itself, or only those
+// its site filter keeps, as a subquery both databases fold into the query
+// around it (indexes on the table still serve the outer conditions).
+std::string source_relation(const std::string& table, const protocol::table_schema& schema) {
+  auto name = quote_identifier(table, "table");
+  if (!schema.site_filter)
+    return name;
+  return "(SELECT * FROM " + name + " WHERE (" + *schema.site_filter + ")) AS " + name;
+}
+
 sql_param int_param(std::int64_t value) {
   return {protocol::column_type::bigint, std::to_string(value)};
 }
@@ -163,7 +173,7 @@ sql_query page_query(char placeholder, const std::string& table,
     where += " AND " + order.front() + " <= " + params.add(int_param(*bounds.max_version));
   auto limit = params.add(int_param(bounds.limit));
   sql_query query;
-  query.sql = "SELECT " + columns + " FROM " + quote_identifier(table, "table") + " WHERE " +
+  query.sql = "SELECT " + columns + " FROM " + source_relation(table, schema) + " WHERE " +
               where + " ORDER BY " + joined(order) + " LIMIT " + limit;
   query.params = params.take();
   return query;
@@ -192,7 +202,7 @@ sql_query keys_query(char placeholder, const std::string& table,
   // type the parameters of a VALUES list as text, so it gets the plain list.
   bool values_list = placeholder == '?' && key_columns.size() > 1;
   sql_query query;
-  query.sql = "SELECT " + all_columns(schema) + " FROM " + quote_identifier(table, "table") +
+  query.sql = "SELECT " + all_columns(schema) + " FROM " + source_relation(table, schema) +
               " WHERE (" + joined(key_columns) + ") IN (" + (values_list ? "VALUES " : "") +
               joined(tuples) + ") ORDER BY " + joined(order_terms(placeholder, schema));
   query.params = params.take();
@@ -230,7 +240,7 @@ sql_query key_range_query(char placeholder, const std::string& table,
   if (to)
     where += bound(*to, "<");
   sql_query query;
-  query.sql = "SELECT " + all_columns(schema) + " FROM " + quote_identifier(table, "table") +
+  query.sql = "SELECT " + all_columns(schema) + " FROM " + source_relation(table, schema) +
               " WHERE " + where + " ORDER BY " + joined(key_terms);
   query.params = params.take();
   return query;
@@ -243,7 +253,7 @@ std::string summary_query(const std::string& table, const protocol::table_schema
                         ")" + std::string{modified_cast}
                     : std::string{"NULL"};
   return "SELECT count(*), max(" + quote_identifier(schema.version_column, "version column") +
-         "), " + modified + " FROM " + quote_identifier(table, "table");
+         "), " + modified + " FROM " + source_relation(table, schema);
 }
 
 } // namespace tidesync::storage::detail

@@ -30,6 +30,10 @@ struct sql_query {
 /// storage_error(invalid) naming `what` ("table", "column orders.id", ...).
 std::string quote_identifier(std::string_view name, std::string_view what);
 
+/// What a query reads `table` as: `"table"`, or with the schema's site
+/// filter `(SELECT * FROM "table" WHERE (<filter>)) AS "table"`.
+std::string source_relation(const std::string& table, const protocol::table_schema& schema);
+
 /// What a page query selects.
 enum class page_select { rows, keys };
 

@@ -79,6 +79,43 @@ CREATE TABLE tidesync.site_reports (
   PRIMARY KEY (client_id, database_id)
 );
 )sql"},
+    // Freshness for readers: per tenant table, when its agent last saw it
+    // equal to the cloud copy. A database's report moves `in_sync_as_of` for
+    // all its equal tables at once; only tables not in sync get a row of
+    // their own, keeping the moment they were last seen equal.
+    {4, R"sql(
+ALTER TABLE tidesync.site_reports
+  ADD COLUMN reported_at     timestamptz,
+  ADD COLUMN in_sync_as_of   timestamptz,
+  ADD COLUMN report_complete boolean NOT NULL DEFAULT false;
+CREATE TABLE tidesync.site_report_tables (
+  client_id     text NOT NULL,
+  database_id   uuid NOT NULL,
+  table_name    text NOT NULL,
+  agent_state   text NOT NULL,
+  lag_versions  bigint NOT NULL,
+  in_sync_as_of timestamptz,
+  reported_at   timestamptz NOT NULL,
+  PRIMARY KEY (client_id, database_id, table_name)
+);
+CREATE VIEW tidesync.table_freshness AS
+SELECT t.client_id, t.database_id, d.name AS database, t.table_name,
+  CASE WHEN l.agent_state = 'ahead' THEN 'catching up'
+       WHEN l.agent_state IN ('behind', 'scanning') THEN 'repairing'
+       WHEN l.agent_state IN ('error', 'quarantined') THEN 'error'
+       WHEN l.agent_state IS NULL AND r.report_complete
+            AND r.in_sync_as_of >= t.declared_at THEN 'in sync'
+       ELSE 'unknown' END AS state,
+  CASE WHEN l.table_name IS NOT NULL THEN l.in_sync_as_of
+       WHEN r.in_sync_as_of >= t.declared_at THEN r.in_sync_as_of END AS in_sync_as_of,
+  r.last_contact, l.agent_state, coalesce(l.lag_versions, 0) AS lag_versions, t.row_count
+FROM tidesync.tenant_tables t
+JOIN tidesync.databases d ON d.database_id = t.database_id
+LEFT JOIN tidesync.site_reports r
+  ON r.client_id = t.client_id AND r.database_id = t.database_id
+LEFT JOIN tidesync.site_report_tables l
+  ON l.client_id = t.client_id AND l.database_id = t.database_id AND l.table_name = t.table_name;
+)sql"},
 };
 
 std::set<int> applied_versions(pqxx::work& tx) {

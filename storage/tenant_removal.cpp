@@ -114,9 +114,11 @@ removal_report postgres_store::remove_tenant_data(
           out.finished = out.deleted < batch_rows;
           out.removed_here = out.finished;
           if (out.finished)
-            tx.exec_params("DELETE FROM tidesync.tenant_tables WHERE client_id = $1 AND "
-                           "database_id = $2::uuid AND table_name = $3",
-                           scope.client_id, tenant.database_id, tenant.table);
+            for (const char* table : {"tenant_tables", "site_report_tables"})
+              tx.exec_params(std::string{"DELETE FROM tidesync."} + table +
+                                 " WHERE client_id = $1 AND database_id = $2::uuid AND "
+                                 "table_name = $3",
+                             scope.client_id, tenant.database_id, tenant.table);
           else
             tx.exec_params("UPDATE tidesync.tenant_tables SET row_count = greatest(row_count - "
                            "$4, 0) WHERE client_id = $1 AND database_id = $2::uuid AND "
@@ -149,9 +151,10 @@ removal_report postgres_store::remove_tenant_data(
       throw protocol::api_error(protocol::error_code::conflict,
                                 "tables were declared again while they were removed: stop the "
                                 "agent (or revoke its token) and run the removal again");
-    tx.exec_params("DELETE FROM tidesync.site_reports WHERE client_id = $1 AND database_id = "
-                   "ANY($2::uuid[])",
-                   scope.client_id, ids);
+    for (const char* table : {"site_reports", "site_report_tables"})
+      tx.exec_params(std::string{"DELETE FROM tidesync."} + table +
+                         " WHERE client_id = $1 AND database_id = ANY($2::uuid[])",
+                     scope.client_id, ids);
     report.tokens = static_cast<std::int64_t>(
         tx.exec_params("DELETE FROM tidesync.tokens WHERE client_id = $1 AND ($2 OR database_id = "
                        "ANY($3::uuid[]))",
@@ -163,7 +166,9 @@ removal_report postgres_store::remove_tenant_data(
                        scope.client_id, ids)
             .affected_rows());
     if (!scope.database) {
-      tx.exec_params("DELETE FROM tidesync.site_reports WHERE client_id = $1", scope.client_id);
+      for (const char* table : {"site_reports", "site_report_tables"})
+        tx.exec_params(std::string{"DELETE FROM tidesync."} + table + " WHERE client_id = $1",
+                       scope.client_id);
       report.client =
           tx.exec_params("DELETE FROM tidesync.clients WHERE client_id = $1", scope.client_id)
               .affected_rows() == 1;

@@ -147,7 +147,8 @@ std::string agent_text(const table_status& status) {
 
 std::vector<std::string> human_row(const table_status& status) {
   return {status.database,
-          status.table,
+          status.table == status.remote_table ? status.table
+                                              : status.table + " (as " + status.remote_table + ")",
           status.local ? summary_text(*status.local) : "error",
           status.remote ? summary_text(*status.remote) : std::string{actors::to_string(status.remote_is)},
           std::string{decision_text(status.decision)},
@@ -191,6 +192,7 @@ json::object json_row(const table_status& status) {
   json::object row;
   row["database"] = status.database;
   row["table"] = status.table;
+  row["remote_table"] = status.remote_table;
   row["local"] = optional_summary(status.local);
   row["remote"] = optional_summary(status.remote);
   row["remote_state"] = actors::to_string(status.remote_is);

@@ -69,4 +69,16 @@ std::int64_t pg_int(const std::string& url, const std::string& sql) {
   return tx.exec(sql)[0][0].as<std::int64_t>();
 }
 
+std::vector<std::vector<std::string>> pg_text_rows(const std::string& url, const std::string& sql) {
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& row : tx.exec(sql)) {
+    auto& out = rows.emplace_back();
+    for (const auto& field : row)
+      out.push_back(field.is_null() ? std::string{} : field.as<std::string>());
+  }
+  return rows;
+}
+
 } // namespace tidesync::testing

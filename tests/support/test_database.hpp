@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tidesync::testing {
 
@@ -32,5 +33,8 @@ void pg_autocommit(const std::string& url, const std::string& sql);
 
 /// The first column of the first row `sql` returns, as an integer.
 std::int64_t pg_int(const std::string& url, const std::string& sql);
+
+/// Every row `sql` returns, each cell as text ("" for NULL).
+std::vector<std::vector<std::string>> pg_text_rows(const std::string& url, const std::string& sql);
 
 } // namespace tidesync::testing

@@ -222,8 +222,10 @@ agent_fixture::row_map agent_fixture::site_rows(const std::string& table) {
   return out;
 }
 
-agent_fixture::row_map agent_fixture::remote_rows(const std::string& table) {
+agent_fixture::row_map agent_fixture::remote_rows(const std::string& table,
+                                                  const std::string& remote_name) {
   auto schema = describe_site(site_url_, table);
+  const auto& remote = remote_name.empty() ? table : remote_name;
   std::string select;
   for (const auto& column : schema.columns)
     select += (select.empty() ? "" : ", ") + ("\"" + column.name + "\"::text");
@@ -232,10 +234,10 @@ agent_fixture::row_map agent_fixture::remote_rows(const std::string& table) {
   tx.exec("SET TIME ZONE 'UTC'");
   row_map out;
   auto exists = tx.exec_params("SELECT to_regclass($1) IS NOT NULL",
-                               "tidesync_data.\"" + table + "\"");
+                               "tidesync_data.\"" + remote + "\"");
   if (!exists[0][0].as<bool>())
     return out;  // nothing declared yet
-  auto result = tx.exec_params("SELECT " + select + " FROM tidesync_data.\"" + table +
+  auto result = tx.exec_params("SELECT " + select + " FROM tidesync_data.\"" + remote +
                                  "\" WHERE client_id::text = $1 AND database_id::text = $2",
                                "acme", database_id());
   for (const auto& row : result) {
@@ -252,9 +254,10 @@ agent_fixture::row_map agent_fixture::remote_rows(const std::string& table) {
   return out;
 }
 
-void agent_fixture::expect_remote_matches(const std::string& table) {
+void agent_fixture::expect_remote_matches(const std::string& table,
+                                          const std::string& remote_name) {
   auto site = site_rows(table);
-  auto remote = remote_rows(table);
+  auto remote = remote_rows(table, remote_name);
   EXPECT_EQ(remote.size(), site.size()) << "table " << table;
   std::size_t shown = 0;
   for (const auto& [key, cells] : site) {

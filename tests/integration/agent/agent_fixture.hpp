@@ -63,9 +63,10 @@ protected:
   /// Rows keyed by their key cells, each cell in one comparable form.
   using row_map = std::map<std::vector<std::string>, std::vector<std::string>>;
   row_map site_rows(const std::string& table);
-  row_map remote_rows(const std::string& table);
+  /// The cloud copy of site table `table`, kept as `remote_name` when given.
+  row_map remote_rows(const std::string& table, const std::string& remote_name = {});
   /// Expects the remote copy of `table` to equal the site's, row by row.
-  void expect_remote_matches(const std::string& table);
+  void expect_remote_matches(const std::string& table, const std::string& remote_name = {});
 
   std::string database_id();
   /// The rows the agent's state holds as skipped, of every table.

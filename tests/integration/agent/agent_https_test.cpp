@@ -1,6 +1,7 @@
 #include "actors/agent.hpp"
 
 #include "tests/integration/agent/agent_fixture.hpp"
+#include "tests/integration/agent/connect_proxy.hpp"
 #include "tests/support/test_certificates.hpp"
 #include "tests/support/time_scale.hpp"
 
@@ -86,6 +87,63 @@ TEST_F(https_agent_test, AnAgentNotTrustingTheServersCertificateReportsItAndUplo
   EXPECT_EQ(orders.skipped_rows, 0);
   EXPECT_TRUE(remote_rows("orders").empty());
   EXPECT_TRUE(skipped_rows().empty());
+}
+
+// A store whose traffic leaves only through an HTTP proxy: the agent asks it
+// for a tunnel to the server and speaks TLS inside it, verified against the
+// server's name, so the proxy relays nothing it can read.
+TEST_F(https_agent_test, ThroughAConnectProxyTheAgentSyncsAndTheProxySeesOnlyTls) {
+  connect_proxy proxy;
+  auto config = https_config();
+  config.server.ca_file = certificates_.ca_cert.string();
+  config.server.proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+  auto report = run_once_within_deadline(config);
+  EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
+  EXPECT_EQ(table_of(report, "orders").rows_uploaded, 180);
+  expect_remote_matches("orders");
+  const auto targets = proxy.targets();
+  ASSERT_FALSE(targets.empty()) << "the agent went around the proxy";
+  for (const auto& target : targets)
+    EXPECT_EQ(target, "localhost:" + std::to_string(port_));
+  const auto relayed = proxy.relayed();
+  EXPECT_GT(relayed.size(), 1000u);
+  EXPECT_EQ(relayed.find("order 1"), std::string::npos) << "the proxy saw a row";
+  EXPECT_EQ(relayed.find("Bearer"), std::string::npos) << "the proxy saw the token";
+}
+
+TEST_F(https_agent_test, ThroughAProxyTheServersCertificateIsStillVerified) {
+  connect_proxy proxy;
+  auto config = https_config();  // no ca_file: the test CA is not trusted
+  config.server.proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+  auto report = run_once_within_deadline(config);
+  auto orders = table_of(report, "orders");
+  EXPECT_EQ(orders.state, table_state::error) << report.summary_lines();
+  EXPECT_NE(orders.error.find("certificate verify failed"), std::string::npos)
+    << report.summary_lines();
+  EXPECT_FALSE(proxy.targets().empty()) << "the tunnel was opened, the handshake refused";
+  EXPECT_TRUE(remote_rows("orders").empty());
+}
+
+TEST_F(https_agent_test, AProxyThatWantsCredentialsGetsThemFromTheUrlAndARefusalIsNamed) {
+  // "Basic " + base64("store 7:p@ss:word"), as the URL's percent-encoding decodes.
+  connect_proxy proxy{std::string{"Basic c3RvcmUgNzpwQHNzOndvcmQ="}};
+  auto config = https_config();
+  config.server.ca_file = certificates_.ca_cert.string();
+  config.server.proxy =
+    "http://store%207:p%40ss%3Aword@127.0.0.1:" + std::to_string(proxy.port()) + "/";
+  auto report = run_once_within_deadline(config);
+  EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
+  expect_remote_matches("orders");
+
+  config.server.proxy = "http://store%207:wrong@127.0.0.1:" + std::to_string(proxy.port());
+  site_exec("INSERT INTO orders (id, note) VALUES (1000, 'late')");
+  auto refused = run_once_within_deadline(config);
+  auto orders = table_of(refused, "orders");
+  EXPECT_EQ(orders.state, table_state::error) << refused.summary_lines();
+  EXPECT_NE(orders.error.find("407"), std::string::npos) << refused.summary_lines();
+  EXPECT_NE(orders.error.find("proxy http://127.0.0.1:"), std::string::npos)
+    << refused.summary_lines();
+  EXPECT_EQ(orders.error.find("wrong"), std::string::npos) << "the password is never shown";
 }
 
 } // namespace tidesync::testing

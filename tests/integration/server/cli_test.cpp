@@ -346,10 +346,13 @@ TEST_F(TidesyncCli, AdminTenantsListsEachDatabaseWithItsLastContactAndLag) {
     };
     auto now = std::chrono::system_clock::now();
     storage::site_contact lagging{"acme", id_of("lagging-db"), now, now, "0.1.0",
-                                  protocol::site_report{5, 2, 37.5, 120, {}}};
+                                  protocol::site_report{5, 2, 37.5, 120, {}, std::nullopt},
+                                  std::nullopt};
     lagging.report->lagging = {{"orders", "ahead", 37.5, 100}, {"items", "error", 20, 20}};
     storage::site_contact silent{"acme", id_of("silent-db"), now - std::chrono::hours(1),
-                                 std::nullopt, "0.0.9", protocol::site_report{3, 0, 0, 0, {}}};
+                                 std::nullopt, "0.0.9",
+                                 protocol::site_report{3, 0, 0, 0, {}, std::nullopt},
+                                 std::nullopt};
     store.save_site_contacts({lagging, silent});
   }
 

@@ -33,7 +33,7 @@ TEST(store_migrations, MigrateIsIdempotentAndSafeFromTwoThreadsAtOnce) {
   pqxx::nontransaction tx{connection};
   EXPECT_EQ(tx.exec1("SELECT string_agg(version::text, ',' ORDER BY version)"
                      " FROM tidesync.schema_migrations")[0].as<std::string>(),
-            "1,2,3");
+            "1,2,3,4");
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_namespace WHERE nspname = 'tidesync_data'")[0]
                 .as<int>(),
             1);
@@ -45,6 +45,7 @@ TEST_F(store_admin, AStoreOfThePreviousReleaseMigratesWithItsTablesOpen) {
   store_->declare_table("acme", db_, "items", items_schema());
   upload("items", R"({"columns":["id","v"],"rows":[[1,1]]})");
   query("ALTER TABLE tidesync.remote_tables DROP COLUMN schema_locked;"
+        " DROP VIEW tidesync.table_freshness; DROP TABLE tidesync.site_report_tables;"
         " DROP TABLE tidesync.site_reports;"
         " DELETE FROM tidesync.schema_migrations WHERE version > 1");
 
@@ -52,7 +53,7 @@ TEST_F(store_admin, AStoreOfThePreviousReleaseMigratesWithItsTablesOpen) {
   upgraded.migrate();
   EXPECT_EQ(scalar("SELECT string_agg(version::text, ',' ORDER BY version)"
                    " FROM tidesync.schema_migrations"),
-            "1,2,3");
+            "1,2,3,4");
   auto tables = upgraded.list_remote_tables();
   ASSERT_EQ(tables.size(), 1u);
   EXPECT_FALSE(tables[0].schema_locked);

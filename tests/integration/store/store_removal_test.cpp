@@ -37,6 +37,10 @@ protected:
     query("INSERT INTO tidesync.site_reports (client_id, database_id, last_contact) VALUES "
           "('acme', '" +
           db_ + "', now()), ('globex', '" + store_09_ + "', now())");
+    query("INSERT INTO tidesync.site_report_tables (client_id, database_id, table_name, "
+          "agent_state, lag_versions, reported_at) VALUES ('acme', '" +
+          db_ + "', 'items', 'ahead', 5, now()), ('globex', '" + store_09_ +
+          "', 'items', 'ahead', 5, now())");
   }
 
   void upload_rows(const std::string& client, const std::string& db, const std::string& table,
@@ -75,9 +79,11 @@ TEST_F(store_removal, ATableGoesInBatchesAndNothingElseOfItsClient) {
   EXPECT_EQ(progress_, (std::vector<std::string>{"items:100", "items:200", "items:250"}));
   EXPECT_EQ(*scalar("SELECT count(*) FROM tidesync_data.items WHERE database_id = '" + db_ + "'"),
             "0");
-  EXPECT_EQ(*scalar("SELECT count(*) FROM tidesync.tenant_tables WHERE database_id = '" + db_ +
-                    "' AND table_name = 'items'"),
-            "0");
+  for (const auto* table : {"tidesync.tenant_tables", "tidesync.site_report_tables"})
+    EXPECT_EQ(*scalar(std::string{"SELECT count(*) FROM "} + table + " WHERE database_id = '" +
+                      db_ + "' AND table_name = 'items'"),
+              "0")
+        << table;
   EXPECT_EQ(rows_of("acme", "parts"), "30");
   EXPECT_EQ(rows_of("acme", "items"), "40") << "store-02's items stay";
   EXPECT_EQ(rows_of("globex", "items"), "60");
@@ -120,7 +126,8 @@ TEST_F(store_removal, AClientLeavesNoTraceAndOtherTenantsKeepEverything) {
   EXPECT_TRUE(report.client);
   for (const auto* table :
        {"tidesync.clients", "tidesync.databases", "tidesync.tokens", "tidesync.tenant_tables",
-        "tidesync.site_reports", "tidesync_data.items", "tidesync_data.parts"})
+        "tidesync.site_reports", "tidesync.site_report_tables", "tidesync_data.items",
+        "tidesync_data.parts"})
     EXPECT_EQ(*scalar(std::string{"SELECT count(*) FROM "} + table + " WHERE client_id = 'acme'"),
               "0")
         << table;

@@ -14,7 +14,7 @@ site_contact contact(const std::string& client, const std::string& database,
                      std::chrono::system_clock::time_point at, const std::string& version,
                      std::int64_t tables, std::int64_t not_equal) {
   return {client, database, at, std::nullopt, version,
-          protocol::site_report{tables, not_equal, 0, 0, {}}};
+          protocol::site_report{tables, not_equal, 0, 0, {}, std::nullopt}, std::nullopt};
 }
 
 const tenant_database& named(const std::vector<tenant_database>& all, const std::string& name) {
@@ -59,6 +59,103 @@ TEST_F(site_reports, ASiteCountsOnceUnderItsLatestVersionAndOnlyItsDeclaredTable
   EXPECT_EQ(fleet.sites_silent, 1);
   EXPECT_EQ(fleet.tables_not_in_sync, 1) << "store-01 declared one table; store-02 none";
   EXPECT_EQ(fleet.agents_by_version, (std::map<std::string, std::int64_t>{{"0.2.0", 1}}));
+}
+
+
+// The freshness view, driven report by report: what each says, what a
+// reader is told, and what no report may make it claim.
+class table_freshness : public store_test {
+protected:
+  void SetUp() override {
+    store_test::SetUp();
+    store_->declare_table("acme", db_, "items", items_schema());
+    store_->declare_table("acme", db_, "parts", items_schema());
+    // Reports are sent in the store's clock, a minute after the declarations.
+    start_ = std::chrono::system_clock::now() + 1min;
+  }
+
+  /// A report `seconds` after start_ of `tables` tables, `lagging` named.
+  void report(int seconds, std::int64_t tables, std::int64_t not_equal,
+              std::vector<protocol::table_lag> lagging, std::optional<double> in_sync_age) {
+    auto at = start_ + std::chrono::seconds{seconds};
+    site_contact c{"acme", db_, at, std::nullopt, "0.2.0",
+                   protocol::site_report{tables, not_equal, 0, 0, std::move(lagging),
+                                         in_sync_age},
+                   std::nullopt};
+    ASSERT_EQ(store_->save_site_contacts({c}), 0u);
+  }
+
+  /// `state` and seconds after start_ of `in_sync_as_of` ("-" for NULL).
+  std::string freshness(const std::string& table) {
+    auto rows = query(
+      "SELECT state, coalesce(round(extract(epoch FROM in_sync_as_of) - " +
+      std::to_string(std::chrono::duration<double>(start_.time_since_epoch()).count()) +
+      ")::text, '-') FROM tidesync.table_freshness WHERE client_id = 'acme' AND database_id = '" +
+      db_ + "' AND table_name = '" + table + "'");
+    if (rows.size() != 1)
+      return "rows: " + std::to_string(rows.size());
+    return *rows[0][0] + " " + *rows[0][1];
+  }
+
+  std::chrono::system_clock::time_point start_;
+};
+
+TEST_F(table_freshness, EachTableKeepsTheLastMomentItsAgentSawItEqual) {
+  EXPECT_EQ(freshness("items"), "unknown -") << "no report yet";
+  report(0, 2, 0, {}, std::nullopt);
+  EXPECT_EQ(freshness("items"), "unknown -") << "tables not compared yet: no age sent";
+  report(10, 2, 0, {}, 3.0);
+  EXPECT_EQ(freshness("items"), "in sync 7");
+  EXPECT_EQ(freshness("parts"), "in sync 7");
+  report(20, 2, 1, {{"items", "ahead", 5, 40}}, 1.0);
+  EXPECT_EQ(freshness("items"), "catching up 7") << "last seen equal before it fell behind";
+  EXPECT_EQ(freshness("parts"), "in sync 19");
+  report(30, 2, 1, {{"items", "scanning", 15, 0}}, 2.0);
+  EXPECT_EQ(freshness("items"), "repairing 7");
+  EXPECT_EQ(freshness("parts"), "in sync 28");
+  report(40, 2, 1, {{"items", "error", 25, 0}}, 2.0);
+  EXPECT_EQ(freshness("items"), "error 7");
+  report(50, 2, 0, {}, 4.0);
+  EXPECT_EQ(freshness("items"), "in sync 46");
+  EXPECT_EQ(*scalar("SELECT count(*) FROM tidesync.site_report_tables"), "0");
+
+  // A report older than the one saved (another server's, late) changes nothing.
+  report(45, 2, 1, {{"items", "behind", 1, 0}}, 0.0);
+  EXPECT_EQ(freshness("items"), "in sync 46");
+  EXPECT_EQ(freshness("parts"), "in sync 46");
+}
+
+TEST_F(table_freshness, AReportThatCannotVouchForEveryTableClaimsNothingNew) {
+  report(10, 2, 0, {}, 1.0);
+  ASSERT_EQ(freshness("parts"), "in sync 9");
+  // More tables lagging than the report names: the unnamed ones are unknown.
+  report(20, 2, 2, {{"items", "ahead", 5, 40}}, 1.0);
+  EXPECT_EQ(freshness("items"), "catching up 9");
+  EXPECT_EQ(freshness("parts"), "unknown 9");
+  report(30, 2, 0, {}, 1.0);
+  EXPECT_EQ(freshness("parts"), "in sync 29");
+  // Fewer tables reported than the server holds: one may have left the
+  // agent's configuration, and would pass for in sync.
+  report(40, 1, 0, {}, 1.0);
+  EXPECT_EQ(freshness("items"), "unknown 29");
+  EXPECT_EQ(freshness("parts"), "unknown 29");
+  report(50, 2, 0, {}, 1.0);
+  EXPECT_EQ(freshness("items"), "in sync 49");
+}
+
+TEST_F(table_freshness, ATableDeclaredLaterWasNeverInSyncUntilItsAgentSaysSo) {
+  report(10, 2, 0, {}, 1.0);
+  store_->declare_table("acme", db_, "orders", items_schema());
+  // Declared after the last moment the database's tables were seen equal.
+  query("UPDATE tidesync.tenant_tables SET declared_at = to_timestamp(" +
+        std::to_string(std::chrono::duration<double>(start_.time_since_epoch()).count() + 30) +
+        ") WHERE table_name = 'orders'");
+  EXPECT_EQ(freshness("orders"), "unknown -");
+  report(100, 3, 1, {{"orders", "ahead", 10, 500}}, 1.0);
+  EXPECT_EQ(freshness("orders"), "catching up -") << "never seen equal";
+  EXPECT_EQ(freshness("items"), "in sync 99");
+  report(110, 3, 0, {}, 1.0);
+  EXPECT_EQ(freshness("orders"), "in sync 109");
 }
 
 } // namespace

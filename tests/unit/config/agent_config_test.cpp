@@ -380,6 +380,84 @@ TEST(AgentConfig, ExcludeColumnsAreRead) {
   EXPECT_TRUE(c.databases[0].tables[1].exclude_columns.empty());
 }
 
+TEST(AgentConfig, ARemoteNameIsReadAndTwoTablesCannotShareOne) {
+  auto tables = [](const std::string& entries) {
+    return with_databases("  - name: store\n"
+                          "    source: \"sqlite:///s.db\"\n"
+                          "    tables:\n" +
+                          entries);
+  };
+  auto c = parse_agent_config(
+      tables("      - {name: orders, remote_name: shop_orders}\n      - items\n"), "agent.yaml");
+  EXPECT_EQ(c.databases[0].tables[0].remote(), "shop_orders");
+  EXPECT_EQ(c.databases[0].tables[0].name, "orders");
+  EXPECT_EQ(c.databases[0].tables[1].remote(), "items");
+  EXPECT_CONTAINS(
+      error_of(tables("      - {name: orders, remote_name: items}\n      - items\n")),
+      "agent.yaml:7: databases[0].tables[1]: tables \"orders\" and \"items\" would both be "
+      "\"items\" in the cloud");
+  EXPECT_CONTAINS(error_of(tables("      - {name: a, remote_name: x}\n"
+                                  "      - {name: b, remote_name: x}\n")),
+                  "would both be \"x\" in the cloud: give one a different remote_name");
+  EXPECT_CONTAINS(error_of(tables("      - {name: a, remote_name: \"bad name\"}\n")),
+                  "remote_name: expected an identifier");
+}
+
+TEST(AgentConfig, AWhereIsOneConditionAndAnythingThatCouldEndItIsRefused) {
+  auto table = [](const std::string& where) {
+    return with_databases("  - name: store\n"
+                          "    source: \"sqlite:///s.db\"\n"
+                          "    tables:\n"
+                          "      - name: t\n"
+                          "        where: " +
+                          where + "\n");
+  };
+  auto c = parse_agent_config(table("\"branch = 1 AND (note <> 'it''s; -- (fine')\""),
+                              "agent.yaml");
+  EXPECT_EQ(c.databases[0].tables[0].where, "branch = 1 AND (note <> 'it''s; -- (fine')");
+  EXPECT_FALSE(parse_agent_config(table("\"1 = 1\""), "agent.yaml").databases[0].tables[0]
+                   .remote_name);
+  const std::pair<const char*, const char*> refused[] = {
+      {"\"a = 1; DROP TABLE t\"", "a ';'"},
+      {"\"a = 1) UNION SELECT * FROM secrets WHERE (1 = 1\"", "a ')' that closes more"},
+      {"\"(a = 1\"", "a '(' that is never closed"},
+      {"\"a = 1 -- and more\"", "a comment"},
+      {"\"a = 1 /* x */\"", "a comment"},
+      {"\"a = 'open\"", "a string that is never closed"},
+      {"\"a = $$)$$\"", "a '$'"},
+      {"\"a = E'\\\\''\"", "a backslash"},
+      {"\"[a] = 1\"", "a '['"},
+      {"\"\"", "must not be empty"},
+  };
+  for (const auto& [where, reason] : refused) {
+    auto error = error_of(table(where));
+    EXPECT_CONTAINS(error, "agent.yaml:7: databases[0].tables[0].where:");
+    EXPECT_CONTAINS(error, reason);
+  }
+}
+
+TEST(AgentConfig, AServerProxyIsAnHttpUrlOrNone) {
+  auto with_proxy = [](const std::string& proxy) {
+    return "server:\n"
+           "  url: https://cloud.example.com\n"
+           "  client_id: acme\n"
+           "  token: t\n"
+           "  proxy: " +
+           proxy +
+           "\n"
+           "databases:\n"
+           "  - name: store\n"
+           "    source: \"sqlite:///s.db\"\n"
+           "    tables: [orders]\n";
+  };
+  EXPECT_EQ(parse_agent_config(with_proxy("http://proxy.lan:3128"), "agent.yaml").server.proxy,
+            "http://proxy.lan:3128");
+  EXPECT_EQ(parse_agent_config(with_proxy("none"), "agent.yaml").server.proxy, "none");
+  EXPECT_CONTAINS(error_of(with_proxy("https://proxy.lan:3128")),
+                  "agent.yaml:5: server.proxy: expected none or an http:// proxy URL");
+  EXPECT_CONTAINS(error_of(with_proxy("proxy.lan:3128")), "server.proxy");
+}
+
 TEST(AgentConfig, ExcludingWhatARowNeedsNamesTheColumnAndLine) {
   auto table = [](const std::string& entry) {
     return with_databases("  - name: store\n"

@@ -24,8 +24,11 @@ TEST(DeployExamples, AgentExampleLoadsCleanlyWithTheTokenFromTheEnvironment) {
   const auto c = load_agent_config(TIDESYNC_DEPLOY_DIR "/agent.yaml");
   EXPECT_EQ(c.server.token, "example-token");
   ASSERT_EQ(c.databases.size(), 2u);
-  ASSERT_EQ(c.databases[0].tables.size(), 3u);
+  ASSERT_EQ(c.databases[0].tables.size(), 4u);
   EXPECT_EQ(c.databases[0].tables[2].exclude_columns,
             (std::vector<std::string>{"card_number", "private_note"}));
+  EXPECT_EQ(c.databases[0].tables[3].remote(), "shop_refunds");
+  EXPECT_EQ(c.databases[0].tables[3].where, "branch_id = 7");
+  EXPECT_FALSE(c.server.proxy) << "the example leaves the proxy to the environment";
   EXPECT_EQ(c.databases[1].source, "sqlite:///var/lib/store02/store.db");
 }

@@ -9,7 +9,7 @@ namespace tidesync::protocol {
 namespace {
 
 TEST(SiteReport, RoundTripsHostileTableNamesAndStaysPrintableAscii) {
-  site_report report{50, 3, 37.5, 1200, {}};
+  site_report report{50, 3, 37.5, 1200, {}, std::nullopt};
   report.lagging = {{"orders", "ahead", 37.5, 1200},
                     {"we;ird:,name=\"x\"%", "error", 60, 0},
                     {"таблица", "behind", 0.5, 7}};
@@ -39,10 +39,25 @@ TEST(SiteReport, RandomReportsRoundTrip) {
         {name, "scanning", static_cast<double>(random() % 10000) / 10,
          static_cast<std::int64_t>(random() % 100000)});
     }
+    if (random() % 2)
+      report.in_sync_age = static_cast<double>(random() % 100000) / 10;
     auto read = parse_site_report(to_header_value(report));
     ASSERT_TRUE(read) << to_header_value(report);
     EXPECT_EQ(*read, report);
   }
+}
+
+TEST(SiteReport, TheInSyncAgeIsRoundedUpNeverDown) {
+  // A reader is told "in sync as of" the time the report arrived less this
+  // age: rounding it down would claim a later moment than the agent saw.
+  for (double age : {0.0, 0.01, 2.04, 2.05, 2.1, 59.99}) {
+    site_report report{3, 0, 0, 0, {}, age};
+    auto read = parse_site_report(to_header_value(report));
+    ASSERT_TRUE(read && read->in_sync_age) << to_header_value(report);
+    EXPECT_GE(*read->in_sync_age, age) << to_header_value(report);
+    EXPECT_LT(*read->in_sync_age, age + 0.1 + 1e-9) << to_header_value(report);
+  }
+  EXPECT_FALSE(parse_site_report("tables=1")->in_sync_age) << "absent stays absent";
 }
 
 TEST(SiteReport, MalformedValuesAreRefusedAndUnknownFieldsSkipped) {
@@ -56,7 +71,9 @@ TEST(SiteReport, MalformedValuesAreRefusedAndUnknownFieldsSkipped) {
         "tables=1; lagging=a:ahead:1.0:1:extra", "tables=1; lagging=a%:ahead:1.0:1",
         "tables=99999999999999999999", "tables=1000001", "tables=3000000000",
         "tables=1; lag_seconds=1000000001", "tables=1; lagging=a:ahead:1e30:1",
-        "tables=1; lagging=a%1b%5B2J:ahead:1.0:1", "tables=1; lagging=a%00b:ahead:1.0:1"})
+        "tables=1; lagging=a%1b%5B2J:ahead:1.0:1", "tables=1; lagging=a%00b:ahead:1.0:1",
+        "tables=1; in_sync_age=-1", "tables=1; in_sync_age=nan", "tables=1; in_sync_age=",
+        "tables=1; in_sync_age=1e30"})
     EXPECT_FALSE(parse_site_report(bad)) << bad;
   std::string many = "tables=30; lagging=";
   for (int i = 0; i <= static_cast<int>(site_report_max_tables); ++i)
@@ -72,7 +89,7 @@ TEST(SiteReport, MalformedValuesAreRefusedAndUnknownFieldsSkipped) {
 // What an agent writes always reads back: figures beyond a report's maxima
 // are written as the maxima, never as something the server refuses.
 TEST(SiteReport, FiguresBeyondTheMaximaAreWrittenAsTheMaxima) {
-  site_report huge{5'000'000, 9'000'000, 1e300, -4, {{"t", "ahead", 1e30, -1}}};
+  site_report huge{5'000'000, 9'000'000, 1e300, -4, {{"t", "ahead", 1e30, -1}}, std::nullopt};
   auto read = parse_site_report(to_header_value(huge));
   ASSERT_TRUE(read) << to_header_value(huge);
   EXPECT_EQ(read->tables, site_report_max_table_count);
