@@ -46,18 +46,19 @@ void table_sync::prepare_schema(bool remote_declared) {
   order_ = std::make_unique<sync::position_order>(key_types(schema_));
 }
 
-// A `where` the site's database refuses (a misspelt column, a function it
-// lacks) fails the table with the filter named, before any row is read.
-// Reading one row makes the database check the whole query.
+// A `where` the site's database refuses (a misspelt column, a volatile
+// function, a subquery) fails the table with the condition named, before
+// any row is read.
 void table_sync::check_row_filter(const protocol::table_schema& schema) {
   try {
-    source_->read_rows(table_name(), schema, std::nullopt, std::nullopt, 1);
+    source_->check_row_condition(table_name(), *schema.site_filter);
   } catch (const storage::storage_error& e) {
     if (e.code() == storage::storage_errc::unavailable)
       throw;
-    throw storage::storage_error(storage::storage_errc::invalid,
-                                 "the where of table " + table_name() + " (\"" + *schema.site_filter +
-                                   "\") is not a condition this database accepts: " + e.what());
+    throw storage::storage_error(
+      storage::storage_errc::invalid,
+      "the where of table " + table_name() + " (\"" + *schema.site_filter +
+        "\") is not a condition on the row alone that this database accepts: " + e.what());
   }
 }
 

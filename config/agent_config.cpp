@@ -4,6 +4,7 @@
 #include "config/yaml_reader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <limits>
 
@@ -60,9 +61,12 @@ server_endpoint read_server(const yaml_value& value, agent_config_scope scope) {
     endpoint.ca_file = v->as_existing_file();
   if (auto v = server.find("proxy"); v && wanted(*v)) {
     auto proxy = v->as_nonempty_string();
-    if (proxy != "none" && !has_scheme(proxy, std::array<std::string_view, 1>{"http://"}))
+    if (proxy != "none" && !has_scheme(proxy, std::array<std::string_view, 1>{"http://"})) {
+      // The URL may carry a password: only what comes after it is shown.
+      auto shown = proxy.substr(proxy.rfind('@') == std::string::npos ? 0 : proxy.rfind('@') + 1);
       v->fail("expected none or an http:// proxy URL (the tunnel through it carries TLS), got \"" +
-              proxy + "\"");
+              shown + "\"");
+    }
     endpoint.proxy = std::move(proxy);
   }
   return endpoint;
@@ -148,6 +152,14 @@ std::string row_filter_problem(std::string_view text) {
       return "a comment";
     if (c == '$' || c == '`' || c == '[' || c == ']' || c == '\\')
       return std::string{"a '"} + c + "' (use plain 'strings' and \"names\")";
+    // Parameter markers would take the values of the query around it.
+    const bool name_follows = std::isalpha(static_cast<unsigned char>(next)) || next == '_';
+    if (c == '?' || (c == '@' && name_follows) || (c == ':' && name_follows))
+      return std::string{"a parameter ('"} + c + "')";
+    if (c == ':' && next == ':') {
+      ++i;  // a PostgreSQL cast: `branch::text`
+      continue;
+    }
     if (static_cast<unsigned char>(c) < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
       return "a control character";
     if (c == '(')

@@ -2,7 +2,7 @@
 
 #include "protocol/url_encoding.hpp"
 
-#include <boost/asio/ip/address.hpp>
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
@@ -44,10 +44,10 @@ std::string decoded(std::string_view text, const char* what) {
   return *out;
 }
 
-bool is_ip_address(std::string_view host) {
-  boost::system::error_code ec;
-  boost::asio::ip::make_address(std::string(host), ec);
-  return !ec;
+bool is_ip_address(const std::string& host) {
+  unsigned char address[16];
+  return inet_pton(AF_INET, host.c_str(), address) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), address) == 1;
 }
 
 // The host of an http(s):// URL, lower case, without brackets or port.
@@ -98,10 +98,16 @@ proxy_endpoint parse_proxy_url(std::string_view url) {
       port = url.substr(end + 2);
     }
   } else {
-    auto colon = url.rfind(':');
+    auto colon = url.find(':');
+    if (colon != std::string_view::npos && url.find(':', colon + 1) != std::string_view::npos)
+      throw std::invalid_argument("proxy URL has more than one ':' in its host (an IPv6 address "
+                                  "goes in brackets; user:password ends with '@')");
     out.host = std::string(url.substr(0, colon));
-    if (colon != std::string_view::npos)
+    if (colon != std::string_view::npos) {
       port = url.substr(colon + 1);
+      if (port.empty())
+        throw std::invalid_argument("proxy URL has a ':' but no port");
+    }
   }
   out.port = port.empty() ? "80" : std::string(port);
   if (out.host.empty())

@@ -268,6 +268,27 @@ protocol::table_schema postgres_source::describe(const std::string& table,
                               excluded);
 }
 
+// The condition becomes a stored generated column of an empty copy of the
+// table, in a transaction rolled back: PostgreSQL then refuses what a row
+// filter must not be (volatile or clock-reading functions, subqueries) and
+// names what it can't resolve. Nothing is kept, no row is read.
+void postgres_source::check_row_condition(const std::string& table, const std::string& condition) {
+  const auto name = detail::quote_identifier(table, "table");
+  try {
+    impl_->guarded("check the where of table " + table, [&](pqxx::connection& c) {
+      pqxx::work tx{c};
+      tx.exec("CREATE TEMP TABLE tidesync_row_condition (LIKE " + name + ") ON COMMIT DROP");
+      tx.exec("ALTER TABLE tidesync_row_condition ADD COLUMN tidesync_kept boolean "
+              "GENERATED ALWAYS AS ((" + condition + ")) STORED");
+      tx.abort();
+    });
+  } catch (const storage_error& e) {
+    if (e.code() == storage_errc::unavailable)
+      throw;
+    throw storage_error(storage_errc::invalid, e.what());
+  }
+}
+
 protocol::table_version postgres_source::summary(const std::string& table,
                                                  const protocol::table_schema& schema) {
   detail::check_schema_names(table, schema);

@@ -32,6 +32,7 @@ public:
                                   const std::optional<std::string>& modified_column,
                                   const std::vector<std::string>& excluded = {}) override;
 
+  void check_row_condition(const std::string& table, const std::string& condition) override;
   protocol::table_version summary(const std::string& table,
                                   const protocol::table_schema& schema) override;
 

@@ -34,6 +34,7 @@ template <class T> std::optional<T> optional_of(const pqxx::field& field) {
 void save_lagging_tables(pqxx::work& tx, const site_contact& contact, double reported_at,
                          bool complete) {
   for (const auto& lag : contact.report->lagging)
+    // A table the server does not hold for the database has no freshness row.
     tx.exec_params(
       "INSERT INTO tidesync.site_report_tables AS l (client_id, database_id, table_name,"
       " agent_state, lag_versions, in_sync_as_of, reported_at)"
@@ -44,6 +45,8 @@ void save_lagging_tables(pqxx::work& tx, const site_contact& contact, double rep
       "    WHERE r.client_id = $1 AND r.database_id = $2::uuid AND r.report_complete"
       "     AND r.in_sync_as_of >= t.declared_at),"
       "  to_timestamp($6::float8)"
+      " WHERE EXISTS (SELECT 1 FROM tidesync.tenant_tables WHERE client_id = $1"
+      "  AND database_id = $2::uuid AND table_name = $3)"
       " ON CONFLICT (client_id, database_id, table_name) DO UPDATE SET"
       " agent_state = excluded.agent_state, lag_versions = excluded.lag_versions,"
       " reported_at = excluded.reported_at",
@@ -105,6 +108,16 @@ std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& 
                                       " WHERE client_id = $1 AND database_id = $2::uuid",
                                       contact.client_id, contact.database_id, report->tables)[0][0]
                          .as<bool>();
+            // A table named that the server does not hold: the agent's tables
+            // are not the server's (one swapped for another in its
+            // configuration, say), so the count above proves nothing.
+            for (const auto& lag : report->lagging)
+              complete = complete &&
+                         tx.exec_params("SELECT EXISTS (SELECT 1 FROM tidesync.tenant_tables"
+                                        " WHERE client_id = $1 AND database_id = $2::uuid"
+                                        " AND table_name = $3)",
+                                        contact.client_id, contact.database_id, lag.table)[0][0]
+                           .as<bool>();
             if (!complete)
               in_sync_as_of.reset();
             save_lagging_tables(tx, contact, *reported_at, complete);

@@ -114,6 +114,14 @@ public:
                                           const std::optional<std::string>& modified_column,
                                           const std::vector<std::string>& excluded = {}) = 0;
 
+  /// Checks a row condition (a table's `where`) without reading a row: it
+  /// must be one expression over the table's own columns that the database
+  /// accepts as deterministic (no subquery, parameter, volatile function
+  /// such as random() or set_config(), nor one that reads the clock on
+  /// PostgreSQL), as a generated column's expression must be. Throws
+  /// storage_error(invalid) with the database's reason.
+  virtual void check_row_condition(const std::string& table, const std::string& condition) = 0;
+
   /// Count, highest version and highest modified value (as text).
   virtual protocol::table_version summary(const std::string& table,
                                           const protocol::table_schema& schema) = 0;

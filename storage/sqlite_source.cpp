@@ -357,6 +357,29 @@ protocol::table_schema sqlite_source::describe(const std::string& table,
                               excluded);
 }
 
+// As on PostgreSQL: the condition as a generated column of an empty copy,
+// which SQLite refuses when it holds a subquery, a parameter or a
+// non-deterministic function. The copy lives in the connection's temporary
+// schema, even on a read-only file, and is dropped again.
+void sqlite_source::check_row_condition(const std::string& table, const std::string& condition) {
+  const auto name = detail::quote_identifier(table, "table");
+  const auto context = "check the where of table " + table;
+  db_->exec("DROP TABLE IF EXISTS temp.tidesync_row_condition", context);
+  try {
+    db_->exec("CREATE TEMP TABLE tidesync_row_condition AS SELECT * FROM " + name + " WHERE 0",
+              context);
+    db_->exec("ALTER TABLE temp.tidesync_row_condition ADD COLUMN tidesync_kept "
+              "GENERATED ALWAYS AS ((" + condition + ")) VIRTUAL",
+              context);
+  } catch (const storage_error& e) {
+    db_->exec("DROP TABLE IF EXISTS temp.tidesync_row_condition", context);
+    if (e.code() == storage_errc::unavailable)
+      throw;
+    throw storage_error(storage_errc::invalid, e.what());
+  }
+  db_->exec("DROP TABLE IF EXISTS temp.tidesync_row_condition", context);
+}
+
 protocol::table_version sqlite_source::summary(const std::string& table,
                                                const protocol::table_schema& schema) {
   detail::check_schema_names(table, schema);

@@ -113,6 +113,11 @@ TEST_P(DigestUnderWrites, ARunningAgentSettlesAfterAWriterStops) {
   config.verify_interval = 500ms;
   {
     running_agent agent{config};
+    // verify needs the database's id, which the agent's first cycle saves.
+    auto registered_by = std::chrono::steady_clock::now() + scaled(60s);
+    while (remote_rows("events").empty() && std::chrono::steady_clock::now() < registered_by)
+      std::this_thread::sleep_for(20ms);
+    ASSERT_FALSE(remote_rows("events").empty()) << "the agent never started its load";
     std::mt19937_64 engine{99};
     auto writing_until = std::chrono::steady_clock::now() + 8s;
     int next_id = 20'001;

@@ -141,6 +141,13 @@ TEST_F(table_freshness, AReportThatCannotVouchForEveryTableClaimsNothingNew) {
   EXPECT_EQ(freshness("parts"), "unknown 29");
   report(50, 2, 0, {}, 1.0);
   EXPECT_EQ(freshness("items"), "in sync 49");
+  // As many tables as the server holds, but one of them is not the server's:
+  // "parts" left the agent's configuration for "orders", not declared yet.
+  report(60, 2, 1, {{"orders", "error", 1, 0}}, 1.0);
+  EXPECT_EQ(freshness("parts"), "unknown 49") << "no longer reported, so not in sync";
+  EXPECT_EQ(freshness("items"), "unknown 49");
+  EXPECT_EQ(*scalar("SELECT count(*) FROM tidesync.site_report_tables"), "0")
+    << "no row for a table the server does not hold";
 }
 
 TEST_F(table_freshness, ATableDeclaredLaterWasNeverInSyncUntilItsAgentSaysSo) {

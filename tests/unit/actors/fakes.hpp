@@ -62,6 +62,7 @@ public:
                                   const std::string& version_column,
                                   const std::optional<std::string>& modified_column,
                                   const std::vector<std::string>& excluded = {}) override;
+  void check_row_condition(const std::string&, const std::string&) override {}
   protocol::table_version summary(const std::string& table,
                                   const protocol::table_schema& schema) override;
   std::int64_t safe_version() override;

@@ -428,7 +428,14 @@ TEST(AgentConfig, AWhereIsOneConditionAndAnythingThatCouldEndItIsRefused) {
       {"\"a = E'\\\\''\"", "a backslash"},
       {"\"[a] = 1\"", "a '['"},
       {"\"\"", "must not be empty"},
+      {"\"branch = ?\"", "a parameter ('?')"},
+      {"\"branch = :b\"", "a parameter (':')"},
+      {"\"branch = @b\"", "a parameter ('@')"},
   };
+  EXPECT_EQ(parse_agent_config(table("\"branch::text = '1' AND note <> ':x ?'\""), "agent.yaml")
+                .databases[0].tables[0].where,
+            "branch::text = '1' AND note <> ':x ?'")
+      << "casts, and markers inside strings, are fine";
   for (const auto& [where, reason] : refused) {
     auto error = error_of(table(where));
     EXPECT_CONTAINS(error, "agent.yaml:7: databases[0].tables[0].where:");
@@ -456,6 +463,9 @@ TEST(AgentConfig, AServerProxyIsAnHttpUrlOrNone) {
   EXPECT_CONTAINS(error_of(with_proxy("https://proxy.lan:3128")),
                   "agent.yaml:5: server.proxy: expected none or an http:// proxy URL");
   EXPECT_CONTAINS(error_of(with_proxy("proxy.lan:3128")), "server.proxy");
+  auto leaked = error_of(with_proxy("HTTPS://store7:S3cret@proxy.lan:3128"));
+  EXPECT_CONTAINS(leaked, "got \"proxy.lan:3128\"");
+  EXPECT_EQ(leaked.find("S3cret"), std::string::npos) << leaked;
 }
 
 TEST(AgentConfig, ExcludingWhatARowNeedsNamesTheColumnAndLine) {

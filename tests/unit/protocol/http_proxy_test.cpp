@@ -43,6 +43,12 @@ TEST(HttpProxy, AProxyUrlItCannotUseIsRefusedSayingWhy) {
   EXPECT_NE(why("http://proxy:3128/path").find("no path"), std::string::npos);
   EXPECT_NE(why("http://us%zzer@proxy:1").find("badly encoded user"), std::string::npos);
   EXPECT_NE(why("http://[fd00::1:3128").find("unterminated"), std::string::npos);
+  EXPECT_NE(why("http://proxy.lan:").find("no port"), std::string::npos);
+  EXPECT_NE(why("http://fe80::1").find("more than one ':'"), std::string::npos);
+  // A password whose '@' was forgotten is refused, and not repeated.
+  auto forgot = why("http://store7:S3cret:proxy.lan:3128");
+  EXPECT_NE(forgot.find("more than one ':'"), std::string::npos) << forgot;
+  EXPECT_EQ(forgot.find("S3cret"), std::string::npos) << forgot;
 }
 
 TEST(HttpProxy, NoProxyNamesHostsDomainsAndAddresses) {
