@@ -1,7 +1,9 @@
 #include "server/router.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/url_encoding.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace tidesync::server {
@@ -11,37 +13,19 @@ namespace {
 using protocol::api_error;
 using protocol::error_code;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding; `plus_is_space` for query strings (form encoding).
+// Percent-decoding; `plus_is_space` for query strings (form encoding), where
+// a '+' is a space and "%2B" a plus.
 std::string decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else if (c == '%') {
-      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
-      if (lo < 0)
-        throw api_error(error_code::bad_request,
-                        "malformed percent-encoding in the request target");
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
+  std::string spaced;
+  if (plus_is_space) {
+    spaced = std::string(text);
+    std::replace(spaced.begin(), spaced.end(), '+', ' ');
+    text = spaced;
   }
-  return out;
+  auto out = protocol::url_decode(text);
+  if (!out)
+    throw api_error(error_code::bad_request, "malformed percent-encoding in the request target");
+  return std::move(*out);
 }
 
 std::vector<std::string> split_path(std::string_view path) {
