@@ -40,15 +40,14 @@ constexpr std::chrono::minutes idle_recheck{5};
 /// checks it stands for.
 struct timed_report {
   std::optional<protocol::site_report> report;  // none without metrics
-  std::chrono::steady_clock::time_point built_at;
+  double built_at = 0;                          // metrics::boot_seconds()
 
   std::string header() const {
     if (!report)
       return {};
     auto aged = *report;
     if (aged.in_sync_age)
-      *aged.in_sync_age +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - built_at).count();
+      *aged.in_sync_age += std::max(0.0, metrics::boot_seconds() - built_at);
     return protocol::to_header_value(aged);
   }
 };
@@ -474,7 +473,7 @@ void finish_table(database_self self, std::size_t slot, table_report report) {
 timed_report site_report_of(const database_actor_state& state) {
   protocol::site_report report;
   std::vector<protocol::table_lag> lagging;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = metrics::boot_seconds();
   bool pending = false;
   for (std::size_t i = 0; i < state.tables.size(); ++i) {
     auto* table = state.tables[i].metrics;
@@ -485,7 +484,7 @@ timed_report site_report_of(const database_actor_state& state) {
     pending = pending || phase == metrics::table_phase::pending;
     if (phase == metrics::table_phase::equal)
       report.in_sync_age =
-        std::max(report.in_sync_age.value_or(0), table->seconds_since_equal(now));
+        std::max(report.in_sync_age.value_or(0), table->seconds_since_equal());
     if (phase == metrics::table_phase::equal || phase == metrics::table_phase::pending)
       continue;
     ++report.not_equal;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <ctime>
 #include <chrono>
 
 namespace tidesync::metrics {
@@ -396,6 +397,7 @@ void table_metrics::set_phase(table_phase phase) {
   std::lock_guard lock{mutex_};
   if (phase == table_phase::equal) {
     equal_at_ = now;
+    equal_boot_at_ = boot_seconds();
     lag_versions_ = 0;
   }
   phase_ = phase;
@@ -403,16 +405,27 @@ void table_metrics::set_phase(table_phase phase) {
 }
 
 void table_metrics::set_equal(std::chrono::steady_clock::time_point checked_at) {
+  const auto steady_now = std::chrono::steady_clock::now();
+  const auto boot_at =
+    boot_seconds() - std::chrono::duration<double>(steady_now - checked_at).count();
   std::lock_guard lock{mutex_};
   equal_at_ = std::max(equal_at_, checked_at);
+  equal_boot_at_ = std::max(equal_boot_at_, boot_at);
   lag_versions_ = 0;
   phase_ = table_phase::equal;
   update_lag_seconds(std::chrono::steady_clock::now());
 }
 
-double table_metrics::seconds_since_equal(std::chrono::steady_clock::time_point now) {
+double table_metrics::seconds_since_equal() {
+  const auto now = boot_seconds();
   std::lock_guard lock{mutex_};
-  return std::max(0.0, std::chrono::duration<double>(now - equal_at_).count());
+  return std::max(0.0, now - equal_boot_at_);
+}
+
+double boot_seconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
 void table_metrics::set_lag_versions(std::int64_t versions) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,10 @@ inline constexpr std::size_t table_phase_count = 7;
 /// Lower-case name, the `state` label's value.
 std::string_view to_string(table_phase phase);
 
+/// Seconds on a clock that, unlike steady_clock, keeps counting while the
+/// host is suspended (CLOCK_BOOTTIME): for ages a reader relies on.
+double boot_seconds();
+
 /// What went wrong, the `kind` label of the errors counter.
 enum class error_kind {
   network,   // the server could not be reached, or the connection broke
@@ -72,8 +77,9 @@ public:
   /// A check that began at `checked_at` found the table equal: the state is
   /// `equal` and the lag clock starts from that moment (never goes back).
   void set_equal(std::chrono::steady_clock::time_point checked_at);
-  /// Seconds from the last check that found the table equal to `now`.
-  double seconds_since_equal(std::chrono::steady_clock::time_point now);
+  /// Seconds since the last check that found the table equal, counting any
+  /// time the host was suspended (the site may have written meanwhile).
+  double seconds_since_equal();
   /// Versions the cloud copy lacks (local max_version - remote, at least 0);
   /// also brings the seconds of lag up to date.
   void set_lag_versions(std::int64_t versions);
@@ -143,6 +149,9 @@ private:
   std::atomic<table_phase> phase_{table_phase::pending};
   /// When the table was last known equal (or its metrics were made, before).
   std::chrono::steady_clock::time_point equal_at_ = std::chrono::steady_clock::now();
+  /// The start of the last check that found the table equal, on
+  /// boot_seconds(); none yet: -infinity.
+  double equal_boot_at_ = -std::numeric_limits<double>::infinity();
 };
 
 /// One configured database's series. Thread-safe.

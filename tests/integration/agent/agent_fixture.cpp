@@ -166,14 +166,19 @@ void agent_fixture::restore_site() {
 
 config::agent_config agent_fixture::agent_config(const std::vector<std::string>& tables) const {
   config::agent_config config;
-  config.server = {"http://127.0.0.1:" + std::to_string(port_), "acme", token_, std::nullopt};
+  config.server = {"http://127.0.0.1:" + std::to_string(port_), "acme", token_, std::nullopt,
+                   std::nullopt};
   config.state_dir = (dir_.path() / "state").string();
   config.interval = std::chrono::milliseconds(200);
   config.request_timeout = scaled(std::chrono::seconds(10));
   config.batch = {1, 50, 50};
   config::database_config database{"store-01", site_url_, {}};
-  for (const auto& table : tables)
-    database.tables.push_back({table, {}, "tidesync_version", std::nullopt, {}});
+  for (const auto& table : tables) {
+    config::table_config entry;
+    entry.name = table;
+    entry.version_column = "tidesync_version";
+    database.tables.push_back(std::move(entry));
+  }
   config.databases.push_back(database);
   return config;
 }

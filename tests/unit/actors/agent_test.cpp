@@ -44,8 +44,10 @@ protected:
     config.batch = {1, 8, 16};
     for (const auto* name : {"a", "b"}) {
       config::database_config database{name, std::string{"fake://"} + name, {}};
-      database.tables.push_back({"orders", {}, "tidesync_version", std::nullopt, {}});
-      database.tables.push_back({"items", {}, "tidesync_version", std::nullopt, {}});
+      database.tables.push_back(
+          {"orders", {}, "tidesync_version", std::nullopt, {}, std::nullopt, std::nullopt});
+      database.tables.push_back(
+          {"items", {}, "tidesync_version", std::nullopt, {}, std::nullopt, std::nullopt});
       config.databases.push_back(database);
     }
     return config;

@@ -115,8 +115,10 @@ TEST(ChangeSet, ABurstOfMarksFromAnotherThreadCostsFewWakeUps) {
 
 config::database_config orders_and_lines() {
   config::database_config database{"store", "postgresql://h/db", {}};
-  database.tables.push_back({"orders", {}, "tidesync_version", std::nullopt, {}});
-  database.tables.push_back({"order_lines", {}, "tidesync_version", std::nullopt, {}});
+  database.tables.push_back(
+      {"orders", {}, "tidesync_version", std::nullopt, {}, std::nullopt, std::nullopt});
+  database.tables.push_back(
+      {"order_lines", {}, "tidesync_version", std::nullopt, {}, std::nullopt, std::nullopt});
   return database;
 }
 

@@ -46,8 +46,10 @@ protected:
     config::agent_config config;
     for (std::size_t i = 0; i < sources.size(); ++i) {
       config::database_config database{"db" + std::to_string(i), sources[i], {}};
-      database.tables.push_back({"orders", {}, "tidesync_version", std::nullopt, {}});
-      database.tables.push_back({"items", {}, "tidesync_version", std::nullopt, {}});
+      database.tables.push_back(
+          {"orders", {}, "tidesync_version", std::nullopt, {}, std::nullopt, std::nullopt});
+      database.tables.push_back(
+          {"items", {}, "tidesync_version", std::nullopt, {}, std::nullopt, std::nullopt});
       config.databases.push_back(database);
     }
     return config;

@@ -82,7 +82,8 @@ protected:
         auto name = "t" + std::to_string(t);
         for (int id = 1; id <= rows; ++id)
           site->put(name, id, name + " row " + std::to_string(id));
-        database.tables.push_back({name, {}, "tidesync_version", std::nullopt, {}});
+        database.tables.push_back(
+            {name, {}, "tidesync_version", std::nullopt, {}, std::nullopt, std::nullopt});
       }
       sites_[url] = site;
       config.databases.push_back(database);

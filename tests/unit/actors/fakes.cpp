@@ -121,6 +121,7 @@ protocol::table_schema fake_source::describe(const std::string& table,
            {version_column, protocol::column_type::bigint, false}},
           {"id"},
           version_column,
+          std::nullopt,
           std::nullopt};
 }
 
