@@ -15,6 +15,12 @@ std::string insert_orders(int first, int count) {
          ") INSERT INTO orders (id, note, price) SELECT i, 'order ' || i, i * 1.5 FROM n";
 }
 
+std::string insert_orders_without_price(int first, int count) {
+  return "WITH RECURSIVE n(i) AS (SELECT " + std::to_string(first) +
+         " UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(first + count - 1) +
+         ") INSERT INTO orders (id, note) SELECT i, 'order ' || i FROM n";
+}
+
 constexpr const char* create_orders =
   "CREATE TABLE orders (id BIGINT PRIMARY KEY, note TEXT, price NUMERIC(12,2))";
 
@@ -70,6 +76,34 @@ TEST_P(agent_test, AColumnAddedAtTheSiteIsDeclaredAgainAndItsValuesArrive) {
   EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
   EXPECT_EQ(table_of(report, "orders").rows_uploaded, 10);
   expect_remote_matches("orders");
+}
+
+// The site's next release drops a column: the agent stops sending it and
+// the rest keeps syncing. The shared cloud column stays (other tenants may
+// fill it); this site's rows written from then on hold NULL there, rows
+// the cloud already has keep their last value.
+TEST_P(agent_test, AColumnDroppedAtTheSiteStopsBeingSentAndTheRestSyncs) {
+  site_exec(create_orders);
+  site_exec(insert_orders(1, 80));
+  prepare({"orders"});
+  ASSERT_TRUE(run_once({"orders"}).all_in_sync());
+  site_exec("ALTER TABLE orders DROP COLUMN price");
+  site_exec("UPDATE orders SET note = 'changed ' || id WHERE id <= 10");
+  site_exec(insert_orders_without_price(81, 10));
+  auto report = run_once({"orders"});
+  EXPECT_TRUE(report.all_in_sync()) << report.summary_lines();
+  EXPECT_EQ(table_of(report, "orders").rows_repaired, 0) << report.summary_lines();
+  expect_remote_matches("orders");  // every column the site still has
+  auto price_of = [&](int id) {
+    return pg_text_rows(store_db_.url(), "SELECT coalesce(price::float8::text, 'NULL') FROM "
+                                         "tidesync_data.orders WHERE id = " +
+                                           std::to_string(id))
+      .at(0)
+      .at(0);
+  };
+  EXPECT_EQ(price_of(85), "NULL") << "a row inserted after the drop";
+  EXPECT_EQ(price_of(20), "30") << "a row the cloud had, untouched since";
+  EXPECT_EQ(price_of(5), "7.5") << "a row updated after the drop keeps its last price";
 }
 
 TEST_P(agent_test, ATableWithAModifiedColumnIsEqualWithoutAScanOnceSynced) {
