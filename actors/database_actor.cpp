@@ -32,8 +32,6 @@ constexpr unsigned database_call_attempts = 4;
 // content-digest pass that falls due starts within it.
 constexpr std::chrono::minutes idle_recheck{5};
 
-/// The database's side of the server: registration and the summaries. Used
-/// by one blocking job at a time (cycles of a database never overlap).
 /// A database's report as its actor built it, rendered again for every
 /// attempt of the listing request: the in-sync age grows by the time since,
 /// so a retried or queued request never claims a later moment than the
@@ -52,6 +50,8 @@ struct timed_report {
   }
 };
 
+/// The database's side of the server: registration and the summaries. Used
+/// by one blocking job at a time (cycles of a database never overlap).
 struct database_link {
   std::shared_ptr<const agent_context> context;
   const config::database_config* config = nullptr;

@@ -58,6 +58,48 @@ void save_lagging_tables(pqxx::work& tx, const site_contact& contact, double rep
                    contact.client_id, contact.database_id, reported_at);
 }
 
+// What a contact's report says of its tables' freshness, or nothing when it
+// is not newer than the report saved (two servers may save one database's
+// reports out of order). `complete` when the report vouches for every table
+// the server holds for the database: each one not equal named, none fewer
+// reported than held, none named that the server does not hold (a table
+// swapped for another in the agent's configuration).
+struct freshness_update {
+  double reported_at = 0;
+  bool complete = false;
+  std::optional<double> in_sync_as_of;
+};
+
+std::optional<freshness_update> freshness_of(pqxx::work& tx, const site_contact& contact) {
+  const auto& report = *contact.report;
+  auto at = epoch_seconds(contact.reported_at ? contact.reported_at : contact.listed_at);
+  if (!at)
+    return std::nullopt;
+  freshness_update out;
+  out.reported_at = *at;
+  auto query_says = [&](const std::string& sql, const auto&... more) {
+    return tx.exec_params(sql, contact.client_id, contact.database_id, more...)[0][0]
+      .template as<bool>();
+  };
+  if (query_says("SELECT EXISTS (SELECT 1 FROM tidesync.site_reports WHERE client_id = $1"
+                 " AND database_id = $2::uuid AND reported_at >= to_timestamp($3::float8))",
+                 out.reported_at))
+    return std::nullopt;
+  out.complete = report.not_equal == static_cast<std::int64_t>(report.lagging.size()) &&
+                 query_says("SELECT count(*) <= $3::bigint FROM tidesync.tenant_tables"
+                            " WHERE client_id = $1 AND database_id = $2::uuid",
+                            report.tables);
+  for (const auto& lag : report.lagging)
+    out.complete = out.complete &&
+                   query_says("SELECT EXISTS (SELECT 1 FROM tidesync.tenant_tables"
+                              " WHERE client_id = $1 AND database_id = $2::uuid"
+                              " AND table_name = $3)",
+                              lag.table);
+  if (out.complete && report.in_sync_age)
+    out.in_sync_as_of = out.reported_at - *report.in_sync_age;
+  return out;
+}
+
 } // namespace
 
 std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& contacts) {
@@ -71,16 +113,7 @@ std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& 
       std::optional<std::int64_t> tables, not_equal, lag_versions;
       std::optional<double> lag_seconds;
       std::optional<std::string> lagging;
-      std::optional<double> reported_at, in_sync_as_of;
-      bool complete = false;
       if (report) {
-        reported_at = epoch_seconds(contact.reported_at ? contact.reported_at : contact.listed_at);
-        // Every not-equal table named, and no fewer tables than the server
-        // holds for the database (one left out of the agent's configuration
-        // would otherwise pass for in sync).
-        complete = report->not_equal == static_cast<std::int64_t>(report->lagging.size());
-        if (complete && report->in_sync_age && reported_at)
-          in_sync_as_of = *reported_at - *report->in_sync_age;
         tables = report->tables;
         not_equal = report->not_equal;
         lag_seconds = report->lag_seconds;
@@ -92,37 +125,9 @@ std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& 
       // A contact without a listing (an upload only) keeps the last report.
       tx.exec0("SAVEPOINT site_contact");
       try {
-        if (reported_at) {
-          // Two servers may save one database's reports out of order: only
-          // a newer report than the one saved says how its tables stand.
-          auto newer = tx.exec_params(
-            "SELECT NOT EXISTS (SELECT 1 FROM tidesync.site_reports WHERE client_id = $1"
-            " AND database_id = $2::uuid AND reported_at >= to_timestamp($3::float8))",
-            contact.client_id, contact.database_id, *reported_at);
-          if (!newer[0][0].as<bool>()) {
-            reported_at.reset();
-            in_sync_as_of.reset();
-          } else {
-            complete = complete &&
-                       tx.exec_params("SELECT count(*) <= $3::bigint FROM tidesync.tenant_tables"
-                                      " WHERE client_id = $1 AND database_id = $2::uuid",
-                                      contact.client_id, contact.database_id, report->tables)[0][0]
-                         .as<bool>();
-            // A table named that the server does not hold: the agent's tables
-            // are not the server's (one swapped for another in its
-            // configuration, say), so the count above proves nothing.
-            for (const auto& lag : report->lagging)
-              complete = complete &&
-                         tx.exec_params("SELECT EXISTS (SELECT 1 FROM tidesync.tenant_tables"
-                                        " WHERE client_id = $1 AND database_id = $2::uuid"
-                                        " AND table_name = $3)",
-                                        contact.client_id, contact.database_id, lag.table)[0][0]
-                           .as<bool>();
-            if (!complete)
-              in_sync_as_of.reset();
-            save_lagging_tables(tx, contact, *reported_at, complete);
-          }
-        }
+        std::optional<freshness_update> freshness;
+        if (report && (freshness = freshness_of(tx, contact)))
+          save_lagging_tables(tx, contact, freshness->reported_at, freshness->complete);
         tx.exec_params(
           "INSERT INTO tidesync.site_reports AS r (client_id, database_id, last_contact,"
           " last_upload, agent_version, tables, tables_not_equal, lag_seconds, lag_versions,"
@@ -146,7 +151,9 @@ std::size_t postgres_store::save_site_contacts(const std::vector<site_contact>& 
           "   ELSE excluded.report_complete END",
           contact.client_id, contact.database_id, epoch_seconds(contact.listed_at),
           epoch_seconds(contact.uploaded_at), contact.agent_version, tables, not_equal,
-          lag_seconds, lag_versions, lagging, reported_at, in_sync_as_of, complete);
+          lag_seconds, lag_versions, lagging,
+          freshness ? std::optional<double>{freshness->reported_at} : std::nullopt,
+          freshness ? freshness->in_sync_as_of : std::nullopt, freshness && freshness->complete);
         tx.exec0("RELEASE SAVEPOINT site_contact");
       } catch (const pqxx::data_exception&) {
         tx.exec0("ROLLBACK TO SAVEPOINT site_contact");
